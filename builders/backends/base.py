@@ -1,0 +1,33 @@
+"""The backend interface: turns framing jobs into rows. Stages never know which backend runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from builders.schema import Example
+from builders.tasks.base import FramingJob
+
+
+@dataclass(frozen=True)
+class GenerationFailure:
+    """A job the backend could not turn into a row; it is audited, never emitted as a half row."""
+
+    job: FramingJob
+    reason: str
+    detail: str = ""
+
+
+class Backend(Protocol):
+    name: str
+
+    def load(self) -> None:
+        """Acquire resources (clients, caches). Nothing connects in ``__init__``."""
+
+    def generate(self, jobs: Iterable[FramingJob]) -> Iterator[Example | GenerationFailure]:
+        """Yield one Example or GenerationFailure per job, in job order."""
+        ...
+
+    def unload(self) -> None:
+        """Release resources."""

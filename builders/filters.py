@@ -1,0 +1,106 @@
+"""Row filters. Each is a KeepFilter: ``keep(example)`` says True to keep, or (False, reason)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from builders.schema import Example
+from builders.stages import KeepFilter, KeepResult
+from builders.tasks.templates import TemplateLibrary
+
+
+class PromptLengthFilter(KeepFilter):
+    name = "length"
+
+    def __init__(self, min_chars: int, max_chars: int) -> None:
+        self.min_chars = min_chars
+        self.max_chars = max_chars
+
+    def keep(self, example: Example) -> KeepResult:
+        prompt = example.user_prompt.strip()
+        if not prompt:
+            return False, "empty_prompt"
+        if len(prompt) < self.min_chars:
+            return False, "prompt_too_short"
+        if len(prompt) > self.max_chars:
+            return False, "prompt_too_long"
+        if not example.assistant_reply.strip():
+            return False, "empty_reply"
+        return True
+
+
+class RefusalCheckFilter(KeepFilter):
+    """Harmful rows must reply with a refusal; benign rows must not refuse."""
+
+    name = "refusal_check"
+
+    def __init__(self, library: TemplateLibrary) -> None:
+        self.library = library
+
+    def keep(self, example: Example) -> KeepResult:
+        refuses = self.library.looks_like_refusal(example.assistant_reply, example.reply_language)
+        if example.kind == "harmful":
+            return (True, "") if refuses else (False, "harmful_reply_not_refusal")
+        if not refuses:
+            return True
+        if example.task == "translation" and example.target_language:
+            # A faithful translation of a sentence that itself says "I can't ..." is not a refusal.
+            return (
+                True
+                if self.library.looks_like_refusal(example.user_prompt, "en")
+                else (False, "benign_reply_is_refusal")
+            )
+        return False, "benign_reply_is_refusal"
+
+
+class LanguageFilter(KeepFilter):
+    """The reply must be in the expected language, scored with seeded langdetect.
+
+    Harmful rows: the refusal must be in the user's language. Benign translation rows: the answer
+    must be in the target language. Other benign replies (code, labels) are not checked.
+    """
+
+    name = "language_check"
+    MIN_CHARS = 20
+
+    def __init__(self, library: TemplateLibrary, min_score: float, seed: int = 0) -> None:
+        from langdetect import DetectorFactory
+
+        DetectorFactory.seed = seed
+        self.library = library
+        self.min_score = min_score
+        self.scores: list[float] = []
+
+    def expected_language(self, example: Example) -> str | None:
+        if example.kind == "harmful":
+            return example.reply_language
+        if example.task == "translation" and example.target_language:
+            return example.target_language
+        return None
+
+    def keep(self, example: Example) -> KeepResult:
+        expected = self.expected_language(example)
+        if expected is None or len(example.assistant_reply) < self.MIN_CHARS:
+            return True
+        language = self.library.languages.get(expected)
+        code = language.langdetect if language else expected
+        score = language_score(example.assistant_reply, code)
+        self.scores.append(score)
+        if score >= self.min_score:
+            return True
+        return False, "reply_language_mismatch"
+
+
+@lru_cache(maxsize=65_536)
+def _detect(text: str) -> tuple[tuple[str, float], ...]:
+    from langdetect import LangDetectException, detect_langs
+
+    try:
+        return tuple((guess.lang, guess.prob) for guess in detect_langs(text))
+    except LangDetectException:
+        return ()
+
+
+def language_score(text: str, langdetect_code: str) -> float:
+    """Probability langdetect gives ``langdetect_code`` for ``text`` (0.0 when absent)."""
+    return next((prob for lang, prob in _detect(text) if lang == langdetect_code), 0.0)

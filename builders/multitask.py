@@ -1,0 +1,177 @@
+"""Command line: ``python -m builders.multitask build | push | stats | validate``.
+
+Exit codes: 0 ok, 2 bad input or failed validation (one-line message), 1 unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, NoReturn
+
+from builders.errors import BuildInputError, NotAvailableYet
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    s = argparse.SUPPRESS
+    add("--config", default=None, help="YAML file whose keys are these flags' names")
+    add("--out", default=s, help="output folder (default dist/multitask-safety)")
+    add(
+        "--seeds",
+        nargs="+",
+        default=s,
+        metavar="SPEC",
+        help="'bundled', a preset (advbench, harmbench, safety-tuned-llamas, xstest, beavertails, "
+        "do-not-answer), NAME=PATH, or PATH[:prompt=COL,refusal=COL,category=COL,...]",
+    )
+    add("--tasks", default=s, help="comma-separated task formats (default: all five)")
+    add("--languages", default=s, help="comma-separated translation target languages")
+    add(
+        "--backend", default=s, choices=["template", "openai"], help="row writer (default template)"
+    )
+    add("--model", default=s, help="model name (openai backend)")
+    add("--base-url", dest="base_url", default=s, help="OpenAI-compatible server URL")
+    add("--concurrency", type=int, default=s, help="LLM requests in flight")
+    add("--max-cost-usd", dest="max_cost_usd", type=float, default=s, help="LLM spending cap")
+    add("--cache-dir", dest="cache_dir", default=s, help="LLM response cache folder")
+    add("--decontaminate", nargs="+", default=s, metavar="FILE", help="evaluation prompt files")
+    add(
+        "--seed", type=int, default=s, help="random seed for phrasing choice and splits (default 0)"
+    )
+    add(
+        "--variants-per-seed",
+        dest="variants_per_seed",
+        type=int,
+        default=s,
+        help="rows per seed and task (default 2)",
+    )
+    add(
+        "--test-fraction",
+        dest="test_fraction",
+        type=float,
+        default=s,
+        help="share of seeds held out for test (default 0.2)",
+    )
+    add("--force", action="store_true", default=s, help="replace an existing output folder")
+    add("--no-progress", action="store_true", help="no progress bars")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="python -m builders.multitask", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    _add_build_arguments(commands.add_parser("build", help="build a dataset folder"))
+    push = commands.add_parser("push", help="publish a built folder to the Hugging Face Hub")
+    push.add_argument("dir")
+    push.add_argument("--repo-id", required=True)
+    push.add_argument("--version", required=True)
+    push.add_argument("--private", action="store_true")
+    push.add_argument("--gated", choices=["auto", "manual", "none"], default="auto")
+    push.add_argument("--dry-run", action="store_true")
+    push.add_argument("--token-env", default="HF_TOKEN")
+    commands.add_parser("stats", help="counts and stage report of a built folder").add_argument(
+        "dir"
+    )
+    commands.add_parser(
+        "validate", help="schema and card checks; exit 2 on any problem"
+    ).add_argument("dir")
+    return parser
+
+
+def run_build(args: argparse.Namespace, argv: list[str]) -> int:
+    from builders.build import build
+    from builders.config import load_config
+
+    overrides: dict[str, Any] = {
+        key: value
+        for key, value in vars(args).items()
+        if key not in ("command", "config", "no_progress")
+    }
+    config = load_config(args.config, overrides)
+    progress = sys.stderr.isatty() and not args.no_progress
+    command = "python -m builders.multitask " + shlex.join(argv)
+    result = build(config, progress=progress, command=command.strip())
+    print(summary_text(result))
+    return EXIT_OK
+
+
+def summary_text(result: Any) -> str:
+    from builders.report import config_table, dropped_text, format_table, translation_languages
+
+    rows = result.rows
+    lines = [f"built {result.out} in {result.seconds:.1f}s: {len(rows)} rows"]
+    lines.append(
+        format_table(
+            config_table(rows, result.configs),
+            ["config", "harmful_train", "harmful_test", "benign_train", "benign_test", "total"],
+        )
+    )
+    languages = translation_languages(rows)
+    lines.append(f"translation target languages ({len(languages)}): {', '.join(languages)}")
+    categories = Counter(row["category"] for row in rows if row["kind"] == "harmful")
+    lines.append(f"hazard codes in harmful rows: {len(categories)} of 14")
+    lines.append(
+        "stages: "
+        + "; ".join(
+            f"{s['stage']} {s['in']}→{s['out']}"
+            + (f" ({dropped_text(s['dropped'])})" if s["dropped"] else "")
+            for s in result.stages
+        )
+    )
+    lines.append(f"load with: datasets.load_dataset({str(result.out)!r}, 'translation')")
+    return "\n".join(lines)
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    from builders.stats import stats_text
+
+    print(stats_text(Path(args.dir)))
+    return EXIT_OK
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from builders.validate import validate_folder
+
+    problems = validate_folder(Path(args.dir))
+    if problems:
+        for problem in problems[:50]:
+            print(problem, file=sys.stderr)
+        if len(problems) > 50:
+            print(f"... and {len(problems) - 50} more", file=sys.stderr)
+        print(f"validate: {len(problems)} problem(s) in {args.dir}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"validate: {args.dir} is valid")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = make_parser().parse_args(argv)
+    try:
+        if args.command == "build":
+            return run_build(args, argv)
+        if args.command == "stats":
+            return run_stats(args)
+        if args.command == "validate":
+            return run_validate(args)
+        raise NotAvailableYet("'push' is not available yet (Hub publishing issue)", field="command")
+    except BuildInputError as error:
+        print(f"error: {error.one_line()}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Counts over built rows: per config and split, per language, per hazard category, per stage.
+
+Shared by the data card, the end-of-build summary and ``stats``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from builders.schema import HAZARD_CATEGORIES, TASKS
+
+# A row here is a mapping with at least: task, kind, language, target_language, category, split.
+Row = dict[str, Any]
+
+
+def config_table(rows: list[Row], configs: Iterable[str]) -> list[dict[str, Any]]:
+    counts = Counter((row["task"], row["kind"], row["split"]) for row in rows)
+    table = []
+    for config in configs:
+        tasks = TASKS if config == "all" else (config,)
+        cell = {
+            f"{kind}_{split}": sum(counts[(task, kind, split)] for task in tasks)
+            for kind in ("harmful", "benign")
+            for split in ("train", "test")
+        }
+        table.append({"config": config, **cell, "total": sum(cell.values())})
+    return table
+
+
+def language_table(rows: list[Row]) -> list[dict[str, Any]]:
+    counts = Counter((row["task"], row["language"], row["target_language"] or "—") for row in rows)
+    order = {task: index for index, task in enumerate(TASKS)}
+    return [
+        {"task": task, "language": language, "target_language": target, "rows": count}
+        for (task, language, target), count in sorted(
+            counts.items(), key=lambda item: (order.get(item[0][0], 99), item[0][1], item[0][2])
+        )
+    ]
+
+
+def category_table(rows: list[Row]) -> list[dict[str, Any]]:
+    counts = Counter((row["category"], row["kind"]) for row in rows)
+    codes = [*HAZARD_CATEGORIES, "benign"]
+    return [
+        {
+            "code": code,
+            "name": HAZARD_CATEGORIES.get(code, "benign requests"),
+            "harmful": counts[(code, "harmful")],
+            "benign": counts[(code, "benign")],
+        }
+        for code in codes
+        if counts[(code, "harmful")] or counts[(code, "benign")]
+    ]
+
+
+def dropped_text(dropped: dict[str, int]) -> str:
+    return ", ".join(f"{reason}: {count}" for reason, count in sorted(dropped.items())) or "—"
+
+
+def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """Plain-text table for the terminal."""
+    cells = [[str(row[column]) for column in columns] for row in rows]
+    widths = [
+        max([len(column), *(len(line[i]) for line in cells)]) for i, column in enumerate(columns)
+    ]
+    lines = ["  ".join(column.ljust(width) for column, width in zip(columns, widths, strict=True))]
+    lines.append("  ".join("-" * width for width in widths))
+    lines += [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        for line in cells
+    ]
+    return "\n".join(lines)
+
+
+def translation_languages(rows: list[Row]) -> list[str]:
+    return sorted(
+        {
+            row["target_language"]
+            for row in rows
+            if row["task"] == "translation" and row["target_language"]
+        }
+    )

@@ -1,0 +1,169 @@
+"""The one record schema: seeds in, examples out, hazard taxonomy, stable ids.
+
+Every other module imports its records from here; nothing else defines a row layout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Llama Guard 3 / MLCommons AI Safety hazard taxonomy.
+HAZARD_CATEGORIES: dict[str, str] = {
+    "S1": "Violent Crimes",
+    "S2": "Non-Violent Crimes",
+    "S3": "Sex-Related Crimes",
+    "S4": "Child Sexual Exploitation",
+    "S5": "Defamation",
+    "S6": "Specialized Advice",
+    "S7": "Privacy",
+    "S8": "Intellectual Property",
+    "S9": "Indiscriminate Weapons",
+    "S10": "Hate",
+    "S11": "Suicide & Self-Harm",
+    "S12": "Sexual Content",
+    "S13": "Elections",
+    "S14": "Code Interpreter Abuse",
+}
+BENIGN = "benign"
+CATEGORIES: tuple[str, ...] = (*HAZARD_CATEGORIES, BENIGN)
+
+TASKS: tuple[str, ...] = (
+    "chat",
+    "summarization",
+    "code_generation",
+    "translation",
+    "classification",
+)
+KINDS: tuple[str, ...] = ("harmful", "benign")
+
+# Column order of every exported row (and of the parquet schema).
+EXAMPLE_COLUMNS: tuple[str, ...] = (
+    "id",
+    "task",
+    "kind",
+    "messages",
+    "category",
+    "seed_id",
+    "source",
+    "license",
+    "language",
+    "target_language",
+    "template_id",
+    "generator",
+)
+
+_WHITESPACE = re.compile(r"\s+")
+_EDGE_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$")
+
+
+def normalize_text(text: str) -> str:
+    """Canonical form used for ids and exact dedupe.
+
+    NFKC, case-folded, whitespace collapsed, punctuation stripped from both ends, so that
+    "How do I X?" and "how do i  X" are the same request.
+    """
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _WHITESPACE.sub(" ", text).strip()
+    return _EDGE_PUNCTUATION.sub("", text)
+
+
+def stable_id(*parts: object) -> str:
+    """16 hex chars of sha256 over the parts; the same parts give the same id on every run."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
+    return digest[:16]
+
+
+def category_name(code: str) -> str:
+    return HAZARD_CATEGORIES.get(code, "Benign" if code == BENIGN else code)
+
+
+@dataclass(frozen=True)
+class Seed:
+    """One request before reframing.
+
+    Harmful seeds carry an optional reference ``refusal``. Benign seeds carry a reference
+    ``answer`` (the helpful reply) and, for task inputs, the ``task`` they belong to and
+    task-specific material in ``extra`` (e.g. ``{"translations": {"fr": ...}}`` or
+    ``{"options": [...], "label": ...}``).
+    """
+
+    prompt: str
+    category: str
+    source: str
+    license: str
+    kind: str = "harmful"
+    language: str = "en"
+    refusal: str | None = None
+    answer: str | None = None
+    task: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if self.category not in CATEGORIES:
+            raise ValueError(f"category must be one of S1..S14 or 'benign', got {self.category!r}")
+        if self.task is not None and self.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
+        if not self.id:
+            object.__setattr__(self, "id", stable_id(normalize_text(self.prompt), self.source))
+
+
+@dataclass(frozen=True)
+class Example:
+    """One output row; its fields are exactly the exported columns (see EXAMPLE_COLUMNS)."""
+
+    task: str
+    kind: str
+    messages: tuple[dict[str, str], ...]
+    category: str
+    seed_id: str
+    source: str
+    license: str
+    language: str
+    target_language: str | None
+    template_id: str
+    generator: str
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if not self.id:
+            language = self.target_language or self.language
+            object.__setattr__(
+                self, "id", stable_id(self.task, self.seed_id, self.template_id, language)
+            )
+
+    @property
+    def user_prompt(self) -> str:
+        return next(m["content"] for m in self.messages if m["role"] == "user")
+
+    @property
+    def assistant_reply(self) -> str:
+        return next(m["content"] for m in reversed(self.messages) if m["role"] == "assistant")
+
+    @property
+    def reply_language(self) -> str:
+        """The language the assistant turn must be written in: the user's own language."""
+        return self.language
+
+    def to_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["messages"] = [dict(m) for m in self.messages]
+        return {column: row[column] for column in EXAMPLE_COLUMNS}
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Example:
+        data = {column: row[column] for column in EXAMPLE_COLUMNS}
+        data["messages"] = tuple(
+            {"role": m["role"], "content": m["content"]} for m in data["messages"]
+        )
+        return cls(**data)

@@ -1,0 +1,51 @@
+"""Parse one ``--seeds SPEC`` and dispatch to the loader it names.
+
+Grammar, tried in this order:
+
+- ``bundled``: the team's bundled seeds.
+- ``NAME``: a preset (advbench, harmbench, ...) from the Hugging Face Hub.
+- ``NAME=PATH``: that preset read from a local copy of its original file.
+- ``PATH`` or ``PATH:MAPPING``: a csv / json / jsonl / parquet file, with an optional column
+  mapping after the *last* ':' when that part contains '=' (e.g. ``seeds.csv:prompt=goal``).
+  A whole SPEC that is an existing file is always a plain path.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from builders.errors import BuildInputError
+from builders.seeds.bundled import load_bundled
+from builders.seeds.files import load_seed_file, parse_mapping
+from builders.seeds.presets import PRESETS, load_preset, unknown_source_error
+from builders.seeds.source import SeedSource
+
+_NAME = re.compile(r"[A-Za-z][\w-]*")
+
+
+def load_seed_spec(spec: str, *, max_prompt_chars: int = 20_000) -> SeedSource:
+    """Load the seeds named by one SPEC (see the module docstring for the grammar)."""
+    text = spec.strip()
+    if not text:
+        raise BuildInputError("empty seed spec: use bundled, a preset name or a file path")
+    if text.lower() == "bundled":
+        return load_bundled(spec=spec, max_prompt_chars=max_prompt_chars)
+    if text.lower() in PRESETS:
+        return load_preset(text, spec=spec, max_prompt_chars=max_prompt_chars)
+    if Path(text).is_file():
+        return load_seed_file(Path(text), spec=spec, max_prompt_chars=max_prompt_chars)
+    name, sep, rest = text.partition("=")
+    if sep and _NAME.fullmatch(name):
+        if name.lower() not in PRESETS:
+            raise unknown_source_error(name)
+        if not rest.strip():
+            raise BuildInputError(f"'{text}': give the file after '=' ({name}=PATH)")
+        return load_preset(name, Path(rest.strip()), spec=spec, max_prompt_chars=max_prompt_chars)
+    head, colon, tail = text.rpartition(":")
+    path, mapping = text, None
+    if colon and "=" in tail:
+        path, mapping = head, parse_mapping(tail, file=head)
+    if _NAME.fullmatch(path) and not Path(path).exists():
+        raise unknown_source_error(path)
+    return load_seed_file(Path(path), mapping, spec=spec, max_prompt_chars=max_prompt_chars)

@@ -1,0 +1,6 @@
+"""Task formats. Importing this package registers every built-in format."""
+
+from builders.tasks import chat, classification, code_generation, summarization, translation  # noqa: F401
+from builders.tasks.base import FramingJob, PlanContext, TaskFormat, get_task, registered_tasks
+
+__all__ = ["FramingJob", "PlanContext", "TaskFormat", "get_task", "registered_tasks"]

@@ -1,0 +1,29 @@
+"""Shared fixtures. Tests never touch the network: the Hub is offline for every HF library."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+needs_shared = pytest.mark.skipif(
+    not (SHARED / "seeds").is_dir(), reason="needs ../shared/seeds (not in a plain clone)"
+)
+
+
+@pytest.fixture(scope="session")
+def default_build(tmp_path_factory: pytest.TempPathFactory):
+    """The default offline build, made once per test session."""
+    from builders.build import build
+    from builders.config import BuildConfig
+
+    out = tmp_path_factory.mktemp("default") / "multitask-safety"
+    return build(BuildConfig(out=str(out)))

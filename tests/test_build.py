@@ -1,0 +1,143 @@
+"""The default offline build, end to end: layout, loading, determinism, invariants."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from builders.build import build
+from builders.config import BuildConfig
+from builders.schema import HAZARD_CATEGORIES, TASKS
+from builders.tasks.templates import load_library
+from builders.validate import read_front_matter, validate_folder
+
+CONFIGS = ("all", *TASKS)
+
+
+def _rows(out: Path, config: str) -> list[dict]:
+    rows = []
+    for file in sorted((out / config).glob("*.parquet")):
+        split = file.name.split("-")[0]
+        rows += [{**row, "split": split} for row in pq.read_table(file).to_pylist()]
+    return rows
+
+
+def test_layout_card_and_manifest(default_build):
+    out = default_build.out
+    assert (out / "README.md").is_file() and (out / "manifest.json").is_file()
+    assert (out / "audit" / "removed.parquet").is_file()
+    for config in CONFIGS:
+        assert sorted(p.name for p in (out / config).glob("*.parquet")) == [
+            "test-00000-of-00001.parquet",
+            "train-00000-of-00001.parquet",
+        ]
+    card = read_front_matter(out / "README.md")
+    assert [c["config_name"] for c in card["configs"]] == list(CONFIGS)
+    assert card["license"] == "apache-2.0"
+    assert card["extra_gated_fields"] and card["task_categories"] == ["text-generation"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["files"]) >= {f"{c}/train-00000-of-00001.parquet" for c in CONFIGS}
+    assert manifest["seed_sources"][0]["name"] == "bundled"
+    assert [s["stage"] for s in manifest["stages"]][:3] == [
+        "seed_dedupe",
+        "reframe",
+        "generate:template",
+    ]
+    assert manifest["counts"]["all"]["train"] == sum(manifest["counts"][t]["train"] for t in TASKS)
+
+
+def test_every_config_has_harmful_and_benign_rows_and_coverage(default_build):
+    rows = _rows(default_build.out, "all")
+    for task in TASKS:
+        kinds = Counter(row["kind"] for row in rows if row["task"] == task)
+        assert kinds["harmful"] > 0 and kinds["benign"] > 0, task
+    targets = {row["target_language"] for row in rows if row["task"] == "translation"}
+    assert len(targets) >= 6
+    assert {row["category"] for row in rows if row["kind"] == "harmful"} == set(HAZARD_CATEGORIES)
+
+
+def test_harmful_rows_refuse_and_benign_rows_help(default_build):
+    library = load_library()
+    for row in _rows(default_build.out, "all"):
+        user, assistant = row["messages"]
+        assert user["role"] == "user" and assistant["role"] == "assistant"
+        refuses = library.looks_like_refusal(assistant["content"], row["language"])
+        if row["kind"] == "harmful":
+            assert refuses, row
+        elif row["task"] != "translation":
+            assert not refuses, row
+
+
+def test_translation_refusals_are_in_the_users_language(default_build):
+    from builders.filters import language_score
+
+    library = load_library()
+    localized = [
+        row
+        for row in _rows(default_build.out, "translation")
+        if row["kind"] == "harmful" and row["language"] != "en"
+    ]
+    assert localized, "some translation rows must carry the instruction in the target language"
+    for row in localized:
+        assert row["language"] == row["target_language"]
+        code = library.languages[row["language"]].langdetect
+        assert language_score(row["messages"][1]["content"], code) >= 0.5
+
+
+def test_no_seed_in_both_splits_and_all_is_union(default_build):
+    rows = _rows(default_build.out, "all")
+    train = {row["seed_id"] for row in rows if row["split"] == "train"}
+    test = {row["seed_id"] for row in rows if row["split"] == "test"}
+    assert train and test and not train & test
+    union = {row["id"] for task in TASKS for row in _rows(default_build.out, task)}
+    assert union == {row["id"] for row in rows}
+    assert len(union) == len(rows)
+
+
+def test_validate_passes_on_default_build(default_build):
+    assert validate_folder(default_build.out) == []
+
+
+def test_load_dataset_works_for_every_config(default_build):
+    datasets = pytest.importorskip("datasets")
+    for config in CONFIGS:
+        loaded = datasets.load_dataset(str(default_build.out), config)
+        assert set(loaded) == {"train", "test"}
+        expected = len(_rows(default_build.out, config))
+        assert loaded["train"].num_rows + loaded["test"].num_rows == expected
+        assert loaded["train"][0]["messages"][0]["role"] == "user"
+
+
+def test_same_inputs_same_bytes_and_seed_changes_split(default_build, tmp_path):
+    again = build(BuildConfig(out=str(tmp_path / "again")))
+    first = json.loads((default_build.out / "manifest.json").read_text())["files"]
+    second = json.loads((again.out / "manifest.json").read_text())["files"]
+    assert {k: v["sha256"] for k, v in first.items()} == {k: v["sha256"] for k, v in second.items()}
+    other = build(BuildConfig(out=str(tmp_path / "other"), seed=1))
+    third = json.loads((other.out / "manifest.json").read_text())["files"]
+    assert (
+        third["all/test-00000-of-00001.parquet"]["sha256"]
+        != first["all/test-00000-of-00001.parquet"]["sha256"]
+    )
+
+
+def test_audit_records_every_drop_with_stage_and_reason(default_build):
+    manifest = json.loads((default_build.out / "manifest.json").read_text())
+    dropped = sum(sum(stage["dropped"].values()) for stage in manifest["stages"])
+    audit = pq.read_table(default_build.out / "audit" / "removed.parquet").to_pylist()
+    assert len(audit) == dropped
+    assert all(row["stage"] and row["reason"] for row in audit)
+
+
+def test_subset_of_tasks_and_languages(tmp_path):
+    result = build(
+        BuildConfig(out=str(tmp_path / "sub"), tasks=("translation",), languages=("de", "zh"))
+    )
+    assert result.configs == ["all", "translation"]
+    assert {row["task"] for row in result.rows} == {"translation"}
+    assert {row["target_language"] for row in result.rows} == {"de", "zh"}
+    assert not (result.out / "chat").exists()
