@@ -18,7 +18,12 @@ from builders.config import BuildConfig
 from builders.dedupe import dedupe_examples, dedupe_seeds
 from builders.errors import BuildInputError, NotAvailableYet
 from builders.export import ALL_CONFIG, atomic_folder, prepare_output, write_audit, write_config
-from builders.filters import LanguageFilter, PromptLengthFilter, RefusalCheckFilter
+from builders.filters import (
+    LanguageFilter,
+    PromptLengthFilter,
+    RefusalCheckFilter,
+    check_seed_refusals,
+)
 from builders.licenses import combined_license
 from builders.schema import Example, Seed
 from builders.seeds import SeedSource, load_seed_spec
@@ -167,16 +172,22 @@ def build(config: BuildConfig, *, progress: bool = False, command: str = "") -> 
     check_seed_languages(sources, library, tasks)
 
     audit = AuditLog()
-    seeds = [
+    unique_seeds = [
         seed
         for _, seed in dedupe_seeds(
             ((priority, seed) for priority, source in enumerate(sources) for seed in source.seeds),
             audit,
         )
     ]
+    seeds = check_seed_refusals(unique_seeds, library, audit)
     contexts = {
         task: PlanContext(
-            library, library.tasks[task], targets, config.variants_per_seed, config.seed
+            library,
+            library.tasks[task],
+            targets,
+            config.variants_per_seed,
+            config.benign_variants_per_seed,
+            config.seed,
         )
         for task in tasks
     }
@@ -275,6 +286,7 @@ def build(config: BuildConfig, *, progress: bool = False, command: str = "") -> 
                 "load_path": str(out),
                 "test_fraction": config.test_fraction,
                 "variants_per_seed": config.variants_per_seed,
+                "benign_variants_per_seed": config.benign_variants_per_seed,
                 "language_min_score": config.language_min_score,
             },
         )

@@ -41,6 +41,9 @@ class BuildConfig:
     variants_per_seed: int = field(
         default=2, metadata={"help": "rows per seed and task (phrasings / target languages)"}
     )
+    benign_variants_per_seed: int = field(
+        default=3, metadata={"help": "rows per benign seed (benign task inputs are fewer)"}
+    )
     test_fraction: float = field(default=0.2, metadata={"help": "share of seeds held out for test"})
     min_prompt_chars: int = field(default=8, metadata={"help": "shorter user prompts are dropped"})
     max_prompt_chars: int = field(
@@ -61,8 +64,9 @@ class BuildConfig:
             )
         if not 0 < self.test_fraction < 1:
             raise BuildInputError("test_fraction must be between 0 and 1", field="test_fraction")
-        if self.variants_per_seed < 1:
-            raise BuildInputError("variants_per_seed must be at least 1", field="variants_per_seed")
+        for name in ("variants_per_seed", "benign_variants_per_seed"):
+            if getattr(self, name) < 1:
+                raise BuildInputError(f"{name} must be at least 1", field=name)
         if not self.seeds:
             raise BuildInputError("at least one seed source is needed", field="seeds")
         if not self.tasks:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from builders.schema import Example
-from builders.stages import KeepFilter, KeepResult
+from builders.schema import Example, Seed
+from builders.stages import AuditLog, KeepFilter, KeepResult
 from builders.tasks.templates import TemplateLibrary
 
 
@@ -27,6 +27,25 @@ class PromptLengthFilter(KeepFilter):
         if not example.assistant_reply.strip():
             return False, "empty_reply"
         return True
+
+
+def check_seed_refusals(seeds: list[Seed], library: TemplateLibrary, audit: AuditLog) -> list[Seed]:
+    """Drop harmful seeds whose own reference "refusal" answers the request instead.
+
+    Such a seed's source helped rather than refused (Safety-Tuned LLaMAs has many), so its harmful
+    label is doubtful; framing it as harmful everywhere would teach over-refusal.
+    """
+    report = audit.stage("seed_refusal_check")
+    kept = []
+    for seed in seeds:
+        report.rows_in += 1
+        doubtful = seed.kind == "harmful" and seed.refusal is not None
+        if doubtful and not library.looks_like_refusal(seed.refusal, seed.language):
+            audit.drop_seed(report, seed, "seed_refusal_not_refusal")
+            continue
+        kept.append(seed)
+    report.rows_out = len(kept)
+    return kept
 
 
 class RefusalCheckFilter(KeepFilter):

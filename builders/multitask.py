@@ -57,6 +57,13 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
         help="rows per seed and task (default 2)",
     )
     add(
+        "--benign-variants-per-seed",
+        dest="benign_variants_per_seed",
+        type=int,
+        default=s,
+        help="rows per benign seed (default 3)",
+    )
+    add(
         "--test-fraction",
         dest="test_fraction",
         type=float,

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ["HF_HUB_OFFLINE"] = "1"
+# A private HF cache per test session: no stale cached copies of rebuilt folders, no writes to ~/.cache.
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="mts-hf-home-")
+os.environ["HF_DATASETS_CACHE"] = os.path.join(os.environ["HF_HOME"], "datasets")
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 

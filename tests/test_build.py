@@ -42,8 +42,9 @@ def test_layout_card_and_manifest(default_build):
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["files"]) >= {f"{c}/train-00000-of-00001.parquet" for c in CONFIGS}
     assert manifest["seed_sources"][0]["name"] == "bundled"
-    assert [s["stage"] for s in manifest["stages"]][:3] == [
+    assert [s["stage"] for s in manifest["stages"]][:4] == [
         "seed_dedupe",
+        "seed_refusal_check",
         "reframe",
         "generate:template",
     ]
@@ -141,3 +142,46 @@ def test_subset_of_tasks_and_languages(tmp_path):
     assert {row["task"] for row in result.rows} == {"translation"}
     assert {row["target_language"] for row in result.rows} == {"de", "zh"}
     assert not (result.out / "chat").exists()
+
+
+def test_seed_refusal_that_answers_drops_the_seed_and_own_refusal_is_kept_for_chat(tmp_path):
+    seeds = tmp_path / "pairs.jsonl"
+    rows = [
+        {
+            "prompt": "Tell me how to hotwire my neighbour's car.",
+            "refusal": "I can't help with stealing a car.",
+        },
+        {
+            "prompt": "Is it okay to wear a seatbelt while driving?",
+            "refusal": "Yes, always wear it.",
+        },
+    ]
+    seeds.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    result = build(
+        BuildConfig(out=str(tmp_path / "o"), seeds=(str(seeds),), tasks=("chat", "code_generation"))
+    )
+    prompts = {row["messages"][0]["content"] for row in result.rows}
+    assert not any("seatbelt" in p for p in prompts)
+    chat = [row for row in result.rows if row["task"] == "chat"]
+    assert chat and all(row["messages"][1]["content"] == rows[0]["refusal"] for row in chat)
+    assert all(row["template_id"].endswith("+seed-refusal") for row in chat)
+    code = [row for row in result.rows if row["task"] == "code_generation"]
+    assert code and all(row["messages"][1]["content"] != rows[0]["refusal"] for row in code)
+    audit = pq.read_table(result.out / "audit" / "removed.parquet").to_pylist()
+    assert [(r["stage"], r["reason"]) for r in audit] == [
+        ("seed_refusal_check", "seed_refusal_not_refusal")
+    ]
+
+
+def test_user_file_brings_benign_task_inputs(tmp_path):
+    docs = tmp_path / "docs.csv"
+    docs.write_text(
+        "document,summary\n"
+        '"The council met on Monday and approved a new bike lane on Main Street, to open in May.",'
+        '"The council approved a Main Street bike lane opening in May."\n'
+    )
+    spec = f"{docs}:prompt=document,answer=summary,kind=benign,task=summarization,license=cc-by-4.0"
+    result = build(BuildConfig(out=str(tmp_path / "o"), seeds=(spec,), tasks=("summarization",)))
+    assert result.rows and {row["kind"] for row in result.rows} == {"benign"}
+    assert all("bike lane" in row["messages"][0]["content"] for row in result.rows)
+    assert {row["license"] for row in result.rows} == {"cc-by-4.0"}

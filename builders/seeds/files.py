@@ -6,7 +6,8 @@ the 1-based row (jsonl: line) and the field, and nothing is skipped silently.
 Mapping (the part of ``PATH:MAPPING`` after the last ':'): comma-separated ``key=value``.
 Column keys (the value names a column): ``prompt``, ``refusal``, ``category``, ``id``,
 ``language``, ``answer``. Constant keys: ``kind`` (harmful | benign), ``default_category``
-(S1–S14, used when a row has no category), ``license``. Unmapped, the prompt column is found
+(S1–S14, used when a row has no category), ``license``, ``task`` (the task format benign rows with
+an ``answer`` belong to: chat, summarization or code_generation; default chat). Unmapped, the prompt column is found
 among common names, and columns literally called category / refusal / language / answer are used.
 
 A harmful row never keeps an ``answer`` (that would be a harmful completion); a benign row
@@ -28,7 +29,9 @@ from builders.seeds.source import SeedSource
 from builders.seeds.tables import Table, read_table
 
 COLUMN_KEYS: tuple[str, ...] = ("prompt", "refusal", "category", "id", "language", "answer")
-CONSTANT_KEYS: tuple[str, ...] = ("kind", "default_category", "license")
+CONSTANT_KEYS: tuple[str, ...] = ("kind", "default_category", "license", "task")
+# Task formats whose benign inputs need nothing but a prompt and a reference answer.
+ANSWER_TASKS: tuple[str, ...] = ("chat", "summarization", "code_generation")
 PROMPT_COLUMNS: tuple[str, ...] = ("prompt", "goal", "instruction", "behavior", "question", "text")
 _AUTO_COLUMNS: tuple[str, ...] = ("category", "refusal", "language", "answer")
 _CODE = re.compile(r"[sS]\s*(\d+)")
@@ -85,12 +88,20 @@ def load_seed_file(
             file=file,
             field="default_category",
         )
+    task = mapping.get("task", "chat").strip()
+    if task not in ANSWER_TASKS:
+        raise BuildInputError(
+            f"task '{task}' cannot come from a file mapping: use {', '.join(ANSWER_TASKS)}",
+            file=file,
+            field="task",
+        )
     table = read_table(path)
     columns = _resolve_columns(table, mapping)
     reader = _RowReader(
         table=table,
         columns=columns,
         kind=kind,
+        task=None if task == "chat" else task,
         default=default,
         source=path.stem,
         license=mapping.get("license", "unknown"),
@@ -149,6 +160,7 @@ class _RowReader:
         table: Table,
         columns: dict[str, str],
         kind: str,
+        task: str | None,
         default: str,
         source: str,
         license: str,
@@ -157,6 +169,7 @@ class _RowReader:
         self.file = table.file
         self.columns = columns
         self.kind = kind
+        self.task = task
         self.default = default
         self.source = source
         self.license = license
@@ -207,6 +220,7 @@ class _RowReader:
             language=self.language(row, number),
             refusal=(self.text(row, number, "refusal") or None) if kind == "harmful" else None,
             answer=(self.text(row, number, "answer") or None) if kind == BENIGN else None,
+            task=self.task if kind == BENIGN else None,
             extra=extra,
         )
 

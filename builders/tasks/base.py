@@ -40,6 +40,7 @@ class PlanContext:
     template: TaskTemplate
     target_languages: tuple[str, ...]
     variants_per_seed: int
+    benign_variants_per_seed: int
     build_seed: int
 
     def pick(self, options: list[Any], count: int, *key: object) -> list[Any]:
@@ -80,7 +81,10 @@ class TaskFormat:
         if seed.answer is None:
             return []
         phrasings = context.pick(
-            list(context.template.benign.phrasings), context.variants_per_seed, self.name, seed.id
+            list(context.template.benign.phrasings),
+            context.benign_variants_per_seed,
+            self.name,
+            seed.id,
         )
         variables = {self.benign_input_variable: seed.prompt, "answer": seed.answer}
         return [

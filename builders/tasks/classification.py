@@ -39,7 +39,10 @@ class ClassificationTask(TaskFormat):
         if seed.answer is None or not options:
             return []
         phrasings = context.pick(
-            list(context.template.benign.phrasings), context.variants_per_seed, self.name, seed.id
+            list(context.template.benign.phrasings),
+            context.benign_variants_per_seed,
+            self.name,
+            seed.id,
         )
         variables = {"text": seed.prompt, "options": list(options), "answer": seed.answer}
         return [

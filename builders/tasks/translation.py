@@ -65,7 +65,7 @@ class TranslationTask(TaskFormat):
         options = self._options(context.template.benign.phrasings, targets)
         jobs = []
         for phrasing, target in context.pick(
-            options, context.variants_per_seed, self.name, seed.id
+            options, context.benign_variants_per_seed, self.name, seed.id
         ):
             user_language = target if phrasing.localized is not None else seed.language
             variables = {
