@@ -14,6 +14,7 @@ from builders.config import BuildConfig
 from builders.schema import HAZARD_CATEGORIES, TASKS
 from builders.tasks.templates import load_library
 from builders.validate import read_front_matter, validate_folder
+from tests.conftest import SHARED, needs_shared
 
 CONFIGS = ("all", *TASKS)
 
@@ -185,3 +186,32 @@ def test_user_file_brings_benign_task_inputs(tmp_path):
     assert result.rows and {row["kind"] for row in result.rows} == {"benign"}
     assert all("bike lane" in row["messages"][0]["content"] for row in result.rows)
     assert {row["license"] for row in result.rows} == {"cc-by-4.0"}
+
+
+@needs_shared
+@pytest.mark.slow
+def test_build_from_every_shared_harmful_source_validates_and_loads(tmp_path):
+    seeds = SHARED / "seeds"
+    specs = (
+        "bundled",
+        f"advbench={seeds / 'advbench' / 'harmful_behaviors.csv'}",
+        f"harmbench={seeds / 'harmbench' / 'harmbench_behaviors_text_all.csv'}",
+        f"safety-tuned-llamas={seeds / 'safety_tuned_llamas' / 'safety_only_data_Instructions.json'}",
+        f"xstest={seeds / 'xstest' / 'xstest_prompts.csv'}",
+    )
+    result = build(BuildConfig(out=str(tmp_path / "shared"), seeds=specs))
+    sources = {row["source"] for row in result.rows}
+    assert sources == {"bundled", "advbench", "harmbench", "safety-tuned-llamas", "xstest"}
+    assert validate_folder(result.out) == []
+    manifest = json.loads((result.out / "manifest.json").read_text())
+    stages = {stage["stage"]: stage for stage in manifest["stages"]}
+    assert stages["seed_dedupe"]["dropped"].get("duplicate_seed", 0) > 0
+    assert stages["reframe"]["dropped"]["benign_seed_without_reference"] > 0  # XSTest safe prompts
+    harmbench = next(s for s in manifest["seed_sources"] if s["name"] == "harmbench")
+    assert harmbench["skipped"] == {"harmbench_copyright": 100}
+    assert all(len(f["sha256"]) == 64 for s in manifest["seed_sources"] for f in s["files"])
+    assert manifest["license"] == "cc-by-nc-4.0"  # Safety-Tuned LLaMAs is non-commercial
+    import datasets
+
+    loaded = datasets.load_dataset(str(result.out), "classification")
+    assert loaded["train"].num_rows > 0
