@@ -7,7 +7,7 @@ each drop with its stage and reason (written to ``audit/removed.parquet`` by the
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,27 +59,30 @@ class AuditLog:
         self.reports.append(report)
         return report
 
+    def _record(self, report: StageReport, reason: str, detail: str, **fields: Any) -> None:
+        report.dropped[reason] += 1
+        row = dict.fromkeys(AUDIT_COLUMNS)
+        row.update(stage=report.name, reason=reason, detail=detail, **fields)
+        self.removed.append(row)
+
     def drop_example(
         self, report: StageReport, example: Example, reason: str, detail: str = ""
     ) -> None:
-        report.dropped[reason] += 1
-        self.removed.append(
-            {
-                "stage": report.name,
-                "reason": reason,
-                "detail": detail,
-                "id": example.id,
-                "task": example.task,
-                "kind": example.kind,
-                "category": example.category,
-                "seed_id": example.seed_id,
-                "source": example.source,
-                "language": example.language,
-                "target_language": example.target_language,
-                "template_id": example.template_id,
-                "user_prompt": example.user_prompt,
-                "assistant_reply": example.assistant_reply,
-            }
+        self._record(
+            report,
+            reason,
+            detail,
+            id=example.id,
+            task=example.task,
+            kind=example.kind,
+            category=example.category,
+            seed_id=example.seed_id,
+            source=example.source,
+            language=example.language,
+            target_language=example.target_language,
+            template_id=example.template_id,
+            user_prompt=example.user_prompt,
+            assistant_reply=example.assistant_reply,
         )
 
     def drop_seed(
@@ -90,24 +93,19 @@ class AuditLog:
         detail: str = "",
         task: str | None = None,
     ) -> None:
-        report.dropped[reason] += 1
-        self.removed.append(
-            {
-                "stage": report.name,
-                "reason": reason,
-                "detail": detail,
-                "id": None,
-                "task": task,
-                "kind": seed.kind,
-                "category": seed.category,
-                "seed_id": seed.id,
-                "source": seed.source,
-                "language": seed.language,
-                "target_language": None,
-                "template_id": None,
-                "user_prompt": seed.prompt,
-                "assistant_reply": seed.refusal if seed.kind == "harmful" else seed.answer,
-            }
+        """Record a seed dropped before it became rows (``id`` is empty, the seed's text is kept)."""
+        self._record(
+            report,
+            reason,
+            detail,
+            task=task,
+            kind=seed.kind,
+            category=seed.category,
+            seed_id=seed.id,
+            source=seed.source,
+            language=seed.language,
+            user_prompt=seed.prompt,
+            assistant_reply=seed.refusal if seed.kind == "harmful" else seed.answer,
         )
 
     def as_dicts(self) -> list[dict[str, Any]]:
@@ -136,14 +134,3 @@ class KeepFilter:
                 yield example
             else:
                 audit.drop_example(report, example, reason)
-
-
-def counted(
-    name: str, items: Iterable[Any], audit: AuditLog, size: Callable[[Any], int] = lambda _: 1
-):
-    """Record a stage that drops nothing (e.g. splitting) so the report shows every stage."""
-    report = audit.stage(name)
-    for item in items:
-        report.rows_in += size(item)
-        report.rows_out += size(item)
-        yield item
