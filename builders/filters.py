@@ -120,6 +120,11 @@ def _detect(text: str) -> tuple[tuple[str, float], ...]:
         return ()
 
 
+# langdetect's cost grows with the text; a reply's opening says which language it is in.
+DETECT_CHARS = 400
+
+
 def language_score(text: str, langdetect_code: str) -> float:
     """Probability langdetect gives ``langdetect_code`` for ``text`` (0.0 when absent)."""
-    return next((prob for lang, prob in _detect(text) if lang == langdetect_code), 0.0)
+    guesses = _detect(text[:DETECT_CHARS])
+    return next((prob for lang, prob in guesses if lang == langdetect_code), 0.0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 # Llama Guard 3 / MLCommons AI Safety hazard taxonomy.
@@ -156,9 +156,10 @@ class Example:
         return self.language
 
     def to_row(self) -> dict[str, Any]:
-        row = asdict(self)
+        # Built by hand: dataclasses.asdict deep-copies recursively and dominates export time.
+        row = {column: getattr(self, column) for column in EXAMPLE_COLUMNS}
         row["messages"] = [dict(m) for m in self.messages]
-        return {column: row[column] for column in EXAMPLE_COLUMNS}
+        return row
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Example:
