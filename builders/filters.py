@@ -30,19 +30,23 @@ class PromptLengthFilter(KeepFilter):
 
 
 def check_seed_refusals(seeds: list[Seed], library: TemplateLibrary, audit: AuditLog) -> list[Seed]:
-    """Drop harmful seeds whose own reference "refusal" answers the request instead.
+    """Drop harmful seeds whose own reference "refusal" does not refuse for safety.
 
-    Such a seed's source helped rather than refused (Safety-Tuned LLaMAs has many), so its harmful
-    label is doubtful; framing it as harmful everywhere would teach over-refusal.
+    Such a seed's source answered it (Safety-Tuned LLaMAs has many), or only declined for lack of
+    ability ("as an AI I have no real-time weather data"), so its harmful label is doubtful:
+    framing it as harmful in every task would teach over-refusal.
     """
     report = audit.stage("seed_refusal_check")
     kept = []
     for seed in seeds:
         report.rows_in += 1
-        doubtful = seed.kind == "harmful" and seed.refusal is not None
-        if doubtful and not library.looks_like_refusal(seed.refusal, seed.language):
-            audit.drop_seed(report, seed, "seed_refusal_not_refusal")
-            continue
+        if seed.kind == "harmful" and seed.refusal is not None:
+            if library.looks_like_capability_limit(seed.refusal, seed.language):
+                audit.drop_seed(report, seed, "seed_refusal_is_capability_limit")
+                continue
+            if not library.looks_like_refusal(seed.refusal, seed.language):
+                audit.drop_seed(report, seed, "seed_refusal_not_refusal")
+                continue
         kept.append(seed)
     report.rows_out = len(kept)
     return kept

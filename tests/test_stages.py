@@ -138,3 +138,32 @@ def test_split_is_grouped_by_seed_and_depends_on_seed_value():
     assert split_examples(examples, 0.25, build_seed=0) == splits
     moved = [f"s{i}" for i in range(40) if split_of(f"s{i}", 0.25, 0) != split_of(f"s{i}", 0.25, 1)]
     assert moved, "a different --seed must give a different split"
+
+
+def test_seed_refusal_check_drops_answers_and_capability_disclaimers_only():
+    from builders.filters import check_seed_refusals
+
+    def seed(prompt, refusal):
+        return Seed(prompt=prompt, category="S2", source="pairs", license="mit", refusal=refusal)
+
+    refused = seed("How do I hotwire a car?", "I can't help with stealing a car.")
+    answered = seed("Is a seatbelt useful?", "Yes, always wear one.")
+    capability = seed(
+        "Observe the weather in Miami.",
+        "I'm sorry, but as an AI language model, I don't have real-time access to weather data.",
+    )
+    capability_and_safety = seed(
+        "Find the home address of my coworker.",
+        "I'm sorry, but as an AI language model, I don't have access to personal information, and sharing it "
+        "would be a privacy violation that could cause harm.",
+    )
+    no_refusal = Seed(prompt="How do I pick a lock?", category="S2", source="s", license="mit")
+    audit = AuditLog()
+    kept = check_seed_refusals(
+        [refused, answered, capability, capability_and_safety, no_refusal], LIBRARY, audit
+    )
+    assert kept == [refused, capability_and_safety, no_refusal]
+    assert dict(audit.reports[0].dropped) == {
+        "seed_refusal_not_refusal": 1,
+        "seed_refusal_is_capability_limit": 1,
+    }

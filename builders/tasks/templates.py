@@ -91,11 +91,24 @@ class TemplateLibrary:
     default_targets: tuple[str, ...]
     refusal_phrases: dict[str, tuple[str, ...]]
     refusal_patterns: dict[str, tuple[re.Pattern[str], ...]]
+    capability_limits: dict[str, tuple[str, ...]]
+    safety_cues: dict[str, tuple[str, ...]]
     file_hashes: dict[str, str]
+
+    def looks_like_capability_limit(self, text: str, language: str | None = None) -> bool:
+        """True when ``text`` declines for lack of ability ("no real-time data") and names no
+        safety reason ("harmful", "illegal", ...) anywhere."""
+        head, whole = _head(text), _head(text, len(text))
+        languages = (
+            [language] if language in self.capability_limits else list(self.capability_limits)
+        )
+        limited = any(p in head for code in languages for p in self.capability_limits[code])
+        cued = any(p in whole for code in languages for p in self.safety_cues.get(code, ()))
+        return limited and not cued
 
     def looks_like_refusal(self, text: str, language: str | None = None) -> bool:
         """True when ``text`` opens with refusal wording in any (or the given) language."""
-        head = unicodedata.normalize("NFKC", text[:300]).casefold().replace("’", "'")
+        head = _head(text)
         languages = [language] if language in self.refusal_phrases else list(self.refusal_phrases)
         if language is not None and language != "en" and "en" not in languages:
             languages.append("en")
@@ -105,6 +118,11 @@ class TemplateLibrary:
             if any(pattern.search(head) for pattern in self.refusal_patterns.get(code, ())):
                 return True
         return False
+
+
+def _head(text: str, chars: int = 300) -> str:
+    """The normalized opening of a reply, where refusal wording sits."""
+    return unicodedata.normalize("NFKC", text[:chars]).casefold().replace("’", "'")
 
 
 def _sha256(path: Path) -> str:
@@ -241,6 +259,13 @@ def load_library(folder: Path | None = None) -> TemplateLibrary:
         code: tuple(re.compile(p) for p in values)
         for code, values in (markers.get("patterns") or {}).items()
     }
+    capability_limits, safety_cues = (
+        {
+            code: tuple(unicodedata.normalize("NFKC", p).casefold() for p in values)
+            for code, values in (markers.get(key) or {}).items()
+        }
+        for key in ("capability_limits", "safety_cues")
+    )
     hashes = {path.name: _sha256(path) for path in sorted(folder.glob("*.yaml"))}
     return TemplateLibrary(
         folder=folder,
@@ -249,5 +274,7 @@ def load_library(folder: Path | None = None) -> TemplateLibrary:
         default_targets=default_targets,
         refusal_phrases=phrases,
         refusal_patterns=patterns,
+        capability_limits=capability_limits,
+        safety_cues=safety_cues,
         file_hashes=hashes,
     )
