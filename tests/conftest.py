@@ -31,3 +31,12 @@ def default_build(tmp_path_factory: pytest.TempPathFactory):
 
     out = tmp_path_factory.mktemp("default") / "multitask-safety"
     return build(BuildConfig(out=str(out)))
+
+
+@pytest.fixture
+def fake_hub():
+    """A local HTTP server playing the Hugging Face Hub endpoints (see tests/fake_hub.py)."""
+    from fake_hub import serve_fake_hub
+
+    with serve_fake_hub() as hub:
+        yield hub
