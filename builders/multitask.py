@@ -135,7 +135,8 @@ def summary_text(result: Any) -> str:
             for s in result.stages
         )
     )
-    lines.append(f"load with: datasets.load_dataset({str(result.out)!r}, 'translation')")
+    example_config = result.configs[1] if len(result.configs) > 1 else result.configs[0]
+    lines.append(f"load with: datasets.load_dataset({str(result.out)!r}, {example_config!r})")
     return "\n".join(lines)
 
 

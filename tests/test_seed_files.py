@@ -400,3 +400,9 @@ def test_bundled_package_data():
     assert source.name == "bundled" and source.seeds
     assert any(s.kind == "harmful" for s in source.seeds)
     assert source.files[0]["path"] == "builders/seeds/data/harmful.jsonl"
+
+
+def test_a_folder_is_not_a_seed_file(tmp_path):
+    with pytest.raises(BuildInputError, match="is a folder") as caught:
+        load_seed_spec(str(tmp_path))
+    assert str(tmp_path) in str(caught.value)

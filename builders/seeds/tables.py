@@ -41,6 +41,10 @@ class Table:
 def read_table(path: Path) -> Table:
     """Read ``path`` by its suffix; raise ``BuildInputError`` for anything unreadable."""
     file = str(path)
+    if path.is_dir():
+        raise BuildInputError(
+            "is a folder: give a seed file (csv, json, jsonl or parquet)", file=file
+        )
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise BuildInputError(
