@@ -1,0 +1,356 @@
+"""Fine-tune a chat model on a task dataset mixed with safety data (TRL ``SFTTrainer``).
+
+    python -m train_safety.sft --config train_safety/configs/llama3.1-8b-qlora.yaml [--flags]
+
+YAML keys are the flag names with underscores; flags override the YAML; an unknown key exits 2.
+The output folder holds the adapter (LoRA) or the model, the tokenizer, ``run_config.json`` (the
+exact resolved config) and ``data_manifest.json`` (source fingerprints, mix counts, row hashes). It
+is written to a temporary folder and renamed into place when training succeeds.
+
+Python entry point: ``run_sft(SFTRunConfig(...)) -> Path``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from builders.errors import BuildInputError
+from train_safety.config import (
+    add_dataclass_flags,
+    config_to_dict,
+    flag_overrides,
+    load_run_config,
+)
+from train_safety.task_data import TASK_FORMATS
+
+
+@dataclass(frozen=True)
+class SFTRunConfig:
+    """Every knob of one SFT run; YAML key = field name = ``--flag-name``."""
+
+    model: str | None = field(default=None, metadata={"help": "local path or Hub id"})
+    output_dir: str = field(default="runs/sft", metadata={"help": "where the result goes"})
+    force: bool = field(default=False, metadata={"help": "replace an existing output_dir"})
+    # task data
+    task: str | None = field(default=None, metadata={"help": "|".join(TASK_FORMATS)})
+    task_data: str | None = field(default=None, metadata={"help": "Hub id, folder or file"})
+    task_split: str | None = field(default=None, metadata={"help": "split (Hub/folder)"})
+    task_config: str | None = field(default=None, metadata={"help": "Hub config name"})
+    task_revision: str | None = field(default=None, metadata={"help": "Hub revision"})
+    task_input_column: str | None = field(default=None, metadata={"help": "input column"})
+    task_target_column: str | None = field(default=None, metadata={"help": "target column"})
+    label_names: tuple[str, ...] = field(default=(), metadata={"help": "classification labels"})
+    source_language: str = field(default="en", metadata={"help": "translation source"})
+    target_language: str = field(default="fr", metadata={"help": "translation target"})
+    task_offset: int = field(default=0, metadata={"help": "skip this many task rows"})
+    max_task_rows: int | None = field(default=None, metadata={"help": "use at most N rows"})
+    # safety data
+    safety_data: str | None = field(default=None, metadata={"help": "build folder or Hub repo"})
+    safety_revision: str | None = field(default=None, metadata={"help": "Hub revision (tag)"})
+    safety_configs: tuple[str, ...] = field(
+        default=("all",), metadata={"help": "all | chat | a subset of task formats"}
+    )
+    safety_split: str = field(default="train", metadata={"help": "split of the safety data"})
+    safety_fraction: float | None = field(
+        default=None, metadata={"help": "share of safety rows in the final mix"}
+    )
+    safety_rows: int | None = field(default=None, metadata={"help": "or: this many rows"})
+    seed: int = field(default=0, metadata={"help": "sampling, shuffling and training seed"})
+    # model and adapter
+    chat_template: str | None = field(
+        default=None, metadata={"help": "a .jinja file to use instead of the model's template"}
+    )
+    loss_mask: str = field(
+        default="auto", metadata={"help": "auto | assistant | completion (see chat_format)"}
+    )
+    dtype: str = field(default="auto", metadata={"help": "auto | bfloat16 | float16 | float32"})
+    use_lora: bool = field(default=True, metadata={"help": "LoRA adapter (else full fine-tune)"})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
+    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
+    lora_target_modules: tuple[str, ...] = field(
+        default=("all-linear",), metadata={"help": "module names, or all-linear"}
+    )
+    load_in_4bit: bool = field(default=False, metadata={"help": "QLoRA (needs bitsandbytes)"})
+    merge_adapter: bool = field(default=False, metadata={"help": "save the merged model too"})
+    # training
+    learning_rate: float = field(default=2e-4, metadata={"help": "peak learning rate"})
+    num_train_epochs: float = field(default=1.0, metadata={"help": "epochs"})
+    max_steps: int = field(default=-1, metadata={"help": "stop after N steps (-1: epochs)"})
+    per_device_train_batch_size: int = field(default=4, metadata={"help": "batch size"})
+    gradient_accumulation_steps: int = field(default=1, metadata={"help": "accumulation"})
+    max_length: int = field(default=1024, metadata={"help": "truncate rows to N tokens"})
+    warmup_steps: float = field(
+        default=0.0, metadata={"help": "warm-up steps, or a share of steps when < 1"}
+    )
+    lr_scheduler_type: str = field(default="linear", metadata={"help": "scheduler"})
+    bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision"})
+    gradient_checkpointing: bool = field(default=False, metadata={"help": "save memory"})
+    logging_steps: int = field(default=10, metadata={"help": "log every N steps"})
+    use_cpu: bool = field(default=False, metadata={"help": "train on CPU"})
+    sft_args: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "extra trl.SFTConfig arguments (YAML only)"}
+    )
+
+    def __post_init__(self) -> None:
+        if not self.model:
+            raise BuildInputError("a model is needed", field="model")
+        if not self.task_data and not self.safety_data:
+            raise BuildInputError("need task_data, safety_data or both", field="task_data")
+        if self.task_data and self.task not in TASK_FORMATS:
+            raise BuildInputError(f"task must be one of {' | '.join(TASK_FORMATS)}", field="task")
+        both = self.safety_data and self.task_data
+        if both and (self.safety_fraction is None) == (self.safety_rows is None):
+            raise BuildInputError(
+                "set exactly one of safety_fraction and safety_rows", field="safety_fraction"
+            )
+        if self.loss_mask not in ("auto", "assistant", "completion"):
+            raise BuildInputError("loss_mask: auto | assistant | completion", field="loss_mask")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m train_safety.sft", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--config", default=None, help="YAML file; flags override its keys")
+    add_dataclass_flags(parser, SFTRunConfig)
+    return parser
+
+
+# ---------------------------------------------------------------- data
+
+
+def prepare_mixture(config: SFTRunConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The training rows (shuffled mix) and the data manifest describing them."""
+    from train_safety import safety_data, task_data
+    from train_safety.mixing import mix, rows_sha256
+
+    task_rows: list[dict[str, Any]] = []
+    manifest: dict[str, Any] = {}
+    if config.task_data:
+        spec = task_data_spec(config)
+        task_rows = [
+            {"messages": example.messages(), "task": example.task}
+            for example in task_data.load_task_examples(spec)
+        ]
+        manifest["task_data"] = task_data.source_fingerprint(spec) | {
+            "prompts_version": task_data.task_prompts()["version"],
+            "rows_sha256": rows_sha256(task_rows),
+        }
+    safety: list[dict[str, Any]] = []
+    if config.safety_data:
+        safety = safety_data.load_safety_rows(
+            config.safety_data,
+            config.safety_configs,
+            split=config.safety_split,
+            revision=config.safety_revision,
+        )
+        manifest["safety_data"] = safety_data.source_fingerprint(
+            config.safety_data, config.safety_revision
+        ) | {"configs": list(config.safety_configs), "split": config.safety_split}
+    if config.task_data and config.safety_data:
+        kwargs = {"safety_fraction": config.safety_fraction, "safety_count": config.safety_rows}
+    else:  # one source only: use it whole (or the requested count of safety rows)
+        count = config.safety_rows if config.safety_rows is not None else len(safety)
+        kwargs = {"safety_count": count}
+    rows, report = mix(task_rows, safety, seed=config.seed, **kwargs)
+    manifest["mix"] = {
+        "task_rows": report.task_rows,
+        "safety_rows": report.safety_rows,
+        "safety_available": report.safety_available,
+        "safety_fraction": report.safety_fraction,
+        "safety_by_config": report.safety_by_config,
+        "safety_by_kind": report.safety_by_kind,
+        "rows_sha256": rows_sha256(rows),
+    }
+    return rows, manifest
+
+
+def task_data_spec(config: SFTRunConfig):
+    from train_safety.task_data import TaskDataSpec
+
+    return TaskDataSpec(
+        task=config.task or "",
+        path=config.task_data or "",
+        split=config.task_split,
+        name=config.task_config,
+        revision=config.task_revision,
+        input_column=config.task_input_column,
+        target_column=config.task_target_column,
+        label_names=config.label_names,
+        source_language=config.source_language,
+        target_language=config.target_language,
+        offset=config.task_offset,
+        max_rows=config.max_task_rows,
+    )
+
+
+# ---------------------------------------------------------------- model and trainer
+
+
+def load_tokenizer(config: SFTRunConfig) -> Any:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(config.model)
+    if config.chat_template:
+        tokenizer.chat_template = Path(config.chat_template).read_text(encoding="utf-8")
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def _load_model(config: SFTRunConfig) -> Any:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    kwargs: dict[str, Any] = {}
+    if config.dtype != "auto":
+        kwargs["dtype"] = getattr(torch, config.dtype)
+    elif not config.use_cpu and torch.cuda.is_available():
+        kwargs["dtype"] = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if config.load_in_4bit:
+        try:
+            import bitsandbytes  # noqa: F401
+        except ImportError as error:
+            raise BuildInputError(
+                "load_in_4bit needs bitsandbytes (pip install bitsandbytes) and a CUDA GPU",
+                field="load_in_4bit",
+            ) from error
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=kwargs.get("dtype", torch.bfloat16),
+        )
+    return AutoModelForCausalLM.from_pretrained(config.model, **kwargs)
+
+
+def _peft_config(config: SFTRunConfig) -> Any:
+    if not config.use_lora:
+        if config.load_in_4bit:
+            raise BuildInputError("4-bit training needs use_lora", field="load_in_4bit")
+        return None
+    from peft import LoraConfig
+
+    targets = list(config.lora_target_modules)
+    return LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=targets[0] if targets == ["all-linear"] else targets,
+        task_type="CAUSAL_LM",
+    )
+
+
+def build_trainer(config: SFTRunConfig, output_dir: str | Path) -> tuple[Any, dict[str, Any]]:
+    """A ready ``trl.SFTTrainer`` and the data manifest; nothing trained or saved yet."""
+    import datasets
+    from trl import SFTConfig, SFTTrainer
+
+    from train_safety.chat_format import COMPLETION_MASK, to_prompt_completion, training_template
+
+    rows, manifest = prepare_mixture(config)
+    if not rows:
+        raise BuildInputError("the training mix is empty", field="task_data")
+    tokenizer = load_tokenizer(config)
+    route, _ = training_template(tokenizer)
+    if config.loss_mask != "auto":
+        route = config.loss_mask
+    if route == COMPLETION_MASK:
+        records = [to_prompt_completion(row["messages"]) for row in rows]
+    else:
+        records = [{"messages": row["messages"]} for row in rows]
+    manifest["loss_mask"] = route
+    dataset = datasets.Dataset.from_list(records)
+    arguments = SFTConfig(
+        output_dir=str(output_dir),
+        max_length=config.max_length,
+        assistant_only_loss=route != COMPLETION_MASK,
+        completion_only_loss=route == COMPLETION_MASK,
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.num_train_epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.per_device_train_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        warmup_steps=config.warmup_steps,
+        lr_scheduler_type=config.lr_scheduler_type,
+        bf16=config.bf16,
+        gradient_checkpointing=config.gradient_checkpointing,
+        logging_steps=config.logging_steps,
+        use_cpu=config.use_cpu,
+        seed=config.seed,
+        save_strategy="no",
+        report_to=[],
+        **config.sft_args,
+    )
+    trainer = SFTTrainer(
+        model=_load_model(config),
+        args=arguments,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=_peft_config(config),
+    )
+    return trainer, manifest
+
+
+def run_sft(config: SFTRunConfig) -> Path:
+    """Train, then save adapter/model, tokenizer, resolved config and data manifest."""
+    out = Path(config.output_dir)
+    if out.exists() and not config.force:
+        raise BuildInputError(
+            "output folder exists (use --force to replace it)", file=str(out), field="output_dir"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        trainer, manifest = build_trainer(config, scratch / "trainer")
+        result = trainer.train()
+        final = scratch / "final"
+        trainer.save_model(str(final))
+        trainer.processing_class.save_pretrained(str(final))
+        if config.use_lora and config.merge_adapter:
+            merged = trainer.model.merge_and_unload()
+            merged.save_pretrained(str(final / "merged"))
+            trainer.processing_class.save_pretrained(str(final / "merged"))
+        manifest["training"] = {
+            "global_step": result.global_step,
+            "training_loss": result.training_loss,
+            "log_history": trainer.state.log_history,
+        }
+        _write_json(final / "run_config.json", config_to_dict(config))
+        _write_json(final / "data_manifest.json", manifest)
+        if out.exists():
+            shutil.rmtree(out)
+        final.rename(out)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return out
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", "utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        config = load_run_config(SFTRunConfig, args.config, flag_overrides(args, SFTRunConfig))
+        out = run_sft(config)
+    except BuildInputError as error:
+        print(f"error: {error.one_line()}", file=sys.stderr)
+        return 2
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,119 @@
+"""A tiny Llama and tokenizer built from scratch, offline: for tests, CPU smoke runs and demos.
+
+    python -m train_safety.tiny_model --out runs/tiny-llama [--build dist/multitask-safety]
+
+The tokenizer is a byte-level BPE trained on the texts given (any string encodes and decodes back),
+with a small chat template that carries ``{% generation %}`` markers. The model has random weights:
+it measures plumbing, not safety.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'assistant' %}<|assistant|>\n{% generation %}"
+    "{{ message['content'] }}<|end|>{% endgeneration %}\n"
+    "{% else %}<|{{ message['role'] }}|>\n{{ message['content'] }}<|end|>\n{% endif %}"
+    "{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
+# The same layout without markers: the shape of a template TRL cannot patch.
+PLAIN_CHAT_TEMPLATE = CHAT_TEMPLATE.replace("{% generation %}", "").replace(
+    "{% endgeneration %}", ""
+)
+SPECIAL_TOKENS = ["<unk>", "<pad>", "<|user|>", "<|assistant|>", "<|system|>", "<|end|>"]
+
+
+def build_tokenizer(texts: Iterable[str], vocab_size: int = 600) -> Any:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tokenizer.train_from_iterator(texts, trainer)
+    wrapped = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, unk_token="<unk>", pad_token="<pad>", eos_token="<|end|>"
+    )
+    wrapped.chat_template = CHAT_TEMPLATE
+    return wrapped
+
+
+def build_model(tokenizer: Any, hidden_size: int = 32, layers: int = 2, seed: int = 0) -> Any:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=hidden_size * 2,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
+        tie_word_embeddings=True,
+    )
+    model = LlamaForCausalLM(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    return model
+
+
+def texts_from_build(build_dir: str | Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    texts = []
+    for shard in sorted(Path(build_dir, "all").glob("*.parquet")):
+        for messages in pq.read_table(shard, columns=["messages"]).column("messages").to_pylist():
+            texts.extend(m["content"] for m in messages)
+    return texts
+
+
+def save_tiny_model(out: str | Path, texts: Iterable[str], seed: int = 0) -> Path:
+    """Train the tokenizer on ``texts``, build the model and save both to ``out``."""
+    out = Path(out)
+    tokenizer = build_tokenizer(texts)
+    model = build_model(tokenizer, seed=seed)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m train_safety.tiny_model", description=__doc__)
+    parser.add_argument("--out", required=True, help="folder to write the model and tokenizer to")
+    parser.add_argument(
+        "--build", default=None, help="a build folder whose texts train the tokenizer"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.build:
+        texts = texts_from_build(args.build)
+    else:
+        import tempfile
+
+        from builders.build import build
+        from builders.config import BuildConfig
+
+        with tempfile.TemporaryDirectory() as scratch:
+            result = build(BuildConfig(out=str(Path(scratch) / "build")))
+            texts = [m["content"] for row in result.rows for m in row["messages"]]
+    print(save_tiny_model(args.out, texts, seed=args.seed))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
