@@ -31,7 +31,8 @@ def _field_kind(cls: type, name: str) -> tuple[type, bool]:
         origin = typing.get_origin(hint)
         args = list(typing.get_args(hint))
     if origin in (tuple, list):
-        return (args[0] if args else str), True
+        item = args[0] if args else str
+        return (dict if typing.get_origin(item) is dict else item), True
     if origin is dict:
         return dict, False
     return hint, False
@@ -54,6 +55,8 @@ def coerce_value(cls: type, name: str, value: Any, origin: str) -> Any:
 
 
 def coerce_value_scalar(kind: type, name: str, value: Any, origin: str) -> Any:
+    if kind is Any:
+        return value
     if kind is dict:
         if not isinstance(value, dict):
             raise BuildInputError("expected a mapping", file=origin, field=name)
