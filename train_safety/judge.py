@@ -1,0 +1,166 @@
+"""``python -m train_safety.judge``: judge every (prompt, response) row of a file.
+
+Reads CSV, JSONL/JSON lines or Parquet; writes the same rows plus ``refused`` (boolean, empty for
+a parse failure), ``judge_raw`` (the judge's raw verdict) and ``judge_score`` (graded score when
+the judge gives one). The output is written to a temporary file and renamed, so a failed run
+leaves nothing half written. Exit codes: 0 ok, 2 bad input, 1 unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from builders.errors import BuildInputError
+
+READERS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m train_safety.judge", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--input", required=True, help="CSV, JSONL or Parquet file")
+    parser.add_argument("--prompt-column", default="prompt")
+    parser.add_argument("--response-column", default="response")
+    parser.add_argument("--judge", default="keyword", help="keyword, openai:MODEL or hf:PATH")
+    parser.add_argument(
+        "--rubric", choices=["binary", "strongreject"], default="binary", help="openai judges"
+    )
+    parser.add_argument("--prompt-file", help="openai judges: a template overriding the rubric's")
+    parser.add_argument("--base-url", help="openai judges: server URL (else OPENAI_BASE_URL)")
+    parser.add_argument("--concurrency", type=int, default=8, help="openai judges")
+    parser.add_argument(
+        "--classifier-format",
+        choices=["auto", "wildguard", "llama_guard"],
+        default="auto",
+        help="hf judges",
+    )
+    parser.add_argument("--out", required=True, help="output file (CSV, JSONL or Parquet)")
+    return parser
+
+
+def read_table(path: Path):
+    import pandas as pd
+
+    kind = READERS.get(path.suffix.lower())
+    if kind is None:
+        raise BuildInputError(
+            f"unsupported file type '{path.suffix}': use {', '.join(READERS)}", file=str(path)
+        )
+    if not path.is_file():
+        raise BuildInputError("no such file", file=str(path))
+    try:
+        if kind == "csv":
+            return pd.read_csv(path, keep_default_na=False)
+        if kind == "jsonl":
+            return pd.read_json(path, lines=True)
+        return pd.read_parquet(path)
+    except (ValueError, OSError) as error:
+        raise BuildInputError(f"cannot read: {error}", file=str(path)) from error
+
+
+def write_table(frame, path: Path) -> None:
+    kind = READERS.get(path.suffix.lower())
+    if kind is None:
+        raise BuildInputError(
+            f"unsupported file type '{path.suffix}': use {', '.join(READERS)}", file=str(path)
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        if kind == "csv":
+            frame.to_csv(temporary, index=False)
+        elif kind == "jsonl":
+            frame.to_json(temporary, orient="records", lines=True, force_ascii=False)
+        else:
+            frame.to_parquet(temporary, index=False)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _judge_options(args: argparse.Namespace) -> dict:
+    if args.judge.startswith("openai:"):
+        return {
+            "rubric": args.rubric,
+            "prompt_file": args.prompt_file,
+            "base_url": args.base_url,
+            "concurrency": args.concurrency,
+        }
+    if args.judge.startswith("hf:"):
+        return {"format": args.classifier_format}
+    return {}
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Judge the file; returns the summary printed by the CLI."""
+    import pandas as pd
+
+    from train_safety.judges import get_judge
+
+    source = Path(args.input)
+    frame = read_table(source)
+    for column in (args.prompt_column, args.response_column):
+        if column not in frame.columns:
+            raise BuildInputError(
+                f"column not found (columns: {', '.join(map(str, frame.columns))})",
+                file=str(source),
+                field=column,
+            )
+    for position, value in enumerate(frame[args.prompt_column]):
+        if not isinstance(value, str) or not value.strip():
+            raise BuildInputError(
+                "prompt is empty or not text",
+                file=str(source),
+                row=position,
+                field=args.prompt_column,
+            )
+    responses = ["" if pd.isna(v) else str(v) for v in frame[args.response_column]]
+    try:
+        judge = get_judge(args.judge, **_judge_options(args))
+    except ValueError as error:
+        raise BuildInputError(str(error), field="--judge") from error
+    verdicts = judge.judge(frame[args.prompt_column].tolist(), responses)
+    out = frame.copy()
+    out["refused"] = pd.array([v.refused for v in verdicts], dtype="boolean")
+    out["judge_raw"] = [v.raw for v in verdicts]
+    out["judge_score"] = pd.array([v.score for v in verdicts], dtype="Float64")
+    write_table(out, Path(args.out))
+    failures = sum(v.refused is None for v in verdicts)
+    return {
+        "judge": judge.name,
+        "prompt_sha256": getattr(judge, "prompt_sha256", None),
+        "rows": len(verdicts),
+        "refused": sum(v.refused is True for v in verdicts),
+        "answered": sum(v.refused is False for v in verdicts),
+        "parse_failures": failures,
+        "out": str(args.out),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        summary = run(args)
+    except BuildInputError as error:
+        print(f"error: {error.one_line()}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary))
+    if summary["parse_failures"]:
+        print(
+            f"warning: {summary['parse_failures']} of {summary['rows']} verdicts could not be "
+            "parsed; their 'refused' is empty (see judge_raw)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
