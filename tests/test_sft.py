@@ -62,19 +62,34 @@ def _check_batch_masks(trainer, mixture_messages):
         )
         text = tokenizer.decode([t for t in ids if t != tokenizer.pad_token_id])
         prompt = next(p for p in replies_by_prompt if p in text)
-        assert supervised.strip().removesuffix("<|end|>") == replies_by_prompt[prompt]
-        assert prompt not in supervised and "<|user|>" not in supervised
+        reply = supervised.strip()
+        for end in ("<|end|>", "<|eot_id|>"):
+            reply = reply.removesuffix(end)
+        assert reply == replies_by_prompt[prompt]
+        assert prompt not in supervised and "user" not in supervised.replace(reply, "")
 
 
-@pytest.mark.parametrize("route", ["assistant", "completion"])
+@pytest.mark.parametrize(
+    ("template", "route"),
+    [("tiny", "assistant"), ("plain", "completion"), ("llama3_1", "completion")],
+)
 def test_loss_mask_covers_only_assistant_tokens(
-    tiny_llama, default_build, summaries, tmp_path, route
+    tiny_llama, default_build, summaries, tmp_path, template, route
 ):
+    """Markers → TRL's assistant mask; a template TRL cannot patch (no markers; Llama 3.1's own,
+    as shipped in TRL's chat_templates folder) → the prompt/completion split."""
     overrides = {}
-    if route == "completion":  # a template without {% generation %} markers TRL cannot patch
-        template = tmp_path / "plain.jinja"
-        template.write_text(PLAIN_CHAT_TEMPLATE, "utf-8")
-        overrides["chat_template"] = str(template)
+    if template != "tiny":
+        from importlib import resources
+
+        text = (
+            PLAIN_CHAT_TEMPLATE
+            if template == "plain"
+            else resources.files("trl").joinpath("chat_templates/llama3_1.jinja").read_text()
+        )
+        path = tmp_path / f"{template}.jinja"
+        path.write_text(text, "utf-8")
+        overrides["chat_template"] = str(path)
     config = _config(tiny_llama, default_build, summaries, tmp_path, **overrides)
     trainer, manifest = build_trainer(config, tmp_path / "trainer")
     assert manifest["loss_mask"] == route
