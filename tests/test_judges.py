@@ -309,3 +309,16 @@ def test_judge_cli_bad_input_exits_2_with_one_line(tmp_path, capsys):
         == 2
     )
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_hf_classifier_runs_a_local_model_and_counts_unparseable_outputs(tiny_llama):
+    # The tiny random model cannot produce WildGuard's answer lines: every output must come back
+    # as a parse failure (refused=None) with its raw text, never as a guessed class.
+    judge = get_judge(f"hf:{tiny_llama}", format="wildguard", max_new_tokens=4, batch_size=2)
+    verdicts = judge.judge(["a short request", "another one"], ["a reply", "a longer reply here"])
+    assert len(verdicts) == 2
+    assert all(v.refused is None and isinstance(v.raw, str) for v in verdicts)
+    assert judge.parse_failures == 2
+    guard = get_judge(f"hf:{tiny_llama}", format="llama_guard", max_new_tokens=2)
+    assert len(guard.judge(["q"], ["a"])) == 1
