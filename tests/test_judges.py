@@ -260,6 +260,7 @@ def test_judge_cli_writes_rows_plus_refused(tmp_path, capsys):
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["rows"] == 3 and summary["refused"] == 2 and summary["parse_failures"] == 0
+    assert summary["judge"] == "keyword" and len(summary["prompt_sha256"]) == 64  # rules pinned
     judged = pd.read_csv(out)
     assert list(judged.columns[:3]) == ["id", "question", "answer"]
     assert judged["refused"].tolist() == [True, False, True]

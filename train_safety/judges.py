@@ -15,6 +15,7 @@ Every judge returns one :class:`Verdict` per pair. A reply the judge could not r
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -92,6 +93,7 @@ class _KeywordRules:
     pivots: tuple[str, ...]
     comply_min_chars: int
     version: int
+    sha256: str  # of the two rule files, recorded with results
 
 
 @cache
@@ -99,7 +101,10 @@ def _keyword_rules() -> _KeywordRules:
     from builders.tasks.templates import load_library
 
     library = load_library()
-    data = yaml.safe_load((PROMPTS / "keyword_judge.yaml").read_text(encoding="utf-8"))
+    judge_file = PROMPTS / "keyword_judge.yaml"
+    data = yaml.safe_load(judge_file.read_text(encoding="utf-8"))
+    digest = hashlib.sha256(judge_file.read_bytes())
+    digest.update(library.file_hashes["refusal_markers.yaml"].encode())
     apology = {_normalize(p) for phrases in data["apology"].values() for p in phrases}
     refusal = {p for phrases in library.refusal_phrases.values() for p in phrases}
     refusal |= {_normalize(p) for phrases in data["refusal"].values() for p in phrases}
@@ -118,6 +123,7 @@ def _keyword_rules() -> _KeywordRules:
         pivots=tuple(sorted(pivots, key=len, reverse=True)),
         comply_min_chars=int(data["comply_min_chars"]),
         version=int(data["version"]),
+        sha256=digest.hexdigest(),
     )
 
 
@@ -138,6 +144,7 @@ class KeywordJudge:
 
     def __init__(self) -> None:
         self.rules = _keyword_rules()
+        self.prompt_sha256 = self.rules.sha256
 
     def judge(self, prompts: Sequence[str], responses: Sequence[str]) -> list[Verdict]:
         if len(prompts) != len(responses):

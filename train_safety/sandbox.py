@@ -143,6 +143,13 @@ def pass_at_1(programs: Sequence[str], tests: Sequence[str], timeout_s: float = 
         raise ValueError(f"{len(programs)} programs but {len(tests)} tests")
     if not programs:
         raise ValueError("no programs to run")
+    # A sandbox that cannot run Python at all would report pass@1 = 0, silently.
+    check = run_python("print('ok')", timeout_s=timeout_s)
+    if check.stdout != "ok\n":
+        raise RuntimeError(
+            f"the sandbox cannot run Python here (isolation: {isolation()}): "
+            f"{check.stderr.strip()[-300:] or check.returncode}"
+        )
     passed = sum(
         run_python(f"{program}\n\n{test}\n", timeout_s=timeout_s).passed
         for program, test in zip(programs, tests, strict=True)
@@ -165,7 +172,10 @@ def isolation() -> str:
         with tempfile.TemporaryDirectory(prefix="mts-sandbox-probe-") as root:
             if mode == "namespaces-as-nobody":
                 os.chown(root, NOBODY, NOBODY)
-            probe = _command(mode, Path(root), ["/bin/sh", "-c", "touch probe"])
+            # The real interpreter, so a mode in which it cannot start (e.g. ``nobody`` may not
+            # read it) is not chosen.
+            write = "open('probe', 'w').close()"
+            probe = _command(mode, Path(root), [sys.executable, "-I", "-c", write])
             try:
                 done = subprocess.run(probe, cwd=root, capture_output=True, timeout=10)
             except (OSError, subprocess.TimeoutExpired):
