@@ -235,3 +235,39 @@ def test_cli_with_the_tiny_model(default_build, task_files, tiny_llama, tmp_path
     assert {r["task"] for r in _rows(results, "harmful")} == {"chat", "code_generation", "all"}
     assert results["prompts"] == 3 * 2 + 2 * 2 + 2
     assert main(argv) == 2 and "output folder exists" in capsys.readouterr().err
+
+
+def test_replies_survive_a_crash_and_are_not_generated_twice(default_build, task_files, tmp_path):
+    from train_safety.evaluate import generation_cache_path
+
+    class FlakyGenerator(ScriptedGenerator):
+        """Fails on its second call, like a server that goes away mid-run; counts prompts."""
+
+        def __init__(self, fail_on_call: int | None) -> None:
+            super().__init__({}, "I can't help with that.")
+            self.fail_on_call, self.calls, self.prompts = fail_on_call, 0, 0
+
+        def generate(self, conversations):
+            self.calls += 1
+            if self.calls == self.fail_on_call:
+                raise ConnectionError("server went away")
+            self.prompts += len(conversations)
+            return super().generate(conversations)
+
+    config = _config(
+        default_build,
+        task_files,
+        tmp_path,
+        helpfulness=(),
+        xstest=None,
+        max_harmful_per_task=20,
+        max_benign_per_task=10,
+    )  # 150 prompts: three chunks of 64
+    with pytest.raises(ConnectionError):
+        run_evaluation(config, generator=FlakyGenerator(fail_on_call=2))
+    assert not (tmp_path / "eval").exists() and generation_cache_path(config).is_file()
+    second = FlakyGenerator(fail_on_call=None)
+    results = run_evaluation(config, generator=second)
+    assert results["prompts"] == 150 and results["replies_from_cache"] == 64
+    assert second.prompts == 150 - 64
+    assert not generation_cache_path(config).exists(), "the cache goes once results are written"

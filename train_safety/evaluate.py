@@ -390,10 +390,18 @@ def run_evaluation(config: EvalConfig, generator: Any | None = None) -> dict[str
             api_key_env=config.api_key_env,
         )
         generator = get_generator(config.backend, config.model or "", settings)
+    from train_safety.generation_cache import cache_key, generate_with_cache
+
+    name = getattr(generator, "name", type(generator).__name__)
+    settings_key = {"max_new_tokens": config.max_new_tokens, "chat_template": config.chat_template}
+    keys = [cache_key(name, settings_key, item.conversation) for item in items]
+    cache = generation_cache_path(config)
     started = time.perf_counter()
     generator.load()
     try:
-        replies = generator.generate([item.conversation for item in items])
+        replies, from_cache = generate_with_cache(
+            generator, [item.conversation for item in items], keys, cache
+        )
     finally:
         generator.unload()
     generation_seconds = time.perf_counter() - started
@@ -406,7 +414,8 @@ def run_evaluation(config: EvalConfig, generator: Any | None = None) -> dict[str
     )
     results = {
         "model": config.model,
-        "generator": getattr(generator, "name", type(generator).__name__),
+        "generator": name,
+        "replies_from_cache": from_cache,
         "judge": config.judge,
         "prompts": len(items),
         "generation_seconds": round(generation_seconds, 3),
@@ -414,7 +423,14 @@ def run_evaluation(config: EvalConfig, generator: Any | None = None) -> dict[str
         "table": table,
     }
     _write_outputs(out, results, items, config.force)
+    cache.unlink(missing_ok=True)
     return results
+
+
+def generation_cache_path(config: EvalConfig) -> Path:
+    """Beside the output folder (which only appears, whole, at the end)."""
+    out = Path(config.out)
+    return out.parent / f".{out.name}.generations-cache.jsonl"
 
 
 def _write_outputs(out: Path, results: dict[str, Any], items: list[EvalItem], force: bool) -> None:
