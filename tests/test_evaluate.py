@@ -203,6 +203,7 @@ def test_openai_backend_through_a_local_server(default_build, task_files, tmp_pa
     assert all(r["value"] == 1.0 for r in _rows(results, "over_refusal"))
 
 
+@pytest.mark.slow
 def test_cli_with_the_tiny_model(default_build, task_files, tiny_llama, tmp_path, capsys):
     out = tmp_path / "cli"
     argv = [

@@ -69,6 +69,7 @@ def _check_batch_masks(trainer, mixture_messages):
         assert prompt not in supervised and "user" not in supervised.replace(reply, "")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("template", "route"),
     [("tiny", "assistant"), ("plain", "completion"), ("llama3_1", "completion")],
@@ -99,6 +100,7 @@ def test_loss_mask_covers_only_assistant_tokens(
     _check_batch_masks(trainer, [row["messages"] for row in rows])
 
 
+@pytest.mark.slow
 def test_run_sft_saves_adapter_merged_model_config_and_hashes(
     tiny_llama, default_build, summaries, tmp_path
 ):
@@ -127,6 +129,7 @@ def test_run_sft_saves_adapter_merged_model_config_and_hashes(
         run_sft(config)
 
 
+@pytest.mark.slow
 def test_full_fine_tune_on_safety_rows_only(tiny_llama, default_build, tmp_path):
     config = SFTRunConfig(
         model=str(tiny_llama),
