@@ -71,14 +71,14 @@ class HFGenerator:
             kwargs["dtype"] = getattr(torch, self.settings.dtype)
         elif torch.cuda.is_available():
             kwargs["dtype"] = torch.bfloat16
+        if torch.cuda.is_available():  # spreads a 70B model over every visible GPU
+            kwargs["device_map"] = "auto"
         if (Path(self.model_path) / "adapter_config.json").is_file():
             from peft import AutoPeftModelForCausalLM
 
             self.model = AutoPeftModelForCausalLM.from_pretrained(self.model_path, **kwargs)
         else:
             self.model = AutoModelForCausalLM.from_pretrained(self.model_path, **kwargs)
-        if torch.cuda.is_available():
-            self.model = self.model.to("cuda")
         self.model.eval()
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
         self.tokenizer.padding_side = "left"
