@@ -272,3 +272,18 @@ def test_replies_survive_a_crash_and_are_not_generated_twice(default_build, task
     assert results["prompts"] == 150 and results["replies_from_cache"] == 64
     assert second.prompts == 150 - 64
     assert not generation_cache_path(config).exists(), "the cache goes once results are written"
+
+
+@pytest.mark.slow
+def test_batched_left_padded_generation_matches_one_by_one(tiny_llama):
+    from train_safety.generation import GenerationSettings, HFGenerator
+
+    conversations = [
+        [{"role": "user", "content": text}]
+        for text in ("hi", "Translate: a dog runs in the park", "Write code", "ok?", "Two plus two")
+    ]
+    batched = HFGenerator(str(tiny_llama), GenerationSettings(max_new_tokens=6, batch_size=3))
+    single = HFGenerator(str(tiny_llama), GenerationSettings(max_new_tokens=6, batch_size=1))
+    replies = batched.generate(conversations)
+    assert replies == single.generate(conversations)
+    assert len(set(replies)) > 1, "the tiny model says different things to different prompts"

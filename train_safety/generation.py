@@ -92,13 +92,17 @@ class HFGenerator:
 
         if self.model is None:
             self.load()
-        replies: list[str] = []
+        prompts = [
+            self.tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True)
+            for c in conversations
+        ]
+        # Batches of similar length waste less on padding; replies go back in input order.
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]), reverse=True)
+        replies: list[str] = [""] * len(prompts)
         size = self.settings.batch_size
-        for start in range(0, len(conversations), size):
-            texts = [
-                self.tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True)
-                for c in conversations[start : start + size]
-            ]
+        for start in range(0, len(order), size):
+            indices = order[start : start + size]
+            texts = [prompts[i] for i in indices]
             # The template already wrote any BOS token; adding special tokens again would double it.
             batch = self.tokenizer(
                 texts, return_tensors="pt", padding=True, add_special_tokens=False
@@ -111,10 +115,9 @@ class HFGenerator:
                     pad_token_id=self.tokenizer.pad_token_id,
                 )
             new_tokens = output[:, batch["input_ids"].shape[1] :]
-            replies.extend(
-                text.strip()
-                for text in self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-            )
+            decoded = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+            for index, text in zip(indices, decoded, strict=True):
+                replies[index] = text.strip()
         return replies
 
     def unload(self) -> None:

@@ -64,7 +64,7 @@ def build_model(tokenizer: Any, hidden_size: int = 32, layers: int = 2, seed: in
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
         bos_token_id=None,
-        tie_word_embeddings=True,
+        tie_word_embeddings=False,  # tied, a random model only ever says whitespace
     )
     model = LlamaForCausalLM(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
