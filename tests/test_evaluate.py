@@ -287,3 +287,33 @@ def test_batched_left_padded_generation_matches_one_by_one(tiny_llama):
     replies = batched.generate(conversations)
     assert replies == single.generate(conversations)
     assert len(set(replies)) > 1, "the tiny model says different things to different prompts"
+
+
+def test_unparsed_verdicts_are_counted_never_guessed(default_build, task_files, tmp_path):
+    from train_safety.judges import Verdict
+
+    class HalfParsedJudge:
+        """Answered, except that every third verdict cannot be parsed."""
+
+        name = "half"
+
+        def judge(self, prompts, responses):
+            return [
+                Verdict(refused=None, raw="???") if i % 3 == 0 else Verdict(refused=False, raw="ok")
+                for i in range(len(prompts))
+            ]
+
+    config = _config(default_build, task_files, tmp_path, helpfulness=(), max_harmful_per_task=6)
+    results = run_evaluation(
+        config, generator=ScriptedGenerator({}, "Sure."), judge=HalfParsedJudge()
+    )
+    generations = [
+        json.loads(line)
+        for line in (tmp_path / "eval" / "generations.jsonl").read_text().splitlines()
+    ]
+    judged = [g for g in generations if g["section"] != "helpfulness"]
+    unparsed = sum(g["refused"] is None for g in judged)
+    rows = [r for r in results["table"] if r["task"] != "all" or r["set"] == "xstest_safe"]
+    assert unparsed > 0 and sum(r["parse_failures"] for r in rows) == unparsed
+    assert sum(r["n"] for r in rows) == len(judged) - unparsed
+    assert all(r["value"] in (0.0, 1.0) for r in rows), "answered: ASR 1, refusal rate 0"

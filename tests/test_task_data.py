@@ -127,3 +127,23 @@ def test_local_folder_and_bad_rows(tmp_path):
         load_task_examples(TaskDataSpec("summarization", str(bad)))
     with pytest.raises(BuildInputError, match="field 'task'"):
         TaskDataSpec("poetry", str(bad))
+
+
+def test_label_names_come_from_classlabel_features(tmp_path):
+    """A Hub-layout folder (parquet written by `datasets`) keeps ClassLabel names: no label_names."""
+    import datasets
+
+    features = datasets.Features(
+        {"sentence": datasets.Value("string"), "label": datasets.ClassLabel(names=["neg", "pos"])}
+    )
+    data = datasets.Dataset.from_dict(
+        {"sentence": ["Great film.", "Dull plot.", "Fine cast."], "label": [1, 0, 1]},
+        features=features,
+    )
+    (tmp_path / "sst" / "data").mkdir(parents=True)
+    data.to_parquet(str(tmp_path / "sst" / "data" / "test-00000-of-00001.parquet"))
+    examples = load_task_examples(
+        TaskDataSpec("classification", str(tmp_path / "sst"), split="test")
+    )
+    assert [e.reference for e in examples] == ["pos", "neg", "pos"]
+    assert examples[0].label_names == ("neg", "pos") and "neg, pos" in examples[0].prompt

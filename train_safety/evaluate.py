@@ -359,10 +359,13 @@ def score_helpfulness(items: list[EvalItem], code_timeout_s: float) -> list[dict
 # ---------------------------------------------------------------- run
 
 
-def run_evaluation(config: EvalConfig, generator: Any | None = None) -> dict[str, Any]:
+def run_evaluation(
+    config: EvalConfig, generator: Any | None = None, judge: Any | None = None
+) -> dict[str, Any]:
     """Generate, judge and score; write the output folder; return the results dict.
 
-    ``generator`` replaces the one ``config.backend`` names (tests, custom servers).
+    ``generator`` and ``judge`` replace the ones ``config.backend`` and ``config.judge`` name
+    (custom servers, custom judges, tests).
     """
     from train_safety.generation import GenerationSettings, get_generator
     from train_safety.judges import get_judge
@@ -372,10 +375,11 @@ def run_evaluation(config: EvalConfig, generator: Any | None = None) -> dict[str
         raise BuildInputError(
             "output folder exists (use --force to replace it)", file=str(out), field="out"
         )
-    try:
-        judge = get_judge(config.judge, **config.judge_options)
-    except ValueError as error:
-        raise BuildInputError(str(error), field="judge") from error
+    if judge is None:
+        try:
+            judge = get_judge(config.judge, **config.judge_options)
+        except ValueError as error:
+            raise BuildInputError(str(error), field="judge") from error
     items = safety_items(config) + xstest_items(config) + helpfulness_items(config)
     if not items:
         raise BuildInputError("no prompts to evaluate", field="safety_data")
