@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, NoReturn
 
-from builders.errors import BuildInputError, NotAvailableYet
+from builders.errors import BuildInputError, BuildStopped, NotAvailableYet
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -223,13 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     except BuildInputError as error:
         print(f"error: {error.one_line()}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except Exception as error:
-        exit_code = getattr(error, "exit_code", None)
-        if exit_code is None:
-            raise
+    except BuildStopped as error:
         # A deliberate stop (the LLM spending cap): its message says what was kept and what next.
         print(f"stopped: {error}", file=sys.stderr)
-        return int(exit_code)
+        return BuildStopped.exit_code
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
         return 130

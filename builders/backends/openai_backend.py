@@ -25,7 +25,7 @@ from builders.backends.llm_cache import ResponseCache
 from builders.backends.llm_client import ClientSettings, LLMClient, RequestFailed
 from builders.backends.llm_cost import Budget, BudgetExceeded
 from builders.backends.llm_prompts import LLMPrompts
-from builders.errors import BuildInputError
+from builders.errors import BuildInputError, BuildStopped
 from builders.filters import language_score
 from builders.schema import HAZARD_CATEGORIES, Example, stable_id
 from builders.tasks.base import MODERATION, REFUSAL, FramingJob, get_task
@@ -35,12 +35,6 @@ from builders.tasks.templates import TemplateLibrary, render
 LANGUAGE_CHECK_MIN_CHARS = 20
 # Rejection reasons after which one retry (a different request) is worth it.
 RETRY_ONCE = {"empty_reply", "wrong_language"}
-
-
-class BuildStopped(Exception):
-    """The spending cap stopped the build; everything paid for is in the cache."""
-
-    exit_code = 3
 
 
 class _Drop(Exception):
