@@ -65,6 +65,8 @@ class BuildConfig:
     dry_run_cost: bool = field(
         default=False, metadata={"help": "estimate the LLM cost, send nothing, write nothing"}
     )
+    batch: bool = field(default=False, metadata={"help": "send LLM requests via the Batch API"})
+    batch_poll_seconds: float = field(default=30.0, metadata={"help": "Batch API polling interval"})
 
     def __post_init__(self) -> None:
         if self.backend not in ("template", "openai"):

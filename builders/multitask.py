@@ -85,6 +85,19 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add("--prices", default=s, metavar="FILE", help="YAML price table (USD per 1M tokens)")
     add(
+        "--batch",
+        action="store_true",
+        default=s,
+        help="send LLM requests through the OpenAI Batch API (half price, slower)",
+    )
+    add(
+        "--batch-poll-seconds",
+        dest="batch_poll_seconds",
+        type=float,
+        default=s,
+        help="Batch API polling interval (default 30)",
+    )
+    add(
         "--dry-run-cost",
         dest="dry_run_cost",
         action="store_true",

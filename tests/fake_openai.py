@@ -150,10 +150,35 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _json(self, value: Any, status: int = 200) -> None:
+        self._send(status, json.dumps(value).encode())
+
+    def do_GET(self) -> None:
+        batches = self.server.batches
+        parts = self.path.strip("/").split("/")
+        if parts[:2] == ["v1", "batches"] and len(parts) == 3 and parts[2] in batches.jobs:
+            self._json(batches.poll(parts[2]))
+            return
+        if parts[:2] == ["v1", "files"] and len(parts) == 4 and parts[2] in batches.files:
+            body = batches.files[parts[2]]
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        self._send(404, b'{"error": {"message": "not found"}}')
+
     def do_POST(self) -> None:
         state = self.server.state
         length = int(self.headers.get("Content-Length", 0))
         raw = self.rfile.read(length)
+        if self.path.rstrip("/") == "/v1/files":
+            self._json(self.server.batches.upload(self.headers["Content-Type"], raw))
+            return
+        if self.path.rstrip("/") == "/v1/batches":
+            self._json(self.server.batches.create(json.loads(raw), self._answer_body))
+            return
         if self.path.rstrip("/") != "/v1/chat/completions":
             self._send(404, b'{"error": {"message": "not found"}}')
             return
@@ -194,9 +219,17 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "malformed":
             self._send(200, b'{"id": "x", "choices": [ {"message": ')
             return
-        text = answer(role, user, digest, kind)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
+            self._send(200, json.dumps(self._answer_body(body, key, kind)).encode())
+
+    @staticmethod
+    def _answer_body(body: dict[str, Any], key: str, kind: str | None) -> dict[str, Any]:
+        messages = body.get("messages", [])
+        role = role_of(messages)
+        user = messages[-1]["content"] if messages else ""
+        text = answer(role, user, int(key[:12], 16), kind)
         prompt_tokens = sum(len(m["content"]) for m in messages) // 4 + 1
-        reply = {
+        return {
             "id": f"chatcmpl-{key[:12]}",
             "object": "chat.completion",
             "created": 0,
@@ -214,8 +247,69 @@ class Handler(BaseHTTPRequestHandler):
                 "total_tokens": prompt_tokens + len(text) // 4 + 1,
             },
         }
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
-            self._send(200, json.dumps(reply).encode())
+
+
+class FakeBatches:
+    """The Batch API: uploaded files, batches answered at once, ``polls_until_done`` polls later.
+
+    ``error_every``: every n-th request line of a batch gets an error line instead of an answer.
+    """
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.polls_until_done = 1
+        self.error_every = 0
+        self.lines = 0
+        self._output: dict[str, str] = {}
+
+    def upload(self, content_type: str, raw: bytes) -> dict[str, Any]:
+        from email.parser import BytesParser
+
+        message = BytesParser().parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+        data = next(
+            part.get_payload(decode=True)
+            for part in message.get_payload()
+            if part.get_param("name", header="content-disposition") == "file"
+        )
+        file_id = f"file-{len(self.files)}"
+        self.files[file_id] = data
+        return {"id": file_id, "object": "file", "bytes": len(data), "purpose": "batch"}
+
+    def create(self, request: dict[str, Any], answer_body: Any) -> dict[str, Any]:
+        output = []
+        for line in self.files[request["input_file_id"]].decode().splitlines():
+            item = json.loads(line)
+            self.lines += 1
+            key = hashlib.sha256(json.dumps(item["body"], sort_keys=True).encode()).hexdigest()
+            if self.error_every and self.lines % self.error_every == 0:
+                response = {"status_code": 500, "body": {"error": {"message": "failed"}}}
+            else:
+                response = {"status_code": 200, "body": answer_body(item["body"], key, None)}
+            output.append({"custom_id": item["custom_id"], "response": response, "error": None})
+        output_id = f"file-{len(self.files)}"
+        self.files[output_id] = "".join(json.dumps(o) + "\n" for o in output).encode()
+        batch_id = f"batch_{len(self.jobs)}"
+        self.jobs[batch_id] = {
+            "id": batch_id,
+            "object": "batch",
+            "endpoint": request["endpoint"],
+            "input_file_id": request["input_file_id"],
+            "completion_window": request["completion_window"],
+            "status": "in_progress",
+            "created_at": 0,
+            "polls": 0,
+        }
+        self._output[batch_id] = output_id
+        return self.jobs[batch_id]
+
+    def poll(self, batch_id: str) -> dict[str, Any]:
+        job = self.jobs[batch_id]
+        job["polls"] += 1
+        if job["polls"] >= self.polls_until_done:
+            job["status"] = "completed"
+            job["output_file_id"] = self._output[batch_id]
+        return job
 
 
 class _Server(ThreadingHTTPServer):
@@ -225,6 +319,7 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, state: FakeState) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
         self.state = state
+        self.batches = FakeBatches()
 
 
 class FakeOpenAI:
@@ -234,6 +329,10 @@ class FakeOpenAI:
         self.state = FakeState(latency=latency, faults=list(faults or []))
         self._server = _Server(self.state)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def batches(self) -> FakeBatches:
+        return self._server.batches
 
     @property
     def url(self) -> str:

@@ -425,3 +425,75 @@ def test_retry_after_family_and_prices(tmp_path):
         budget.reserve(1000, 500)
     budget.settle(held, 1000, 100)
     assert budget.spent_usd == pytest.approx(0.0012) and budget.stopped
+
+
+def test_batch_mode_answers_through_batches_and_falls_back_online(tmp_path, seeds):
+    with FakeOpenAI() as clean:
+        reference = build(
+            llm_config(
+                clean,
+                tmp_path,
+                seeds,
+                tasks=("chat", "translation"),
+                out=str(tmp_path / "r"),
+                cache_dir=str(tmp_path / "c0"),
+            )
+        )
+        online_requests = clean.state.requests
+    with FakeOpenAI() as server:
+        server.batches.polls_until_done = 2
+        server.batches.error_every = 7
+        config = llm_config(
+            server,
+            tmp_path,
+            seeds,
+            tasks=("chat", "translation"),
+            batch=True,
+            batch_poll_seconds=0.01,
+        )
+        result = build(config)
+        # Rounds: seed translation → framing → reply. An error line is sent again in the next
+        # round (and online after the last one): every request is answered exactly once.
+        assert len(server.batches.jobs) >= 2
+        batch = result.manifest["llm"]["batch"]
+        assert batch["errors"] > 0
+        assert server.batches.lines - batch["errors"] + server.state.requests == online_requests
+        assert not list((Path(config.cache_dir) / "batches").glob("*.json"))
+    assert batch["submitted"] == server.batches.lines
+    assert validate_folder(Path(config.out)) == []
+    assert read_rows(Path(config.out)).equals(read_rows(reference.out))
+
+
+def test_batch_mode_killed_while_polling_picks_up_the_same_batch(tmp_path, seeds, monkeypatch):
+    from builders.backends.llm_batch import BatchRunner
+
+    async def killed(self, client, batch_id, pending):
+        raise KeyboardInterrupt  # the process dies while waiting for the batch
+
+    with FakeOpenAI() as server:
+        config = llm_config(server, tmp_path, seeds, tasks=("chat",), batch=True)
+        config = dataclasses.replace(config, batch_poll_seconds=0.01)
+        with monkeypatch.context() as patch:
+            patch.setattr(BatchRunner, "_collect", killed)
+            with pytest.raises(KeyboardInterrupt):
+                build(config)
+        records = list((Path(config.cache_dir) / "batches").glob("*.json"))
+        assert len(records) == 1 and len(server.batches.jobs) == 1
+        first_lines = server.batches.lines
+        build(config)
+        assert server.state.requests == 0
+        # The first batch was collected, not sent again: no request line was submitted twice.
+        later = server.batches.lines - first_lines
+    with FakeOpenAI() as clean:
+        build(
+            llm_config(
+                clean,
+                tmp_path,
+                seeds,
+                tasks=("chat",),
+                out=str(tmp_path / "c"),
+                cache_dir=str(tmp_path / "c2"),
+            )
+        )
+        assert first_lines + later == clean.state.requests
+    assert read_rows(Path(config.out)).equals(read_rows(tmp_path / "c"))

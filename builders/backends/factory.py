@@ -33,6 +33,8 @@ def check_backend(config: BuildConfig) -> None:
     for name in ("rpm", "tpm"):
         if getattr(config, name) < 0:
             raise BuildInputError(f"{name} cannot be negative (0 = no limit)", field=name)
+    if config.batch_poll_seconds <= 0:
+        raise BuildInputError("batch_poll_seconds must be positive", field="batch_poll_seconds")
     if config.request_timeout <= 0:
         raise BuildInputError("request_timeout must be positive", field="request_timeout")
     if config.max_cost_usd is not None:
@@ -92,4 +94,5 @@ def make_backend(config: BuildConfig, library: TemplateLibrary, progress: bool =
         build_seed=config.seed,
         language_min_score=config.language_min_score,
         progress=progress,
+        batch_poll_seconds=config.batch_poll_seconds if config.batch else None,
     )

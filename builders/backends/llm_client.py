@@ -48,6 +48,10 @@ class Completion:
     cached: bool
 
 
+class RequestPending(Exception):
+    """Batch mode: this request has no answer yet; the job waits for the next batch round."""
+
+
 class RequestFailed(Exception):
     """A request that still failed after all retries (or could not be retried)."""
 
@@ -244,7 +248,21 @@ class LLMClient:
             self.stats.failed += 1
             self.on_change()
             raise
-        self.budget.settle(reserved, prompt_tokens, completion_tokens)
+        return self.store(key, request, check, text, prompt_tokens, completion_tokens, reserved)
+
+    def store(
+        self,
+        key: str,
+        request: ChatRequest,
+        check: Callable[[str], str],
+        text: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        reserved: float,
+        price_factor: float = 1.0,
+    ) -> Completion:
+        """Settle the cost, run the check and commit the answer (or its rejection marker)."""
+        self.budget.settle(reserved, prompt_tokens, completion_tokens, price_factor)
         rejected = check(text)
         stored = CachedResponse(
             None if rejected else text, prompt_tokens, completion_tokens, rejected

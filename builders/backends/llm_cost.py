@@ -92,9 +92,11 @@ class Budget:
         self.reserved_usd += worst
         return worst
 
-    def settle(self, reserved: float, prompt_tokens: int, completion_tokens: int) -> float:
+    def settle(
+        self, reserved: float, prompt_tokens: int, completion_tokens: int, factor: float = 1.0
+    ) -> float:
         """Replace a reservation by the real cost (0 for a failed request); return the cost."""
         self.reserved_usd -= reserved
-        cost = self.price.cost(prompt_tokens, completion_tokens) if self.price else 0.0
+        cost = factor * self.price.cost(prompt_tokens, completion_tokens) if self.price else 0.0
         self.spent_usd += cost
         return cost

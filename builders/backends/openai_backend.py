@@ -22,7 +22,12 @@ from typing import Any
 
 from builders.backends.base import GenerationFailure
 from builders.backends.llm_cache import ResponseCache
-from builders.backends.llm_client import ClientSettings, LLMClient, RequestFailed
+from builders.backends.llm_client import (
+    ClientSettings,
+    LLMClient,
+    RequestFailed,
+    RequestPending,
+)
 from builders.backends.llm_cost import Budget, BudgetExceeded
 from builders.backends.llm_prompts import LLMPrompts
 from builders.errors import BuildInputError, BuildStopped
@@ -58,6 +63,7 @@ class OpenAIBackend:
         build_seed: int = 0,
         language_min_score: float = 0.5,
         progress: bool = False,
+        batch_poll_seconds: float | None = None,
     ) -> None:
         self.library = library
         self.prompts = prompts
@@ -67,6 +73,8 @@ class OpenAIBackend:
         self.build_seed = build_seed
         self.language_min_score = language_min_score
         self.progress = progress
+        self.batch_poll_seconds = batch_poll_seconds
+        self.batch: Any = None
         self.client = LLMClient(settings, cache, budget, on_change=self._refresh)
         self.generator = f"openai:{settings.model}"
         self.framing_fallbacks = 0
@@ -88,6 +96,11 @@ class OpenAIBackend:
     def generate(self, jobs: Iterable[FramingJob]) -> Iterator[Example | GenerationFailure]:
         job_list = list(jobs)
         started = time.perf_counter()
+        if self.batch_poll_seconds is not None:
+            from builders.backends.llm_batch import BatchRunner
+
+            self.batch = BatchRunner(self, self.batch_poll_seconds)
+            self.batch.run(job_list)
         results = asyncio.run(self._run(job_list))
         self.seconds += time.perf_counter() - started
         if self.budget.stopped:
@@ -122,6 +135,8 @@ class OpenAIBackend:
                     results[index] = await self._job(jobs[index])
                 except BudgetExceeded:
                     return
+                except RequestPending:
+                    continue  # batch mode: answered by the next batch round
                 except BuildInputError as error:
                     fatal.append(error)
                     return
@@ -366,5 +381,15 @@ class OpenAIBackend:
             "rpm": self.settings.rpm,
             "tpm": self.settings.tpm,
             "seconds": round(self.seconds, 2),
+            "batch": (
+                {
+                    "submitted": self.batch.submitted,
+                    "answered": self.batch.answered,
+                    "errors": self.batch.errors,
+                    "price_factor": 0.5,
+                }
+                if self.batch is not None
+                else None
+            ),
             "usage_per_request": sorted(stats.per_request, key=lambda r: (r["key"], r["cached"])),
         }
