@@ -102,7 +102,7 @@ def main() -> None:
                 seconds = await_run(client, requests)
                 cpu_used = cpu() - cpu_before
                 assert client.stats.answered == args.requests, client.stats
-                ideal = concurrency / args.latency
+                ideal = concurrency / args.latency if args.latency else float("inf")
                 rate = args.requests / seconds
                 rerun_client = LLMClient(settings, cache, Budget(None, None))
                 rerun = await_run(rerun_client, requests)

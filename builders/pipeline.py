@@ -181,4 +181,4 @@ def run_pipeline(config: BuildConfig, *, progress: bool = False) -> PipelineOutp
     split_stage = audit.stage("split")
     split_stage.rows_in = split_stage.rows_out = len(kept)
     llm = backend.report() if hasattr(backend, "report") else None
-    return PipelineOutput(library, tasks, sources, audit, splits, language_filter.scores, llm)
+    return PipelineOutput(library, tasks, sources, audit, splits, language_filter.scores, llm=llm)

@@ -451,6 +451,10 @@ def test_batch_mode_answers_through_batches_and_falls_back_online(tmp_path, seed
             batch=True,
             batch_poll_seconds=0.01,
         )
+        from builders.backends.llm_estimate import estimate_cost
+
+        assert "nothing was sent" in estimate_cost(config)
+        assert not server.batches.jobs and not server.batches.files  # a dry run sends nothing
         result = build(config)
         # Rounds: seed translation → framing → reply. An error line is sent again in the next
         # round (and online after the last one): every request is answered exactly once.

@@ -95,6 +95,7 @@ def estimate_cost(config: BuildConfig) -> str:
     budget = Budget(backend.budget.price, None)
     client = EstimatingClient(backend.settings, backend.cache, budget)
     client.placeholder = backend.prompts.placeholder
+    backend.batch_poll_seconds = None  # a dry run never submits a batch
     backend.client = client
     backend.budget = budget
     backend.load()
@@ -118,11 +119,16 @@ def estimate_cost(config: BuildConfig) -> str:
             "with --prices FILE)"
         )
     else:
-        expected = price.cost(client.prompt_tokens, client.expected_completion_tokens)
-        worst = price.cost(client.prompt_tokens, client.max_completion_tokens)
+        from builders.backends.llm_batch import BATCH_PRICE_FACTOR
+
+        factor = BATCH_PRICE_FACTOR if config.batch else 1.0
+        expected = factor * price.cost(client.prompt_tokens, client.expected_completion_tokens)
+        worst = factor * price.cost(client.prompt_tokens, client.max_completion_tokens)
         lines.append(
             f"estimated cost: ${expected:.4f} expected, ${worst:.4f} at most "
-            f"(${price.input:g} / ${price.output:g} per 1M input / output tokens, {price.source})"
+            f"(${price.input:g} / ${price.output:g} per 1M input / output tokens, {price.source}"
+            + (", Batch API half price" if config.batch else "")
+            + ")"
         )
     lines.append("nothing was sent and nothing was written")
     return "\n".join(lines)
