@@ -56,6 +56,17 @@ class BuildConfig:
         default=0.5, metadata={"help": "min langdetect probability of the expected reply language"}
     )
     max_rows_per_shard: int = field(default=200_000, metadata={"help": "rows per parquet shard"})
+    # LLM backend (openai): pacing, retries, prices, cost estimate.
+    rpm: int = field(default=0, metadata={"help": "LLM requests per minute (0 = no limit)"})
+    tpm: int = field(default=0, metadata={"help": "LLM tokens per minute (0 = no limit)"})
+    max_retries: int = field(default=6, metadata={"help": "retries per LLM request"})
+    request_timeout: float = field(default=120.0, metadata={"help": "seconds per LLM request"})
+    prices: str | None = field(default=None, metadata={"help": "YAML price table override"})
+    dry_run_cost: bool = field(
+        default=False, metadata={"help": "estimate the LLM cost, send nothing, write nothing"}
+    )
+    batch: bool = field(default=False, metadata={"help": "send LLM requests via the Batch API"})
+    batch_poll_seconds: float = field(default=30.0, metadata={"help": "Batch API polling interval"})
 
     def __post_init__(self) -> None:
         if self.backend not in ("template", "openai"):

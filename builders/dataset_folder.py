@@ -91,6 +91,8 @@ def write_dataset_folder(
             name: {split: len(per_config[name][split]) for split in SPLITS} for name in configs
         },
     }
+    if output.llm is not None:
+        manifest["llm"] = output.llm
     rows = [
         {
             "task": ex.task,

@@ -36,3 +36,9 @@ class BuildInputError(Exception):
 
 class NotAvailableYet(BuildInputError):
     """A flag or command from the contract whose implementation has not landed yet."""
+
+
+class BuildStopped(Exception):
+    """A deliberate stop before anything is written (the LLM spending cap); exit code 3."""
+
+    exit_code = 3

@@ -1,6 +1,7 @@
 """Command line: ``python -m builders.multitask build | push | stats | validate``.
 
-Exit codes: 0 ok, 2 bad input or failed validation (one-line message), 1 unexpected error.
+Exit codes: 0 ok, 2 bad input or failed validation (one-line message), 1 unexpected error,
+3 stopped by ``--max-cost-usd`` (nothing written; every paid answer is cached).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, NoReturn
 
-from builders.errors import BuildInputError, NotAvailableYet
+from builders.errors import BuildInputError, BuildStopped, NotAvailableYet
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -72,6 +73,37 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
         help="share of seeds held out for test (default 0.2)",
     )
     add("--force", action="store_true", default=s, help="replace an existing output folder")
+    add("--rpm", type=int, default=s, help="LLM requests per minute (default 0 = no limit)")
+    add("--tpm", type=int, default=s, help="LLM tokens per minute (default 0 = no limit)")
+    add("--max-retries", dest="max_retries", type=int, default=s, help="retries per LLM request")
+    add(
+        "--request-timeout",
+        dest="request_timeout",
+        type=float,
+        default=s,
+        help="seconds per LLM request (default 120)",
+    )
+    add("--prices", default=s, metavar="FILE", help="YAML price table (USD per 1M tokens)")
+    add(
+        "--batch",
+        action="store_true",
+        default=s,
+        help="send LLM requests through the OpenAI Batch API (half price, slower)",
+    )
+    add(
+        "--batch-poll-seconds",
+        dest="batch_poll_seconds",
+        type=float,
+        default=s,
+        help="Batch API polling interval (default 30)",
+    )
+    add(
+        "--dry-run-cost",
+        dest="dry_run_cost",
+        action="store_true",
+        default=s,
+        help="estimate LLM requests and cost; send and write nothing",
+    )
     add("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -106,6 +138,13 @@ def run_build(args: argparse.Namespace, argv: list[str]) -> int:
         if key not in ("command", "config", "no_progress")
     }
     config = load_config(args.config, overrides)
+    if config.dry_run_cost:
+        from builders.backends.llm_estimate import estimate_cost
+
+        if config.backend != "openai":
+            raise BuildInputError("--dry-run-cost needs --backend openai", field="dry_run_cost")
+        print(estimate_cost(config))
+        return EXIT_OK
     progress = sys.stderr.isatty() and not args.no_progress
     command = "python -m builders.multitask " + shlex.join(argv)
     result = build(config, progress=progress, command=command.strip())
@@ -136,6 +175,26 @@ def summary_text(result: Any) -> str:
             for s in result.stages
         )
     )
+    llm = result.manifest.get("llm")
+    if llm:
+        requests = llm["requests"]
+        lines.append(
+            f"llm {llm['model']}: {requests['answered']} new answers, {requests['cached']} from "
+            f"cache, {requests['failed']} failed requests, {requests['retries']} retries; "
+            f"{llm['tokens']['prompt']:,} + {llm['tokens']['completion']:,} tokens; "
+            f"spent ${llm['cost_usd']:.4f}"
+        )
+        missing = {
+            reason: count
+            for stage in result.stages
+            if stage["stage"].startswith("generate:")
+            for reason, count in stage["dropped"].items()
+        }
+        if missing:
+            lines.append(
+                f"rows missing: {sum(missing.values())} ({dropped_text(missing)}); see "
+                "audit/removed.parquet — rerun to retry failed requests (answers are cached)"
+            )
     example_config = result.configs[1] if len(result.configs) > 1 else result.configs[0]
     lines.append(f"load with: datasets.load_dataset({str(result.out)!r}, {example_config!r})")
     return "\n".join(lines)
@@ -177,6 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     except BuildInputError as error:
         print(f"error: {error.one_line()}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BuildStopped as error:
+        # A deliberate stop (the LLM spending cap): its message says what was kept and what next.
+        print(f"stopped: {error}", file=sys.stderr)
+        return BuildStopped.exit_code
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
         return 130

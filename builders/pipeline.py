@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from builders.backends.base import Backend, GenerationFailure
-from builders.backends.template import TemplateBackend
+from builders.backends.factory import check_backend, make_backend
 from builders.config import BuildConfig
 from builders.dedupe import dedupe_examples, dedupe_seeds
 from builders.errors import BuildInputError, NotAvailableYet
@@ -40,6 +40,7 @@ class PipelineOutput:
     audit: AuditLog
     splits: dict[str, list[Example]]
     language_scores: list[float]
+    llm: dict[str, Any] | None = None  # the LLM backend's report (requests, tokens, cost)
 
 
 def _progress(
@@ -57,11 +58,7 @@ def check_request(
     config: BuildConfig, library: TemplateLibrary
 ) -> tuple[list[str], tuple[str, ...]]:
     """Reject what this build cannot do before any work is done; return tasks and target languages."""
-    if config.backend != "template":
-        raise NotAvailableYet(
-            f"--backend {config.backend} is not available yet (LLM backend issue); use --backend template",
-            field="backend",
-        )
+    check_backend(config)
     if config.decontaminate:
         raise NotAvailableYet(
             "--decontaminate is not available yet (dedup/decontamination issue)",
@@ -168,9 +165,8 @@ def run_pipeline(config: BuildConfig, *, progress: bool = False) -> PipelineOutp
         for task in tasks
     }
     jobs = plan_jobs(seeds, tasks, contexts, audit)
-    examples: Iterable[Example] = generate(
-        jobs, TemplateBackend(library, config.seed), audit, progress
-    )
+    backend = make_backend(config, library, progress)
+    examples: Iterable[Example] = generate(jobs, backend, audit, progress)
     language_filter = LanguageFilter(library, config.language_min_score, seed=config.seed)
     for stage in (
         PromptLengthFilter(config.min_prompt_chars, config.max_prompt_chars),
@@ -184,4 +180,5 @@ def run_pipeline(config: BuildConfig, *, progress: bool = False) -> PipelineOutp
     splits = split_examples(kept, config.test_fraction, config.seed)
     split_stage = audit.stage("split")
     split_stage.rows_in = split_stage.rows_out = len(kept)
-    return PipelineOutput(library, tasks, sources, audit, splits, language_filter.scores)
+    llm = backend.report() if hasattr(backend, "report") else None
+    return PipelineOutput(library, tasks, sources, audit, splits, language_filter.scores, llm=llm)

@@ -1,0 +1,98 @@
+"""Pick and configure the backend a build config asks for."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from builders.backends.base import Backend
+from builders.backends.template import TemplateBackend
+from builders.config import BuildConfig
+from builders.errors import BuildInputError
+from builders.tasks.templates import TemplateLibrary
+
+API_KEY_ENV = "OPENAI_API_KEY"
+
+
+def check_backend(config: BuildConfig) -> None:
+    """Reject an unusable LLM setup before any work is done (one-line errors, exit 2)."""
+    if config.backend != "openai":
+        return
+    if not config.model:
+        raise BuildInputError("--backend openai needs --model NAME", field="model")
+    from builders.backends.llm_cache import base_url_family
+
+    if base_url_family(config.base_url) == "openai" and not os.environ.get(API_KEY_ENV):
+        raise BuildInputError(
+            f"set {API_KEY_ENV} to use the OpenAI API (or --base-url for a local server)",
+            field="base_url",
+        )
+    for name in ("concurrency", "max_retries"):
+        if getattr(config, name) < (1 if name == "concurrency" else 0):
+            raise BuildInputError(f"{name} is too small", field=name)
+    for name in ("rpm", "tpm"):
+        if getattr(config, name) < 0:
+            raise BuildInputError(f"{name} cannot be negative (0 = no limit)", field=name)
+    if config.batch_poll_seconds <= 0:
+        raise BuildInputError("batch_poll_seconds must be positive", field="batch_poll_seconds")
+    if config.request_timeout <= 0:
+        raise BuildInputError("request_timeout must be positive", field="request_timeout")
+    if config.max_cost_usd is not None:
+        from builders.backends.llm_cost import find_price
+
+        if config.max_cost_usd <= 0:
+            raise BuildInputError("max_cost_usd must be positive", field="max_cost_usd")
+        if find_price(config.model, config.prices) is None:
+            raise BuildInputError(
+                f"no price known for model '{config.model}', so --max-cost-usd cannot be "
+                "enforced; give one with --prices FILE",
+                field="max_cost_usd",
+            )
+    elif config.prices:
+        from builders.backends.llm_cost import find_price
+
+        find_price(config.model, config.prices)  # reads and checks the file
+
+
+def cache_folder(config: BuildConfig) -> Path:
+    from builders.backends.llm_cache import default_cache_dir
+
+    return Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
+
+
+def make_backend(config: BuildConfig, library: TemplateLibrary, progress: bool = False) -> Backend:
+    if config.backend == "template":
+        return TemplateBackend(library, config.seed)
+    from builders.backends.llm_cache import ResponseCache, base_url_family
+    from builders.backends.llm_client import ClientSettings
+    from builders.backends.llm_cost import Budget, find_price
+    from builders.backends.llm_prompts import load_llm_prompts
+    from builders.backends.openai_backend import OpenAIBackend
+
+    check_backend(config)
+    assert config.model is not None
+    prompts = load_llm_prompts(library.folder / "llm.yaml")
+    settings = ClientSettings(
+        model=config.model,
+        base_url=config.base_url,
+        family=base_url_family(config.base_url),
+        prompts_sha256=prompts.sha256,
+        concurrency=config.concurrency,
+        rpm=config.rpm,
+        tpm=config.tpm,
+        max_retries=config.max_retries,
+        timeout_s=config.request_timeout,
+        api_key=os.environ.get(API_KEY_ENV, ""),
+    )
+    budget = Budget(find_price(config.model, config.prices), config.max_cost_usd)
+    return OpenAIBackend(
+        library,
+        prompts,
+        settings,
+        ResponseCache(cache_folder(config)),
+        budget,
+        build_seed=config.seed,
+        language_min_score=config.language_min_score,
+        progress=progress,
+        batch_poll_seconds=config.batch_poll_seconds if config.batch else None,
+    )
