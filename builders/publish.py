@@ -142,6 +142,7 @@ class HubReader:
 
     def __init__(self, hub: Hub, api: Any, token: str | bool, cache: Path) -> None:
         self.hub, self.api, self.token, self.cache = hub, api, token, cache
+        self.endpoint = api.endpoint
 
     def state(self, repo_id: str) -> HubState:
         from huggingface_hub.errors import RepositoryNotFoundError
@@ -198,6 +199,7 @@ class HubReader:
                         revision=revision,
                         token=self.token,
                         cache_dir=self.cache,
+                        endpoint=self.endpoint,
                     )
                 )
             except EntryNotFoundError:
@@ -209,6 +211,59 @@ class HubReader:
 # --- planning ---------------------------------------------------------------------------------
 
 
+@dataclass
+class PreviousRelease:
+    tag: str
+    commit: str
+    manifest: dict[str, Any] | None
+    card: str | None
+
+
+def read_previous(reader: HubReader, repo_id: str, tag: str, commit: str) -> PreviousRelease:
+    manifest_path = reader.download(repo_id, "manifest.json", commit)
+    card_path = reader.download(repo_id, "README.md", commit)
+    return PreviousRelease(
+        tag=tag,
+        commit=commit,
+        manifest=json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path else None,
+        card=card_path.read_text(encoding="utf-8") if card_path else None,
+    )
+
+
+def row_ids(
+    reader: HubReader, request: PushRequest, manifest: dict[str, Any], previous: PreviousRelease
+) -> tuple[dict[str, set[str]], dict[str, set[str]]] | None:
+    """Row ids per config of the previous release and of this one, from the ``all`` shards."""
+    assert previous.manifest is not None
+    old_paths = [
+        reader.download(request.repo_id, path, previous.commit)
+        for path in all_config_paths(previous.manifest)
+    ]
+    if not old_paths or None in old_paths:
+        return None
+    columns = ["id", "task"]
+    old = ids_per_config([pq.read_table(path, columns=columns) for path in old_paths])
+    new = ids_per_config(
+        [pq.read_table(request.folder / p, columns=columns) for p in all_config_paths(manifest)]
+    )
+    return old, new
+
+
+def changelog_text(
+    reader: HubReader,
+    request: PushRequest,
+    manifest: dict[str, Any],
+    previous: PreviousRelease | None,
+) -> str:
+    if previous is None:
+        return "First release."
+    if previous.manifest is None:
+        return f"Release {previous.tag} has no manifest.json to compare with."
+    ids = row_ids(reader, request, manifest, previous)
+    old_ids, new_ids = ids if ids is not None else (None, None)
+    return changelog(previous.tag, previous.manifest, manifest, old_ids, new_ids).markdown()
+
+
 def make_plan(
     request: PushRequest, manifest: dict[str, Any], reader: HubReader
 ) -> tuple[Plan | None, str]:
@@ -216,43 +271,18 @@ def make_plan(
     folder, repo_id = request.folder, request.repo_id
     state = reader.state(repo_id)
     tag = check_new_version(request.version, state.tags)
-    previous = latest_release(state.tags)
-    old_manifest = old_card = None
-    if previous is not None:
-        commit = state.tags[previous]
-        manifest_path = reader.download(repo_id, "manifest.json", commit)
-        if manifest_path is not None:
-            old_manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        card_path = reader.download(repo_id, "README.md", commit)
-        old_card = card_path.read_text(encoding="utf-8") if card_path else None
-        if old_manifest is not None and data_file_hashes(old_manifest) == data_file_hashes(
-            manifest
-        ):
+    latest = latest_release(state.tags)
+    previous = None
+    if latest is not None:
+        previous = read_previous(reader, repo_id, latest, state.tags[latest])
+        if previous.manifest is not None and data_file_hashes(
+            previous.manifest
+        ) == data_file_hashes(manifest):
             return None, (
                 f"nothing to publish: the data files are identical (same sha256) to release "
-                f"{previous} (commit {commit}); no commit and no tag were created"
+                f"{latest} (commit {previous.commit}); no commit and no tag were created"
             )
-
-    old_ids = new_ids = None
-    if old_manifest is not None:
-        old_paths = [
-            reader.download(repo_id, p, state.tags[previous])
-            for p in all_config_paths(old_manifest)
-        ]  # type: ignore[index]
-        if old_paths and all(old_paths):
-            old_ids = ids_per_config([pq.read_table(p, columns=["id", "task"]) for p in old_paths])  # type: ignore[arg-type]
-            new_ids = ids_per_config(
-                [
-                    pq.read_table(folder / p, columns=["id", "task"])
-                    for p in all_config_paths(manifest)
-                ]
-            )
-    log = changelog(previous, old_manifest, manifest, old_ids, new_ids)
-    if previous is not None and old_manifest is None:
-        log.previous = None
-    changelog_text = log.markdown()
-    if previous is not None and old_manifest is None:
-        changelog_text = f"Release {previous} has no manifest.json to compare with."
+    changes = changelog_text(reader, request, manifest, previous)
 
     license = combined_license(
         [
@@ -268,7 +298,7 @@ def make_plan(
         tag=tag,
         gated=request.gated,
         license=license,
-        changelog=changelog_text,
+        changelog=changes,
         local_only=local_only,
     )
     release_manifest = {
@@ -277,7 +307,7 @@ def make_plan(
             "repo_id": repo_id,
             "version": tag.removeprefix("v"),
             "tag": tag,
-            "previous": previous,
+            "previous": latest,
             "license": license,
             "not_published": local_only,
         },
@@ -287,7 +317,9 @@ def make_plan(
     manifest_text = json.dumps(release_manifest, indent=2, ensure_ascii=False) + "\n"
     files.append(UploadFile("manifest.json", data=manifest_text.encode("utf-8")))
     base, base_name = (
-        (old_card, f"README.md of {previous}") if old_card else (built_card, "the built README.md")
+        (previous.card, f"README.md of {previous.tag}")
+        if previous is not None and previous.card
+        else (built_card, "the built README.md")
     )
     diff = "".join(
         difflib.unified_diff(
@@ -302,11 +334,11 @@ def make_plan(
         request=request,
         tag=tag,
         state=state,
-        previous=previous,
+        previous=latest,
         files=files,
         local_only=local_only,
         license=license,
-        changelog=changelog_text,
+        changelog=changes,
         card_diff=diff,
         card_diff_base=base_name,
     )
@@ -438,7 +470,10 @@ def publish(plan: Plan, hub: Hub, api: Any, echo: Callable[[str], None]) -> str:
     return parent
 
 
-def push(request: PushRequest, echo: Callable[[str], None] = print) -> int:
+def push(
+    request: PushRequest, echo: Callable[[str], None] = print, endpoint: str | None = None
+) -> int:
+    """Publish ``request.folder``; ``endpoint`` overrides ``HF_ENDPOINT`` (tests)."""
     from huggingface_hub import HfApi
 
     if not REPO_ID.match(request.repo_id):
@@ -458,7 +493,7 @@ def push(request: PushRequest, echo: Callable[[str], None] = print) -> int:
             field="--token-env",
         )
     hub = Hub(request.repo_id, request.token_env, token)
-    api = HfApi(token=token or False, library_name="multitask-safety")
+    api = HfApi(endpoint=endpoint, token=token or False, library_name="multitask-safety")
     with tempfile.TemporaryDirectory(prefix="mts-push-") as cache:
         reader = HubReader(hub, api, token or False, Path(cache))
         plan, nothing = make_plan(request, manifest, reader)

@@ -27,7 +27,7 @@ write:
 
 Anything else, and any unknown repo, revision or file, answers 404 with the ``X-Error-Code``
 the real Hub sends. Every request is recorded as ``(method, path)`` in ``requests`` (path
-unquoted, no query) and with its headers and body in ``log``. ``refuse(route, status)`` makes
+unquoted, no query) and with its headers (lower-case names) and body in ``log``. ``refuse(route, status)`` makes
 the next request(s) to a route fail; ``token`` (when set) is required on every write and a wrong one is refused everywhere.
 Point a client at it with ``HF_ENDPOINT=server.url`` (read at import time: use a subprocess).
 """
@@ -235,7 +235,7 @@ class FakeHub:
         body = b""
         if method in ("POST", "PUT"):
             body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
-        entry = Logged(method, path, dict(handler.headers.items()), body)
+        entry = Logged(method, path, {k.lower(): v for k, v in handler.headers.items()}, body)
         with self._lock:
             self.requests.append((method, path))
             self.log.append(entry)
