@@ -90,7 +90,7 @@ def describe(error: BaseException, what: str, repo_id: str, token_env: str) -> s
     if status is not None and status >= 500:
         return f"{what}: the Hub failed ({status}) after {RETRIES} retries{suffix}; try later"
     if status is not None:
-        return f"{what}: the Hub answered {status}{suffix}"
+        return f"{what}: the Hub refused it ({status}){suffix}"
     if isinstance(error, TRANSPORT_ERRORS):
         return f"{what}: cannot reach the Hub ({type(error).__name__}); check the network"
     return f"{what}: {type(error).__name__}: {' '.join(str(error).split())[:200]}"

@@ -407,6 +407,32 @@ def _committer(
     return commit
 
 
+def create_tag(plan: Plan, hub: Hub, api: Any, commit: str) -> None:
+    """Tag ``commit``. If the tag exists (a retry whose first answer was lost, or a concurrent
+    push), it is accepted only when it already points at ``commit``; it is never moved."""
+    repo_id = plan.request.repo_id
+
+    def tag() -> None:
+        api.create_tag(
+            repo_id,
+            tag=plan.tag,
+            revision=commit,
+            repo_type=REPO_TYPE,
+            tag_message=f"multitask-safety release {plan.tag}",
+            exist_ok=True,
+        )
+
+    hub.call(f"creating tag {plan.tag}", tag)
+    refs = hub.call("listing tags", lambda: api.list_repo_refs(repo_id, repo_type=REPO_TYPE))
+    tags = {ref.name: ref.target_commit for ref in refs.tags}
+    if tags.get(plan.tag) != commit:
+        raise HubError(
+            f"tag {plan.tag} points at commit {tags.get(plan.tag)}, not at the release commit "
+            f"{commit} (created by another push?); it was left as it is",
+            field="--version",
+        )
+
+
 def publish(plan: Plan, hub: Hub, api: Any, echo: Callable[[str], None]) -> str:
     """Create the repo if needed, commit, tag; return the tagged commit SHA."""
     request, state = plan.request, plan.state
@@ -414,7 +440,9 @@ def publish(plan: Plan, hub: Hub, api: Any, echo: Callable[[str], None]) -> str:
     if not state.exists:
         hub.call(
             "creating the repo",
-            lambda: api.create_repo(repo_id, repo_type=REPO_TYPE, private=request.private),
+            lambda: api.create_repo(
+                repo_id, repo_type=REPO_TYPE, private=request.private, exist_ok=True
+            ),
         )
         echo(f"created dataset repo {repo_id} ({'private' if request.private else 'public'})")
         info = hub.call("reading the repo", lambda: api.repo_info(repo_id, repo_type=REPO_TYPE))
@@ -456,17 +484,7 @@ def publish(plan: Plan, hub: Hub, api: Any, echo: Callable[[str], None]) -> str:
         parent, commit_url = info.oid, info.commit_url
         echo(f"committed{label}: {commit_url}")
     assert parent is not None
-    hub.call(
-        f"creating tag {plan.tag}",
-        lambda: api.create_tag(
-            repo_id,
-            tag=plan.tag,
-            revision=parent,
-            repo_type=REPO_TYPE,
-            tag_message=f"multitask-safety release {plan.tag}",
-        ),
-        retry=True,
-    )
+    create_tag(plan, hub, api, parent)
     return parent
 
 

@@ -152,6 +152,7 @@ class _Refusal:
     status: int
     times: int
     body: dict = field(default_factory=dict)
+    after: bool = False  # do the work, then answer the error (a lost response)
 
 
 class FakeHub:
@@ -207,6 +208,10 @@ class FakeHub:
             body["errors"] = [{"message": message}]
         self._refusals[route] = _Refusal(status, times, body)
 
+    def refuse_after(self, route: str, status: int, times: int = 1) -> None:
+        """Carry out the next ``times`` requests to ``route`` but answer them with ``status``."""
+        self._refusals[route] = _Refusal(status, times, {"error": "lost"}, after=True)
+
     def paths(self, method: str | None = None) -> list[str]:
         return [p for m, p in self.requests if method in (None, m)]
 
@@ -239,9 +244,13 @@ class FakeHub:
         with self._lock:
             self.requests.append((method, path))
             self.log.append(entry)
-            status, headers, payload = self._refused(method, path) or self._route(
-                method, path, query, body, handler.headers.get("Authorization", "")
-            )
+            refused = self._refused(method, path)
+            if refused is None or refused[0] < 0:
+                status, headers, payload = self._route(
+                    method, path, query, body, handler.headers.get("Authorization", "")
+                )
+            if refused is not None:
+                status, headers, payload = abs(refused[0]), refused[1], refused[2]
         entry.status = status
         handler.send_response(status)
         headers.setdefault("Content-Type", "application/json")
@@ -279,7 +288,8 @@ class FakeHub:
         headers = {"X-Error-Message": refusal.body["error"]}
         if refusal.status == 429:
             headers["Retry-After"] = "0"
-        return refusal.status, headers, json.dumps(refusal.body).encode()
+        status = -refusal.status if refusal.after else refusal.status  # negative: route it first
+        return status, headers, json.dumps(refusal.body).encode()
 
     def _route(
         self, method: str, path: str, query: dict, body: bytes, authorization: str

@@ -166,7 +166,8 @@ def test_second_release_has_a_changelog_against_the_first(
     [
         (500, "the Hub failed (500) after 4 retries"),
         (403, "403 forbidden"),
-        (400, "the Hub answered 400"),
+        (400, "the Hub refused it (400): commit refused"),
+        (412, "main moved while pushing"),
     ],
 )
 def test_failed_commit_creates_no_tag(online, fake_hub, default_build, status, expected):
@@ -191,6 +192,30 @@ def test_rate_limited_commit_is_retried_and_lands_once(online, fake_hub, default
     assert len(commits(fake_hub)) == 3
     assert len(repo.commits) == 2  # initial + the release: the retries did not commit twice
     assert repo.tags["v1.0.0"] == repo.branches["main"]
+
+
+def test_commit_whose_answer_was_lost_is_not_committed_twice(online, fake_hub, default_build):
+    """The commit lands but its answer is a 502. The retry is pinned to the old parent; the Hub
+    reports every file already there, so nothing is committed again and the tag goes on the
+    commit that landed."""
+    fake_hub.refuse_after("commit", 502)
+    code, _ = run_push(fake_hub, default_build.out, "1.0.0")
+    assert code == 0
+    repo = fake_hub.repos[REPO_ID]
+    assert len(commits(fake_hub)) == 1  # the retry found nothing left to commit
+    assert len(repo.commits) == 2  # the initial commit and the release
+    assert repo.tags == {"v1.0.0": repo.branches["main"]}
+    assert repo.messages[repo.branches["main"]] == "Release v1.0.0"
+
+
+def test_tag_request_lost_in_flight_is_not_repeated_blindly(online, fake_hub, default_build):
+    """The first tag request lands but its answer is a 502: the retry finds the tag on the
+    release commit and accepts it; a tag on another commit would be refused, never moved."""
+    fake_hub.refuse_after("tag", 502)
+    code, _ = run_push(fake_hub, default_build.out, "1.0.0")
+    repo = fake_hub.repos[REPO_ID]
+    assert code == 0 and repo.tags == {"v1.0.0": repo.branches["main"]}
+    assert len([e for e in fake_hub.log if "/tag/" in e.path]) == 2
 
 
 def test_rejected_card_is_one_line_and_commits_nothing(online, fake_hub, default_build):
@@ -247,6 +272,9 @@ def test_large_release_is_split_into_chained_commits(online, fake_hub, default_b
     chain = [part[0]["value"]["parentCommit"] for part in parts]
     assert len(set(chain)) == len(parts)  # each commit sits on the previous one
     assert repo.tags["v1.0.0"] == repo.branches["main"]
+    assert (
+        repo.messages[repo.branches["main"]] == f"Release v1.0.0 (part {len(parts)}/{len(parts)})"
+    )
     assert repo.private and fake_hub.settings[REPO_ID] == {"gated": "manual"}
 
 
