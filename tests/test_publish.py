@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from builders import publish
+from builders import release_plan
 from builders.errors import BuildInputError
 from builders.hub_errors import RETRIES
 from builders.publish import PushRequest, push
@@ -261,7 +261,7 @@ def test_no_token_is_refused_before_any_request(online, fake_hub, default_build,
 
 
 def test_large_release_is_split_into_chained_commits(online, fake_hub, default_build, monkeypatch):
-    monkeypatch.setattr(publish, "MAX_FILES_PER_COMMIT", 5)
+    monkeypatch.setattr(release_plan, "MAX_FILES_PER_COMMIT", 5)
     run_push(fake_hub, default_build.out, "1.0.0", private=True, gated="manual")
     parts = commits(fake_hub)
     expected = data_files(default_build.out) | RELEASE_FILES
