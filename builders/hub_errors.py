@@ -55,6 +55,12 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, TRANSPORT_ERRORS)
 
 
+def is_hub_error(error: BaseException) -> bool:
+    """Errors that come from the Hub or the network (as opposed to bugs)."""
+    invalid_card = isinstance(error, ValueError) and "Invalid metadata in README.md" in str(error)
+    return invalid_card or isinstance(error, (HfHubHTTPError, *TRANSPORT_ERRORS))
+
+
 def _server_message(error: BaseException) -> str:
     message = getattr(error, "server_message", None) or ""
     if not message:
@@ -116,7 +122,11 @@ class Hub:
         for attempt in range(RETRIES + 1):
             try:
                 return function()
+            except BuildInputError:
+                raise
             except Exception as error:
+                if not is_hub_error(error):
+                    raise  # a bug, not the Hub: exit 1 with the traceback
                 if not (retry and is_transient(error)) or attempt == RETRIES:
                     raise self.error(error, what) from None
                 time.sleep(self._wait(error, attempt))

@@ -394,6 +394,7 @@ print(json.dumps(counts))
 """
 
 
+@pytest.mark.slow
 def test_cli_push_round_trip_loads_with_datasets(
     fake_hub, default_build, smaller_build, tmp_path, online
 ):
