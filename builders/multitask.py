@@ -195,7 +195,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error.one_line()}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
+        if args.command == "push":
+            print(
+                "interrupted; check the repo's commits and tags before pushing again",
+                file=sys.stderr,
+            )
+        else:
+            print("interrupted; nothing was written", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # Output piped into `head` and the like: the reader left early, which is not an error.

@@ -41,7 +41,10 @@ class UploadFile:
 
     @property
     def size(self) -> int:
-        return len(self.data) if self.data is not None else self.source.stat().st_size  # type: ignore[union-attr]
+        if self.data is not None:
+            return len(self.data)
+        assert self.source is not None
+        return self.source.stat().st_size
 
 
 @dataclass
