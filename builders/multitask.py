@@ -222,6 +222,21 @@ def run_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_push(args: argparse.Namespace) -> int:
+    from builders.publish import PushRequest, push
+
+    request = PushRequest(
+        folder=Path(args.dir),
+        repo_id=args.repo_id,
+        version=args.version,
+        private=args.private,
+        gated=args.gated,
+        dry_run=args.dry_run,
+        token_env=args.token_env,
+    )
+    return push(request)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = make_parser().parse_args(argv)
@@ -232,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
             return run_stats(args)
         if args.command == "validate":
             return run_validate(args)
-        raise NotAvailableYet("'push' is not available yet (Hub publishing issue)", field="command")
+        if args.command == "push":
+            return run_push(args)
+        raise NotAvailableYet(f"'{args.command}' is not available yet", field="command")
     except BuildInputError as error:
         print(f"error: {error.one_line()}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -241,7 +258,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stopped: {error}", file=sys.stderr)
         return BuildStopped.exit_code
     except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
+        if args.command == "push":
+            print(
+                "interrupted; check the repo's commits and tags before pushing again",
+                file=sys.stderr,
+            )
+        else:
+            print("interrupted; nothing was written", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # Output piped into `head` and the like: the reader left early, which is not an error.

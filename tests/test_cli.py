@@ -140,11 +140,11 @@ def test_flag_beats_config_file(tmp_path, capsys):
     assert json.loads((out / "manifest.json").read_text())["build_config"]["seed"] == 5
 
 
-def test_push_is_not_available_yet(tmp_path, capsys):
+def test_push_refuses_a_folder_that_fails_validation(tmp_path, capsys):
     code, _, stderr = run_cli(
         ["push", str(tmp_path), "--repo-id", "org/name", "--version", "1.0.0"], capsys
     )
-    assert code == 2 and "not available yet" in stderr
+    assert code == 2 and "fails validation" in stderr and len(stderr.strip().splitlines()) == 1
 
 
 def test_stats_and_validate(default_build, capsys):
