@@ -157,6 +157,8 @@ def convert_gguf(gguf_path: Path, out: Path) -> None:
     loaded = AutoModelForCausalLM.from_pretrained(**location, dtype=torch.float32)
     # A model loaded from GGUF stays marked as quantised and save_pretrained refuses it; rebuilding
     # from the config without that mark and moving the (already dequantised) tensors over does not.
+    # Built on the meta device so no second fp32 copy is allocated; this model is only saved (its
+    # non-persistent rotary buffers stay on meta, and are recomputed when the folder is loaded).
     config = loaded.config
     if hasattr(config, "quantization_config"):
         del config.quantization_config
