@@ -62,6 +62,7 @@ def test_wheel_ships_data_and_builds_from_another_directory(tmp_path):
         "builders/data_cards/README.md.jinja",
         "builders/seeds/data/harmful.jsonl",
         "builders/seeds/data/benign_tasks/translation.jsonl",
+        "train_safety/configs/gemma3-chat.jinja",
     ):
         assert expected in names, expected
     site = tmp_path / "site"

@@ -393,7 +393,12 @@ def run_evaluation(
             base_url=config.base_url,
             api_key_env=config.api_key_env,
         )
-        generator = get_generator(config.backend, config.model or "", settings)
+        model = config.model or ""
+        if config.backend in ("hf", "vllm"):  # a named model (gemma3-270m) becomes its folder
+            from train_safety.model_path import resolve_model
+
+            model = resolve_model(model) or ""
+        generator = get_generator(config.backend, model, settings)
     from train_safety.generation_cache import cache_key, generate_with_cache
 
     name = getattr(generator, "name", type(generator).__name__)

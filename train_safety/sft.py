@@ -13,6 +13,7 @@ Python entry point: ``run_sft(SFTRunConfig(...)) -> Path``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import sys
@@ -257,10 +258,15 @@ def build_trainer(config: SFTRunConfig, output_dir: str | Path) -> tuple[Any, di
     from trl import SFTConfig, SFTTrainer
 
     from train_safety.chat_format import COMPLETION_MASK, to_prompt_completion, training_template
+    from train_safety.model_path import resolve_model
 
     rows, manifest = prepare_mixture(config)
     if not rows:
         raise BuildInputError("the training mix is empty", field="task_data")
+    model_path = resolve_model(config.model)
+    if model_path != config.model:  # a named model (e.g. gemma3-270m): record where it came from
+        manifest["model"] = {"spec": config.model, "path": model_path}
+        config = dataclasses.replace(config, model=model_path)
     tokenizer = load_tokenizer(config)
     route, _ = training_template(tokenizer)
     if config.loss_mask != "auto":

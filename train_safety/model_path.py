@@ -1,0 +1,23 @@
+"""Named models: a short spec in a config's ``model`` field that stands for a folder made on demand.
+
+``gemma3-270m`` → ``train_safety.gemma.prepare()`` (assembled, verified and converted once, then
+cached). Any other value is a path, Hub id or served name and passes through unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import import_module
+from pathlib import Path
+
+# spec → "module:function" returning the prepared folder; imported only when the spec is used
+NAMED_MODELS = {"gemma3-270m": "train_safety.gemma:prepare"}
+
+
+def resolve_model(model: str | None) -> str | None:
+    """The local folder a named model stands for (prepared on first use); else ``model``."""
+    if model not in NAMED_MODELS:
+        return model
+    module, function = NAMED_MODELS[model].split(":")
+    prepare: Callable[[], Path] = getattr(import_module(module), function)
+    return str(prepare())
