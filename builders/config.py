@@ -36,6 +36,12 @@ class BuildConfig:
     max_cost_usd: float | None = field(default=None, metadata={"help": "LLM spending cap"})
     cache_dir: str | None = field(default=None, metadata={"help": "LLM response cache folder"})
     decontaminate: tuple[str, ...] = field(default=(), metadata={"help": "evaluation prompt files"})
+    near_dedupe: bool = field(
+        default=True, metadata={"help": "drop near-duplicate seeds and rows (MinHash-LSH + verify)"}
+    )
+    dedupe_against: str | None = field(
+        default=None, metadata={"help": "previous release folder: add no near-copies of its rows"}
+    )
     seed: int = field(default=0, metadata={"help": "random seed for phrasing choice and splits"})
     force: bool = field(default=False, metadata={"help": "replace an existing output folder"})
     variants_per_seed: int = field(
@@ -118,6 +124,8 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
     kind = type(default) if default is not None else str
     if name == "max_cost_usd":
         kind = float
+    if name == "dedupe_against":
+        kind = str
     allowed = expected.get(kind, (kind,))
     if not isinstance(value, allowed) or (kind is int and isinstance(value, bool)):
         raise BuildInputError(

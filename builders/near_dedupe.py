@@ -1,0 +1,129 @@
+"""Near-duplicate stages: seeds before reframing, rows (user prompt within kind × task) after.
+
+Within a cluster of near-duplicates the highest-priority source wins (the order of ``--seeds``),
+then the smallest stable id, so the survivor does not depend on input order. Rows of one seed are
+never compared with each other: they are the intended phrasings / target languages of that seed.
+Nor are two rows written by the template backend from the same template: they differ exactly
+where their seeds differ, and the seed stage has already compared those seeds (comparing the rows
+would let the shared template text inflate the similarity of two different requests).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from builders.neardup import NearDuplicateFinder, fold
+from builders.schema import Example, Seed
+from builders.stages import AuditLog
+
+TEMPLATE_GENERATOR = "template"
+LARGEST_CLUSTERS = 10
+EXAMPLES_PER_CLUSTER = 3
+PREVIEW_CHARS = 160
+
+
+def _preview(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+def cluster_report(clusters: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """Size distribution and the largest clusters; each cluster lists the kept prompt first."""
+    sizes = Counter(len(cluster) for cluster in clusters)
+    largest = sorted(clusters, key=lambda cluster: (-len(cluster), cluster[0]))[:LARGEST_CLUSTERS]
+    return {
+        "clusters": len(clusters),
+        "rows_in_clusters": sum(len(cluster) for cluster in clusters),
+        "size_distribution": {str(size): sizes[size] for size in sorted(sizes)},
+        "largest": [
+            {
+                "size": len(cluster),
+                "kept": _preview(cluster[0]),
+                "dropped": [_preview(text) for text in cluster[1 : 1 + EXAMPLES_PER_CLUSTER]],
+            }
+            for cluster in largest
+        ],
+    }
+
+
+def near_dedupe_seeds(
+    ranked: list[tuple[int, Seed]],
+    audit: AuditLog,
+    finder: NearDuplicateFinder | None = None,
+    stage: str = "seed_near_dedupe",
+) -> list[tuple[int, Seed]]:
+    """Drop seeds that near-duplicate a higher-priority seed of the same kind and task."""
+    finder = finder or NearDuplicateFinder()
+    report = audit.stage(stage)
+    report.rows_in = len(ranked)
+    texts = [fold(seed.prompt) for _, seed in ranked]
+    blocks = [(seed.kind, seed.task) for _, seed in ranked]
+    dropped: set[int] = set()
+    previews = []
+    for members in finder.clusters(texts, blocks):
+        members.sort(key=lambda i: (ranked[i][0], ranked[i][1].id))
+        winner = ranked[members[0]][1]
+        for index in members[1:]:
+            seed = ranked[index][1]
+            score = finder.rule.score(texts[members[0]], texts[index])
+            detail = f"near-duplicate of seed {winner.id} ({winner.source})" + (
+                f", similarity {score:.0f}" if score is not None else ", through its cluster"
+            )
+            audit.drop_seed(
+                report, seed, "near_duplicate_seed", detail, matched_prompt=winner.prompt
+            )
+            dropped.add(index)
+        previews.append([ranked[i][1].prompt for i in members])
+    audit.quality[stage] = cluster_report(previews)
+    kept = [pair for index, pair in enumerate(ranked) if index not in dropped]
+    report.rows_out = len(kept)
+    return kept
+
+
+def near_dedupe_examples(
+    examples: list[Example],
+    priority: dict[str, int],
+    audit: AuditLog,
+    finder: NearDuplicateFinder | None = None,
+    stage: str = "near_dedupe",
+) -> list[Example]:
+    """Drop rows whose user prompt near-duplicates a higher-priority row of the same kind and task."""
+    finder = finder or NearDuplicateFinder()
+    report = audit.stage(stage)
+    report.rows_in = len(examples)
+    texts = [fold(example.user_prompt) for example in examples]
+    blocks = [(example.kind, example.task) for example in examples]
+
+    def skip(i: int, j: int) -> bool:
+        a, b = examples[i], examples[j]
+        return a.seed_id == b.seed_id or (
+            a.template_id == b.template_id and a.generator == b.generator == TEMPLATE_GENERATOR
+        )
+
+    dropped: set[int] = set()
+    previews = []
+    for members in finder.clusters(texts, blocks, skip):
+        members.sort(
+            key=lambda i: (priority.get(examples[i].source, len(priority)), examples[i].id)
+        )
+        winner = examples[members[0]]
+        for index in members[1:]:
+            score = finder.rule.score(texts[members[0]], texts[index])
+            detail = f"near-duplicate of {winner.id}" + (
+                f", similarity {score:.0f}" if score is not None else ", through its cluster"
+            )
+            audit.drop_example(
+                report,
+                examples[index],
+                "near_duplicate_prompt",
+                detail,
+                matched_prompt=winner.user_prompt,
+            )
+            dropped.add(index)
+        previews.append([examples[i].user_prompt for i in members])
+    audit.quality[stage] = cluster_report(previews)
+    kept = [example for index, example in enumerate(examples) if index not in dropped]
+    report.rows_out = len(kept)
+    return kept
