@@ -3,7 +3,7 @@
 Within a cluster of near-duplicates the highest-priority source wins (the order of ``--seeds``),
 then the smallest stable id, so the survivor does not depend on input order. Rows of one seed are
 never compared with each other: they are the intended phrasings / target languages of that seed.
-Nor are two rows written by the template backend from the same template: they differ exactly
+Nor are two rows written by the template backend from the same instruction template: they differ exactly
 where their seeds differ, and the seed stage has already compared those seeds (comparing the rows
 would let the shared template text inflate the similarity of two different requests).
 """
@@ -27,6 +27,11 @@ PREVIEW_CHARS = 160
 def _preview(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+def _phrasing(template_id: str) -> str:
+    """The instruction template of a template id ``<phrasing>+<reply template>``."""
+    return template_id.split("+", 1)[0]
 
 
 def cluster_report(clusters: Sequence[Sequence[str]]) -> dict[str, Any]:
@@ -99,7 +104,8 @@ def near_dedupe_examples(
     def skip(i: int, j: int) -> bool:
         a, b = examples[i], examples[j]
         return a.seed_id == b.seed_id or (
-            a.template_id == b.template_id and a.generator == b.generator == TEMPLATE_GENERATOR
+            a.generator == b.generator == TEMPLATE_GENERATOR
+            and _phrasing(a.template_id) == _phrasing(b.template_id)
         )
 
     dropped: set[int] = set()

@@ -16,6 +16,7 @@ from builders.report import (
     format_table,
     language_table,
 )
+from builders.quality_report import quality_text
 from builders.validate import read_front_matter
 
 
@@ -73,4 +74,6 @@ def stats_text(folder: Path) -> str:
             "",
             format_table(sources, ["name", "spec", "license", "seeds_loaded", "seeds", "skipped"]),
         ]
+        if manifest.get("quality"):
+            parts += ["", quality_text(manifest["quality"])]
     return "\n".join(parts)
