@@ -68,13 +68,19 @@ def _same_word(a: str, b: str) -> bool:
 def substituted_words(a: str, b: str) -> list[tuple[str, str]]:
     """Word pairs that replace each other between folded texts ``a`` and ``b`` (not typos, swaps)."""
     words_a, words_b = a.split(), b.split()
-    changed: list[tuple[str, str]] = []
+    # Regions between equal runs: adjacent delete/insert/replace opcodes belong together.
+    regions: list[list[int]] = []
     for op in Levenshtein.opcodes(words_a, words_b):
-        if op.tag != "replace":
+        if op.tag == "equal":
             continue
-        old = words_a[op.src_start : op.src_end]
-        new = words_b[op.dest_start : op.dest_end]
-        if "".join(old) == "".join(new):  # "hot wire" / "hotwire"
+        if regions and regions[-1][1] == op.src_start and regions[-1][3] == op.dest_start:
+            regions[-1][1], regions[-1][3] = op.src_end, op.dest_end
+        else:
+            regions.append([op.src_start, op.src_end, op.dest_start, op.dest_end])
+    changed: list[tuple[str, str]] = []
+    for src_start, src_end, dest_start, dest_end in regions:
+        old, new = words_a[src_start:src_end], words_b[dest_start:dest_end]
+        if not old or not new or "".join(old) == "".join(new):  # insertion, "hot wire"/"hotwire"
             continue
         changed += [(x, y) for x, y in zip(old, new, strict=False) if not _same_word(x, y)]
     if changed:

@@ -1,8 +1,8 @@
 """``--dedupe-against DIR``: keep a new release from adding near-copies of a previous release's rows.
 
-A row whose id is in the previous release is the same row and stays; a row with a new id whose user
-prompt equals or near-duplicates a previous row of the same kind and task is dropped, with the
-previous prompt it matched in the audit.
+A row whose id or exact user prompt is in the previous release is that same row and stays (a renamed
+seed file changes ids, not rows); a row whose user prompt near-duplicates, without equalling, a
+previous row of the same kind and task is dropped, with the previous prompt it matched in the audit.
 """
 
 from __future__ import annotations
@@ -77,17 +77,14 @@ def dedupe_against_previous(
     report = audit.stage(stage)
     report.rows_in = len(examples)
     old_ids = {row.id for row in previous}
-    fresh = [index for index, example in enumerate(examples) if example.id not in old_ids]
-    exact = {(row.kind, row.task, fold(row.user_prompt)): row for row in previous}
+    old_prompts = {(row.kind, row.task, fold(row.user_prompt)) for row in previous}
+    rest = [
+        index
+        for index, example in enumerate(examples)
+        if example.id not in old_ids
+        and (example.kind, example.task, fold(example.user_prompt)) not in old_prompts
+    ]
     matched: dict[int, tuple[PreviousRow, str]] = {}
-    rest = []
-    for index in fresh:
-        example = examples[index]
-        row = exact.get((example.kind, example.task, fold(example.user_prompt)))
-        if row is not None:
-            matched[index] = (row, f"same user prompt as previous row {row.id}")
-        else:
-            rest.append(index)
     near = finder.matches(
         [fold(examples[i].user_prompt) for i in rest],
         [fold(row.user_prompt) for row in previous],
