@@ -35,7 +35,6 @@ from builders.resources import data_folder
 
 _NON_WORD = re.compile(r"[\W_]+")
 _MASK32 = np.uint64(0xFFFFFFFF)
-_MERSENNE = np.uint64((1 << 61) - 1)
 
 
 def fold(text: str) -> str:
@@ -138,17 +137,17 @@ class MinHasher:
 
     def __post_init__(self) -> None:
         rng = np.random.default_rng(self.seed)
-        self._a = rng.integers(1, 1 << 61, self.num_perm, dtype=np.uint64) | np.uint64(1)
-        self._b = rng.integers(0, 1 << 61, self.num_perm, dtype=np.uint64)
+        self._a = rng.integers(1, 1 << 63, self.num_perm, dtype=np.uint64) * np.uint64(
+            2
+        ) + np.uint64(1)
+        self._b = rng.integers(0, 1 << 63, self.num_perm, dtype=np.uint64) * np.uint64(2)
         self.bands, self.rows = lsh_params(self.threshold, self.num_perm)
         self._band_mix = rng.integers(1, 1 << 63, self.rows, dtype=np.uint64) | np.uint64(1)
 
     def shingles(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(document index, 32-bit shingle hash) for every n-gram of every text."""
         n = self.ngram
-        padded = [
-            t.ljust(n, "\0") + "\x01" * (n - 1) for t in texts
-        ]  # separator: no cross-text gram
+        padded = [t.ljust(n, "\0") for t in texts]  # a text shorter than n is one gram
         codes = np.frombuffer("".join(padded).encode("utf-32-le"), dtype=np.uint32).astype(
             np.uint64
         )
@@ -158,7 +157,7 @@ class MinHasher:
             hashes = hashes * np.uint64(1_000_003) + codes[k : len(codes) - n + 1 + k]
         hashes = (hashes ^ (hashes >> np.uint64(29))) & _MASK32
         starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        valid = lengths - (n - 1)  # grams that start inside the text (incl. its padding)
+        valid = lengths - (n - 1)  # grams that lie inside their own text
         docs = np.repeat(np.arange(len(texts)), valid)
         offsets = np.arange(len(docs)) - np.repeat(np.cumsum(valid) - valid, valid)
         positions = np.repeat(starts, valid) + offsets
@@ -167,7 +166,8 @@ class MinHasher:
     def _doc_shingles(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Unique (document, shingle) pairs, sorted by document."""
         docs, hashes = self.shingles(texts)
-        pairs = np.unique((docs.astype(np.uint64) << np.uint64(32)) | hashes)
+        pairs = np.sort((docs.astype(np.uint64) << np.uint64(32)) | hashes)
+        pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
         return (pairs >> np.uint64(32)).astype(np.int64), pairs & _MASK32
 
     def frequent_shingles(self, texts: Sequence[str], chunk: int = 20_000) -> np.ndarray:
@@ -175,31 +175,35 @@ class MinHasher:
         limit = max(self.frequent_min_docs, self.frequent_share * len(texts))
         if len(texts) <= limit:
             return np.empty(0, dtype=np.uint64)
-        values, counts = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
-        for start in range(0, len(texts), chunk):
-            _, hashes = self._doc_shingles(texts[start : start + chunk])
-            part, part_counts = np.unique(hashes, return_counts=True)
-            values = np.concatenate((values, part))
-            counts = np.concatenate((counts, part_counts))
-            values, inverse = np.unique(values, return_inverse=True)
-            counts = np.bincount(inverse, weights=counts, minlength=len(values)).astype(np.int64)
-        return values[counts > limit]
+        parts = [self._doc_shingles(texts[s : s + chunk])[1] for s in range(0, len(texts), chunk)]
+        hashes = np.sort(np.concatenate(parts))
+        edges = np.flatnonzero(np.concatenate(([True], hashes[1:] != hashes[:-1], [True])))
+        counts = np.diff(edges)
+        return hashes[edges[:-1]][counts > limit]
 
-    def signatures(self, texts: Sequence[str], batch: int = 2000) -> np.ndarray:
+    def signatures(self, texts: Sequence[str], batch: int = 4000) -> np.ndarray:
         """MinHash signatures, shape (len(texts), num_perm), uint32; boilerplate shingles left out
         unless a text would have none left."""
         frequent = self.frequent_shingles(texts)
         out = np.empty((len(texts), self.num_perm), dtype=np.uint32)
         for start in range(0, len(texts), batch):
             stop = min(start + batch, len(texts))
-            docs, hashes = self._doc_shingles(texts[start:stop])
+            docs, hashes = self.shingles(texts[start:stop])  # repeats do not change a minimum
             if len(frequent):
-                keep = ~np.isin(hashes, frequent)
+                keep = ~np.isin(hashes, frequent, assume_unique=False, kind="sort")
                 has_rare = np.zeros(stop - start, dtype=bool)
                 has_rare[docs[keep]] = True
                 keep |= ~has_rare[docs]
                 docs, hashes = docs[keep], hashes[keep]
-            permuted = ((hashes[:, None] * self._a + self._b) & _MERSENNE) >> np.uint64(29)
+            # Mix each shingle hash once (splitmix64 finaliser), then one multiply-shift hash per
+            # permutation: cheap, and without the mixing linear hashing biases MinHash.
+            mixed = hashes * np.uint64(0x9E3779B97F4A7C15)
+            mixed ^= mixed >> np.uint64(30)
+            mixed *= np.uint64(0xBF58476D1CE4E5B9)
+            mixed ^= mixed >> np.uint64(27)
+            mixed *= np.uint64(0x94D049BB133111EB)
+            mixed ^= mixed >> np.uint64(31)
+            permuted = (mixed[:, None] * self._a + self._b) >> np.uint64(32)
             starts = np.searchsorted(docs, np.arange(stop - start))
             out[start:stop] = np.minimum.reduceat(permuted, starts, axis=0)
         return out

@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from builders.errors import BuildInputError
+from builders.quality_report import quality_text
 from builders.report import (
     Row,
     category_table,
@@ -16,7 +17,6 @@ from builders.report import (
     format_table,
     language_table,
 )
-from builders.quality_report import quality_text
 from builders.validate import read_front_matter
 
 
