@@ -8,6 +8,7 @@ only boilerplate never become candidates. LSH bands × rows are chosen from the 
 threshold the way ``datasketch`` does (least false positive + false negative area).
 
 A candidate pair is a near-duplicate when (``verify``):
+  * politeness / wrapper words (``ignorable`` in the YAML) are left out of both texts, then
   * the shorter folded text is at least ``length_ratio`` of the longer one, and
   * ``max(fuzz.ratio, fuzz.token_sort_ratio) >= score_cutoff`` (``token_set_ratio`` is not used: it
     scores a subset as 100), and
@@ -43,17 +44,24 @@ def fold(text: str) -> str:
 
 
 @cache
-def _vocabulary() -> tuple[dict[str, int], frozenset[str]]:
+def _vocabulary() -> tuple[dict[str, int], frozenset[str], frozenset[str]]:
     data = yaml.safe_load((data_folder("templates") / "near_duplicates.yaml").read_text("utf-8"))
     groups = {word: index for index, group in enumerate(data["synonym_groups"]) for word in group}
-    return groups, frozenset(data["filler"])
+    return groups, frozenset(data["filler"]), frozenset(data["ignorable"])
+
+
+def core(text: str) -> str:
+    """A folded text without politeness / request-wrapper words (unchanged if nothing is left)."""
+    ignorable = _vocabulary()[2]
+    words = [word for word in text.split() if word not in ignorable]
+    return " ".join(words) if words else text
 
 
 def _same_word(a: str, b: str) -> bool:
     """Two words that may replace each other in a near-duplicate."""
     if a == b:
         return True
-    groups, filler = _vocabulary()
+    groups, filler, _ = _vocabulary()
     if a in filler and b in filler:
         return True
     if groups.get(a, -1) == groups.get(b, -2):
@@ -98,6 +106,7 @@ class VerifyRule:
         """Similarity 0–100 of folded texts when they are near-duplicates, else None."""
         if a == b:
             return 100.0
+        a, b = core(a), core(b)
         shorter, longer = sorted((len(a), len(b)))
         if not longer or shorter / longer < self.length_ratio:
             return None
@@ -141,6 +150,8 @@ class MinHasher:
             2
         ) + np.uint64(1)
         self._b = rng.integers(0, 1 << 63, self.num_perm, dtype=np.uint64) * np.uint64(2)
+        self._a32 = (self._a >> np.uint64(32)).astype(np.uint32) | np.uint32(1)
+        self._b32 = (self._b >> np.uint64(32)).astype(np.uint32)
         self.bands, self.rows = lsh_params(self.threshold, self.num_perm)
         self._band_mix = rng.integers(1, 1 << 63, self.rows, dtype=np.uint64) | np.uint64(1)
 
@@ -203,9 +214,12 @@ class MinHasher:
             mixed ^= mixed >> np.uint64(27)
             mixed *= np.uint64(0x94D049BB133111EB)
             mixed ^= mixed >> np.uint64(31)
-            permuted = (mixed[:, None] * self._a + self._b) >> np.uint64(32)
+            # (num_perm, shingles) so that each minimum runs over contiguous memory.
+            permuted = (
+                self._a32[:, None] * (mixed >> np.uint64(32)).astype(np.uint32) + self._b32[:, None]
+            )
             starts = np.searchsorted(docs, np.arange(stop - start))
-            out[start:stop] = np.minimum.reduceat(permuted, starts, axis=0)
+            out[start:stop] = np.minimum.reduceat(permuted, starts, axis=1).T
         return out
 
     def band_keys(self, signatures: np.ndarray, blocks: np.ndarray | None = None) -> np.ndarray:
