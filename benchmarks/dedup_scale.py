@@ -92,8 +92,16 @@ def main() -> None:
         for size in args.sizes:
             seeds = Path(tmp) / f"seeds-{size}.jsonl"
             subprocess.run(
-                [sys.executable, str(HERE / "synthetic_seeds.py"), "--shared", str(args.shared)]
-                + ["--count", str(size), "--out", str(seeds)],
+                [
+                    sys.executable,
+                    str(HERE / "synthetic_seeds.py"),
+                    "--shared",
+                    str(args.shared),
+                    "--count",
+                    str(size),
+                    "--out",
+                    str(seeds),
+                ],
                 check=True,
                 stdout=subprocess.DEVNULL,
             )

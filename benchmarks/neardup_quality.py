@@ -36,9 +36,9 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synthetic_seeds import real_prompts, recombine  # noqa: E402
+from synthetic_seeds import real_prompts, recombine
 
-from builders.neardup import NearDuplicateFinder, UnionFind, fold  # noqa: E402
+from builders.neardup import NearDuplicateFinder, UnionFind, fold
 
 HERE = Path(__file__).resolve().parent
 SYNONYMS = {
@@ -199,8 +199,14 @@ def datatrove_labels(texts: list[str], python: str, ngrams: int) -> tuple[np.nda
                 handle.write(json.dumps({"id": str(i), "text": text}) + "\n")
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         output = subprocess.run(
-            [python, str(HERE / "datatrove_minhash.py"), str(data), str(Path(tmp) / "work")]
-            + ["--ngrams", str(ngrams)],
+            [
+                python,
+                str(HERE / "datatrove_minhash.py"),
+                str(data),
+                str(Path(tmp) / "work"),
+                "--ngrams",
+                str(ngrams),
+            ],
             check=True,
             capture_output=True,
             text=True,
