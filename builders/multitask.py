@@ -70,6 +70,26 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep near-duplicate seeds and rows (exact dedupe still runs)",
     )
     add(
+        "--semantic-dedup",
+        dest="semantic_dedup",
+        action="store_true",
+        default=s,
+        help="also drop seeds whose embeddings are near (extra 'semantic')",
+    )
+    add(
+        "--semantic-model",
+        dest="semantic_model",
+        default=s,
+        help="sentence-transformers model path",
+    )
+    add(
+        "--semantic-threshold",
+        dest="semantic_threshold",
+        type=float,
+        default=s,
+        help="cosine similarity threshold (default 0.9)",
+    )
+    add(
         "--seed", type=int, default=s, help="random seed for phrasing choice and splits (default 0)"
     )
     add(

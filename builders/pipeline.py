@@ -158,6 +158,11 @@ def run_pipeline(config: BuildConfig, *, progress: bool = False) -> PipelineOutp
         ranked_seeds = decontaminator.filter_seeds(ranked_seeds, audit)
     if config.near_dedupe:
         ranked_seeds = near_dedupe_seeds(ranked_seeds, audit)
+    if config.semantic_dedup:
+        from builders.semantic_dedupe import load_embedder, semantic_dedupe_seeds
+
+        embed = load_embedder(config.semantic_model)
+        ranked_seeds = semantic_dedupe_seeds(ranked_seeds, audit, embed, config.semantic_threshold)
     unique_seeds = [seed for _, seed in ranked_seeds]
     seeds = check_seed_refusals(unique_seeds, library, audit)
     contexts = {
