@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from builders.errors import BuildInputError
+from builders.near_dedupe import TEMPLATE_GENERATOR
 from builders.neardup import MinHasher, NearDuplicateFinder, fold
 from builders.schema import Example, Seed
 from builders.seeds.files import PROMPT_COLUMNS
@@ -162,14 +163,21 @@ class Decontaminator:
                     return index
         return None
 
-    def find(self, texts: Sequence[str]) -> dict[int, tuple[EvalPrompt, str, float]]:
-        """{text index: (eval prompt, 'contains' | 'near_duplicate', score)} for folded texts."""
+    def find(
+        self, texts: Sequence[str], near: Sequence[bool] | None = None
+    ) -> dict[int, tuple[EvalPrompt, str, float]]:
+        """{text index: (eval prompt, 'contains' | 'near_duplicate', score)} for folded texts;
+        the near-duplicate check runs on texts whose ``near`` flag is set (default all)."""
         found: dict[int, tuple[EvalPrompt, str, float]] = {}
         for position, text in enumerate(texts):
             index = self.contained(text)
             if index is not None:
                 found[position] = (self.evalset.prompts[index], "contains", 100.0)
-        rest = [position for position in range(len(texts)) if position not in found]
+        rest = [
+            position
+            for position in range(len(texts))
+            if position not in found and (near is None or near[position])
+        ]
         index_texts = [prompt.folded for prompt in self.evalset.prompts]
         matches = self.finder.matches([texts[p] for p in rest], index_texts)
         for query, (item, score) in matches.items():
@@ -203,7 +211,12 @@ class Decontaminator:
     ) -> list[Example]:
         report = audit.stage(stage)
         report.rows_in = len(examples)
-        found = self.find([fold(example.user_prompt) for example in examples])
+        # Template rows wrap an already-checked seed in fixed text: containment still runs on them,
+        # the near-duplicate check only on rows whose wording a backend chose.
+        found = self.find(
+            [fold(example.user_prompt) for example in examples],
+            [example.generator != TEMPLATE_GENERATOR for example in examples],
+        )
         for position, match in sorted(found.items()):
             reason, detail = self._detail(match)
             audit.drop_example(
