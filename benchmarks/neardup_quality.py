@@ -38,6 +38,7 @@ from rapidfuzz import fuzz, process
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic_seeds import real_prompts, recombine
 
+from builders.near_dedupe import resolve_cluster
 from builders.neardup import NearDuplicateFinder, UnionFind, fold
 
 HERE = Path(__file__).resolve().parent
@@ -162,10 +163,13 @@ def clusters_from_pairs(size: int, edges) -> np.ndarray:
 
 
 def ours(texts: list[str]) -> np.ndarray:
-    members = NearDuplicateFinder().clusters([fold(t) for t in texts])
+    """Clusters as the stage resolves them: a dropped text joins the kept text it verified against."""
+    finder = NearDuplicateFinder()
+    folded = [fold(t) for t in texts]
     labels = np.arange(len(texts))
-    for cluster in members:
-        labels[cluster] = cluster[0]
+    for cluster in finder.clusters(folded):
+        for kept, group in resolve_cluster(cluster, folded, finder.rule).items():
+            labels[[index for index, _ in group]] = kept
     return labels
 
 
