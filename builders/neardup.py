@@ -1,13 +1,14 @@
 """Near-duplicate detection for short prompts: MinHash-LSH finds candidates, rapidfuzz verifies.
 
 Shingles are character 5-grams of the folded text (NFKC, case-folded, punctuation → space), hashed
-with a vectorised polynomial hash; signatures use multiply-shift universal hashing in numpy, one
-batch of documents at a time. Shingles shared by a large share of a block (template wrappers such
+with a vectorised polynomial hash over a whole batch of texts; each shingle hash is mixed once
+(splitmix64 finaliser) and each permutation is a 32-bit multiply-add, minimised per text with
+``np.minimum.reduceat`` (unbiased estimates of the 5-gram Jaccard; 100k prompts in ~3 s). Shingles shared by a large share of a block (template wrappers such
 as "Translate the following into German: ...") are left out of the signature, so rows that share
 only boilerplate never become candidates. LSH bands × rows are chosen from the target Jaccard
 threshold the way ``datasketch`` does (least false positive + false negative area).
 
-A candidate pair is a near-duplicate when (``verify``):
+A candidate pair is a near-duplicate when (``VerifyRule.score``):
   * politeness / wrapper words (``ignorable`` in the YAML) are left out of both texts, then
   * the shorter folded text is at least ``length_ratio`` of the longer one, and
   * ``max(fuzz.ratio, fuzz.token_sort_ratio) >= score_cutoff`` (``token_set_ratio`` is not used: it
