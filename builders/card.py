@@ -8,6 +8,7 @@ import jinja2
 import yaml
 
 from builders.licenses import size_category
+from builders.quality_report import quality_markdown
 from builders.report import Row, category_table, config_table, dropped_text, language_table
 from builders.resources import data_folder
 from builders.tasks.templates import TemplateLibrary
@@ -66,6 +67,7 @@ def render_card(
     sources: list[dict[str, Any]],
     stages: list[dict[str, Any]],
     settings: dict[str, Any],
+    quality: dict[str, Any] | None = None,
 ) -> str:
     languages = sorted(
         {row["language"] for row in rows}
@@ -113,5 +115,6 @@ def render_card(
         license=license,
         sources=[{**source, "skipped_text": dropped_text(source["skipped"])} for source in sources],
         machine_translation=machine_translation,
+        quality_section=quality_markdown(quality or {}),
         **settings,
     )

@@ -36,6 +36,23 @@ class BuildConfig:
     max_cost_usd: float | None = field(default=None, metadata={"help": "LLM spending cap"})
     cache_dir: str | None = field(default=None, metadata={"help": "LLM response cache folder"})
     decontaminate: tuple[str, ...] = field(default=(), metadata={"help": "evaluation prompt files"})
+    near_dedupe: bool = field(
+        default=True, metadata={"help": "drop near-duplicate seeds and rows (MinHash-LSH + verify)"}
+    )
+    dedupe_against: str | None = field(
+        default=None, metadata={"help": "previous release folder: add no near-copies of its rows"}
+    )
+    semantic_dedup: bool = field(
+        default=False,
+        metadata={"help": "also drop seeds with similar embeddings (extra 'semantic')"},
+    )
+    semantic_model: str | None = field(
+        default=None,
+        metadata={"help": "sentence-transformers model path (default: bundled MiniLM)"},
+    )
+    semantic_threshold: float = field(
+        default=0.9, metadata={"help": "cosine similarity at which seeds are semantic duplicates"}
+    )
     seed: int = field(default=0, metadata={"help": "random seed for phrasing choice and splits"})
     force: bool = field(default=False, metadata={"help": "replace an existing output folder"})
     variants_per_seed: int = field(
@@ -72,6 +89,10 @@ class BuildConfig:
         if self.backend not in ("template", "openai"):
             raise BuildInputError(
                 f"unknown backend '{self.backend}' (template | openai)", field="backend"
+            )
+        if not 0 < self.semantic_threshold <= 1:
+            raise BuildInputError(
+                "semantic_threshold must be in (0, 1]", field="semantic_threshold"
             )
         if not 0 < self.test_fraction < 1:
             raise BuildInputError("test_fraction must be between 0 and 1", field="test_fraction")
@@ -118,6 +139,8 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
     kind = type(default) if default is not None else str
     if name == "max_cost_usd":
         kind = float
+    if name in ("dedupe_against", "semantic_model"):
+        kind = str
     allowed = expected.get(kind, (kind,))
     if not isinstance(value, allowed) or (kind is int and isinstance(value, bool)):
         raise BuildInputError(

@@ -82,6 +82,7 @@ def write_dataset_folder(
         },
         "libraries": library_versions(),
         "stages": stages,
+        "quality": output.audit.quality,
         "language_check": {
             "checked": len(scores),
             "min_score": config.language_min_score,
@@ -117,6 +118,7 @@ def write_dataset_folder(
         license=license,
         sources=sources,
         stages=stages,
+        quality=output.audit.quality,
         settings={
             "builder_version": manifest["libraries"]["multitask-safety"],
             "backend": config.backend,

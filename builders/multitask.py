@@ -47,7 +47,48 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
     add("--concurrency", type=int, default=s, help="LLM requests in flight")
     add("--max-cost-usd", dest="max_cost_usd", type=float, default=s, help="LLM spending cap")
     add("--cache-dir", dest="cache_dir", default=s, help="LLM response cache folder")
-    add("--decontaminate", nargs="+", default=s, metavar="FILE", help="evaluation prompt files")
+    add(
+        "--decontaminate",
+        nargs="+",
+        default=s,
+        metavar="FILE[:COLUMN]",
+        help="evaluation prompt files (csv/json/jsonl/parquet/txt): drop rows containing or "
+        "near-duplicating their prompts",
+    )
+    add(
+        "--dedupe-against",
+        dest="dedupe_against",
+        default=s,
+        metavar="DIR",
+        help="previous release folder: drop new rows that near-copy its rows",
+    )
+    add(
+        "--no-near-dedupe",
+        dest="near_dedupe",
+        action="store_false",
+        default=s,
+        help="keep near-duplicate seeds and rows (exact dedupe still runs)",
+    )
+    add(
+        "--semantic-dedup",
+        dest="semantic_dedup",
+        action="store_true",
+        default=s,
+        help="also drop seeds whose embeddings are near (extra 'semantic')",
+    )
+    add(
+        "--semantic-model",
+        dest="semantic_model",
+        default=s,
+        help="sentence-transformers model path",
+    )
+    add(
+        "--semantic-threshold",
+        dest="semantic_threshold",
+        type=float,
+        default=s,
+        help="cosine similarity threshold (default 0.9)",
+    )
     add(
         "--seed", type=int, default=s, help="random seed for phrasing choice and splits (default 0)"
     )

@@ -12,14 +12,17 @@ from typing import Any, TypeVar
 from builders.backends.base import Backend, GenerationFailure
 from builders.backends.factory import check_backend, make_backend
 from builders.config import BuildConfig
+from builders.decontaminate import Decontaminator, load_eval_sets
 from builders.dedupe import dedupe_examples, dedupe_seeds
-from builders.errors import BuildInputError, NotAvailableYet
+from builders.errors import BuildInputError
 from builders.filters import (
     LanguageFilter,
     PromptLengthFilter,
     RefusalCheckFilter,
     check_seed_refusals,
 )
+from builders.near_dedupe import near_dedupe_examples, near_dedupe_seeds
+from builders.previous_release import dedupe_against_previous, load_previous_release
 from builders.schema import Example, Seed
 from builders.seeds import SeedSource, load_seed_spec
 from builders.splits import split_examples
@@ -59,11 +62,6 @@ def check_request(
 ) -> tuple[list[str], tuple[str, ...]]:
     """Reject what this build cannot do before any work is done; return tasks and target languages."""
     check_backend(config)
-    if config.decontaminate:
-        raise NotAvailableYet(
-            "--decontaminate is not available yet (dedup/decontamination issue)",
-            field="decontaminate",
-        )
     tasks = [get_task(name).name for name in config.tasks]
     targets = tuple(config.languages) if config.languages else library.default_targets
     for code in targets:
@@ -148,10 +146,24 @@ def run_pipeline(config: BuildConfig, *, progress: bool = False) -> PipelineOutp
         load_seed_spec(spec, max_prompt_chars=config.max_seed_chars) for spec in config.seeds
     ]
     check_seed_languages(sources, library, tasks)
+    decontaminator = (
+        Decontaminator(load_eval_sets(config.decontaminate)) if config.decontaminate else None
+    )
+    previous = load_previous_release(config.dedupe_against) if config.dedupe_against else None
 
     audit = AuditLog()
     ranked = ((priority, seed) for priority, source in enumerate(sources) for seed in source.seeds)
-    unique_seeds = [seed for _, seed in dedupe_seeds(ranked, audit)]
+    ranked_seeds = dedupe_seeds(ranked, audit)
+    if decontaminator:
+        ranked_seeds = decontaminator.filter_seeds(ranked_seeds, audit)
+    if config.near_dedupe:
+        ranked_seeds = near_dedupe_seeds(ranked_seeds, audit)
+    if config.semantic_dedup:
+        from builders.semantic_dedupe import load_embedder, semantic_dedupe_seeds
+
+        embed = load_embedder(config.semantic_model)
+        ranked_seeds = semantic_dedupe_seeds(ranked_seeds, audit, embed, config.semantic_threshold)
+    unique_seeds = [seed for _, seed in ranked_seeds]
     seeds = check_seed_refusals(unique_seeds, library, audit)
     contexts = {
         task: PlanContext(
@@ -177,6 +189,12 @@ def run_pipeline(config: BuildConfig, *, progress: bool = False) -> PipelineOutp
     # The first source listed wins a duplicate.
     priority = {source.name: index for index, source in reversed(list(enumerate(sources)))}
     kept = dedupe_examples(examples, priority, audit)
+    if decontaminator:
+        kept = decontaminator.filter_examples(kept, audit)
+    if config.near_dedupe:
+        kept = near_dedupe_examples(kept, priority, audit)
+    if previous is not None:
+        kept = dedupe_against_previous(kept, previous, audit)
     splits = split_examples(kept, config.test_fraction, config.seed)
     split_stage = audit.stage("split")
     split_stage.rows_in = split_stage.rows_out = len(kept)

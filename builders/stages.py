@@ -28,6 +28,7 @@ AUDIT_COLUMNS: tuple[str, ...] = (
     "template_id",
     "user_prompt",
     "assistant_reply",
+    "matched_prompt",  # near-dup / decontamination: the kept prompt or the eval prompt it matched
 )
 
 
@@ -53,6 +54,8 @@ class AuditLog:
 
     reports: list[StageReport] = field(default_factory=list)
     removed: list[dict[str, Any]] = field(default_factory=list)
+    # Stage-specific reports for the manifest and card (near-dup clusters, decontamination files).
+    quality: dict[str, Any] = field(default_factory=dict)
 
     def stage(self, name: str) -> StageReport:
         report = StageReport(name)
@@ -66,12 +69,18 @@ class AuditLog:
         self.removed.append(row)
 
     def drop_example(
-        self, report: StageReport, example: Example, reason: str, detail: str = ""
+        self,
+        report: StageReport,
+        example: Example,
+        reason: str,
+        detail: str = "",
+        matched_prompt: str | None = None,
     ) -> None:
         self._record(
             report,
             reason,
             detail,
+            matched_prompt=matched_prompt,
             id=example.id,
             task=example.task,
             kind=example.kind,
@@ -92,12 +101,14 @@ class AuditLog:
         reason: str,
         detail: str = "",
         task: str | None = None,
+        matched_prompt: str | None = None,
     ) -> None:
         """Record a seed dropped before it became rows (``id`` is empty, the seed's text is kept)."""
         self._record(
             report,
             reason,
             detail,
+            matched_prompt=matched_prompt,
             task=task,
             kind=seed.kind,
             category=seed.category,

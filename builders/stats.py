@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from builders.errors import BuildInputError
+from builders.quality_report import quality_text
 from builders.report import (
     Row,
     category_table,
@@ -73,4 +74,6 @@ def stats_text(folder: Path) -> str:
             "",
             format_table(sources, ["name", "spec", "license", "seeds_loaded", "seeds", "skipped"]),
         ]
+        if manifest.get("quality"):
+            parts += ["", quality_text(manifest["quality"])]
     return "\n".join(parts)

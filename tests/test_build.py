@@ -43,8 +43,9 @@ def test_layout_card_and_manifest(default_build):
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["files"]) >= {f"{c}/train-00000-of-00001.parquet" for c in CONFIGS}
     assert manifest["seed_sources"][0]["name"] == "bundled"
-    assert [s["stage"] for s in manifest["stages"]][:4] == [
+    assert [s["stage"] for s in manifest["stages"]][:5] == [
         "seed_dedupe",
+        "seed_near_dedupe",
         "seed_refusal_check",
         "reframe",
         "generate:template",

@@ -86,7 +86,7 @@ def test_bad_seed_file_gives_one_line_exit_2_and_writes_nothing(case, tmp_path, 
         (["--tasks", "chat,poetry"], "unknown task 'poetry'"),
         (["--languages", "fr,xx"], "unknown language 'xx'"),
         (["--backend", "openai"], "needs --model"),
-        (["--decontaminate", "eval.txt"], "not available yet"),
+        (["--decontaminate", "eval.txt"], "eval.txt: field 'decontaminate': file not found"),
     ],
 )
 def test_bad_flags_give_one_line_exit_2(argv, expected, tmp_path, capsys):
