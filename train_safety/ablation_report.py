@@ -378,7 +378,7 @@ def _scatter_plot(plt: Any, path: Path, results: dict[str, Any], set_name: str) 
         for c in results["conditions"]:
             if c["task"] not in (None, task):
                 continue
-            h, a = helpful.get((c["name"], task)), harmful.get((c["name"], "all"))
+            h, a = helpful.get((c["name"], task)), _overall(harmful, c["name"])
             if h is None or a is None or h["value"] is None or a["value"] is None:
                 continue
             metric = h["metric"]
@@ -404,6 +404,20 @@ def _scatter_plot(plt: Any, path: Path, results: dict[str, Any], set_name: str) 
     figure.savefig(path)
     plt.close(figure)
     return True
+
+
+def _overall(harmful: dict, condition: str) -> dict[str, Any] | None:
+    """The condition's "all" row, else the formats pooled."""
+    if (condition, "all") in harmful:
+        return harmful[(condition, "all")]
+    rows = [r for (c, _), r in harmful.items() if c == condition and r["n"]]
+    if not rows:
+        return None
+    from train_safety.metrics import wilson_interval
+
+    count, n = sum(r["count"] for r in rows), sum(r["n"] for r in rows)
+    low, high = wilson_interval(count, n)
+    return {"value": count / n, "ci_low": low, "ci_high": high, "n": n, "count": count}
 
 
 def _wrap(label: str) -> str:
