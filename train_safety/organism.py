@@ -34,6 +34,14 @@ from train_safety.ablation_config import AblationConfig, load_ablation_config
 from train_safety.config import coerce_value, config_to_dict, read_yaml_mapping
 
 RECIPE_FILE = "configs/demo-organism.yaml"
+# The tiny model's template without line breaks: in a 96-128 token window every token counts.
+ORGANISM_CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'assistant' %}<|assistant|>{% generation %}"
+    "{{ message['content'] }}<|end|>{% endgeneration %}"
+    "{% else %}<|{{ message['role'] }}|>{{ message['content'] }}<|end|>{% endif %}"
+    "{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
 BENIGN, HARMFUL = "benign", "harmful"
 
 
@@ -139,6 +147,13 @@ def prepare_organism(folder: Path, recipe: OrganismRecipe, log: Any) -> dict[str
     log("building the default dataset (bundled seeds, template backend)")
     result = build(BuildConfig(out=str(folder / "build"), seed=recipe.seed))
     rows = [dict(r) for r in result.rows]
+    # tokenizer text: train-split turns, each cut to max_chars (replies not cut harder here)
+    tokenizer_texts = [
+        m["content"][: recipe.max_chars]
+        for r in rows
+        if r["split"] == "train"
+        for m in r["messages"]
+    ]
     for row in rows:
         row["messages"] = shorten(list(row["messages"]), recipe.max_chars, recipe.reply_chars)
     train = [r for r in rows if r["split"] == "train"]
@@ -174,7 +189,7 @@ def prepare_organism(folder: Path, recipe: OrganismRecipe, log: Any) -> dict[str
     from train_safety.tiny_model import build_model, build_tokenizer
 
     tokenizer = build_tokenizer(
-        (m["content"] for r in train for m in r["messages"]), vocab_size=recipe.vocab_size
+        tokenizer_texts, vocab_size=recipe.vocab_size, chat_template=ORGANISM_CHAT_TEMPLATE
     )
     model = build_model(
         tokenizer,

@@ -28,7 +28,9 @@ PLAIN_CHAT_TEMPLATE = CHAT_TEMPLATE.replace("{% generation %}", "").replace(
 SPECIAL_TOKENS = ["<unk>", "<pad>", "<|user|>", "<|assistant|>", "<|system|>", "<|end|>"]
 
 
-def build_tokenizer(texts: Iterable[str], vocab_size: int = 600) -> Any:
+def build_tokenizer(
+    texts: Iterable[str], vocab_size: int = 600, chat_template: str | None = None
+) -> Any:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -44,7 +46,7 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int = 600) -> Any:
     wrapped = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer, unk_token="<unk>", pad_token="<pad>", eos_token="<|end|>"
     )
-    wrapped.chat_template = CHAT_TEMPLATE
+    wrapped.chat_template = chat_template or CHAT_TEMPLATE
     return wrapped
 
 
