@@ -152,3 +152,24 @@ def test_ranking_of_downstream_tasks_when_there_are_two(top, expected):
         f"largest: {'code_generation' if top == 'code' else 'summarization'}"
         in findings[0].evidence
     )
+
+
+def test_multitask_that_refuses_benign_task_prompts_more_is_partly():
+    rows = table_for(PAPER_LIKE, {"t-task": 40.0, "t-multi": 40.0})
+    for name, refused in (("t-task", 3), ("t-multi", 45)):
+        rows.append(
+            {
+                "condition": name,
+                "section": "over_refusal",
+                "set": "build:benign",
+                "task": "translation",
+                "metric": "refusal_rate",
+                "value": refused / 60,
+                "n": 60,
+                "count": refused,
+            }
+        )
+    findings = check_findings(ResultsView(rows, CONDITIONS, "build"))
+    assert findings[3].verdict == PARTLY
+    assert "refusals of benign translation prompts 5.0%" in findings[3].evidence
+    assert "(significantly more)" in findings[3].evidence

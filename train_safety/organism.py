@@ -287,5 +287,8 @@ def _recipe_note(recipe: OrganismRecipe, paths: dict[str, str]) -> str:
         "trained from scratch: stage A on benign rows of every format plus refusals of harmful "
         "chat rows (train split), then each condition fine-tunes stage A's weights. Turns are cut "
         f"to {recipe.max_chars} characters ({recipe.reply_chars} for replies). Harmful prompts "
-        "and benign prompts come from the build's test split only (seeds never trained on)."
+        "and benign prompts come from the build's test split only (seeds never trained on). "
+        "At this size, generated helpfulness sits near the floor (a few chrF points, near-zero "
+        "accuracy): the helpfulness side of finding 4 is a weak check here, and over-refusal of "
+        "benign prompts is the clearer cost signal."
     )
