@@ -82,6 +82,7 @@ def test_demo_grid_end_to_end_then_resumed(tmp_path, capsys):
     assert chat["mix"]["task_rows"] == multi["mix"]["task_rows"] == 75
     assert chat["mix"]["safety_by_kind"] == {"harmful": 8}
     assert manifest("translation-task")["mix"]["safety_rows"] == 0
+    assert 0 < manifest("translation-task")["training"]["rows_trained"] <= 75
     assert multi["safety_data"]["configs"] == ["all"] and chat["safety_data"]["configs"] == ["chat"]
 
     # evaluation prompts come from test-split seeds only; no test seed reaches any training data

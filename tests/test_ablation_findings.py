@@ -88,7 +88,7 @@ def test_a_paper_like_table_reproduces_all_four_findings():
     assert found == {1: REPRODUCED, 2: REPRODUCED, 3: REPRODUCED, 4: REPRODUCED}
     evidence = {f.number: f.evidence for f in findings}
     assert "chat 2.0%" in evidence[2] and "translation 40.0%" in evidence[2]
-    assert "needs two or more tasks" in evidence[1]
+    assert "needs code or translation and another task" in evidence[1]
 
 
 def test_no_rise_after_fine_tuning_is_not_reproduced():
@@ -112,7 +112,7 @@ def test_chat_only_safety_that_transfers_partway_is_partly():
 
 def test_multitask_that_hurts_helpfulness_or_misses_a_format_is_partly():
     found, findings = verdicts(PAPER_LIKE, {"t-task": 40.0, "t-multi": 20.0})
-    assert found[4] == PARTLY and "(hurt)" in findings[3].evidence
+    assert found[4] == PARTLY and "(under 90% of task only)" in findings[3].evidence
     table = PAPER_LIKE | {"t-multi": asr(2, 5, 8, 85, 9)}
     found, findings = verdicts(table, {"t-task": 40.0, "t-multi": 40.0})
     assert found[4] == PARTLY and "not lower in: translation" in findings[3].evidence
@@ -148,10 +148,8 @@ def test_ranking_of_downstream_tasks_when_there_are_two(top, expected):
     }
     found, findings = verdicts(table, {}, conditions)
     assert found[1] == expected
-    assert (
-        f"largest: {'code_generation' if top == 'code' else 'summarization'}"
-        in findings[0].evidence
-    )
+    holds = "yes" if top == "code" else "no"
+    assert f"code/translation above the others: {holds}" in findings[0].evidence
 
 
 def test_multitask_that_refuses_benign_task_prompts_more_is_partly():

@@ -23,6 +23,7 @@ def results_dict(organism: bool) -> dict:
             "safety_configs": [],
             "mix": {"task_rows": 75, "safety_rows": 0, "safety_by_kind": {}},
             "global_step": 24,
+            "rows_trained": 74,
             "training_loss": 2.5,
             "sft_seconds": 12.0,
             "eval_seconds": 30.0,
@@ -106,7 +107,9 @@ def test_outputs_hold_the_numbers(tmp_path, organism):
     assert "| translation (chrf, test.jsonl) |" in report
     assert "| base | 35.5 |" in report and "| translation: task only | 40.2 |" in report
     assert "10.0 (5.0–20.0)" in report
-    assert "| translation: task only | – | 75 | 0 (0 / 0) | 24 | 2.500 | 12.0 | 30.0 |" in report
+    assert (
+        "| translation: task only | – | 75 | 0 (0 / 0) | 74 | 24 | 2.500 | 12.0 | 30.0 |" in report
+    )
     assert "| 4 | Multitask safety data lowers ASR in every format" in report
     assert "**reproduced**" in report
     for name in ("asr_by_format.png", "asr_vs_helpfulness.png"):

@@ -147,6 +147,7 @@ def run_cell(
         record |= {
             "mix": mix,
             "global_step": training.get("global_step"),
+            "rows_trained": training.get("rows_trained"),
             "training_loss": training.get("training_loss"),
         }
         model_path = str(model_dir)

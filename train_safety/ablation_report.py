@@ -223,10 +223,21 @@ def over_refusal_caveats(results: dict[str, Any]) -> list[str]:
 
 def training_table(results: dict[str, Any]) -> list[str]:
     lines = [
-        "| condition | safety configs | task rows | safety rows (harmful / benign) | steps | "
-        "train loss | train s | eval s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| condition | safety configs | task rows | safety rows (harmful / benign) | rows trained "
+        "| steps | train loss | train s | eval s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    stage = (results.get("stages") or {}).get("alignment")
+    if stage:
+        mix = stage.get("mix") or {}
+        kinds = mix.get("safety_by_kind") or {}
+        loss = stage.get("training_loss")
+        lines.append(
+            f"| stage A (alignment, the base) | – | – | {mix.get('safety_rows', '–')} "
+            f"({kinds.get('harmful', 0)} / {kinds.get('benign', 0)}) | "
+            f"{stage.get('rows_trained') or '–'} | {stage.get('global_step') or '–'} | {f'{loss:.3f}' if loss is not None else '–'} | "
+            f"{stage.get('sft_seconds', '–')} | – |"
+        )
     for c in results["conditions"]:
         mix = c.get("mix") or {}
         kinds = mix.get("safety_by_kind") or {}
@@ -238,7 +249,8 @@ def training_table(results: dict[str, Any]) -> list[str]:
         loss = c.get("training_loss")
         lines.append(
             f"| {c['label']} | {', '.join(c['safety_configs']) or '–'} | "
-            f"{mix.get('task_rows', '–')} | {safety} | {c.get('global_step') or '–'} | "
+            f"{mix.get('task_rows', '–')} | {safety} | {c.get('rows_trained') or '–'} | "
+            f"{c.get('global_step') or '–'} | "
             f"{f'{loss:.3f}' if loss is not None else '–'} | {c.get('sft_seconds', '–')} | "
             f"{c.get('eval_seconds', '–')} |"
         )
@@ -252,7 +264,18 @@ def markdown_report(results: dict[str, Any], plots: list[str]) -> str:
     lines += [
         f"Base model `{results['base_model']}`; safety data `{results['safety_data']}`; "
         f"judge `{results['judge']}`; {len(results['conditions'])} conditions; "
-        f"wall time {results['wall_seconds'] / 60:.1f} min.",
+        f"wall time {results['wall_seconds'] / 60:.1f} min"
+        + (
+            f" (+ {results['preparation_seconds']:.0f} s to build the data and the model)"
+            if results.get("preparation_seconds") is not None
+            else ""
+        )
+        + (
+            f"; {reused} of {len(results['conditions'])} conditions reused from an earlier run"
+            if (reused := sum(bool(c.get("reused")) for c in results["conditions"]))
+            else ""
+        )
+        + ".",
         "",
     ]
     if results.get("recipe_note"):

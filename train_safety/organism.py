@@ -60,6 +60,7 @@ class OrganismRecipe:
     kv_heads: int = 4
     tie_word_embeddings: bool = True
     downstream_tasks: tuple[str, ...] = ("translation",)
+    task_rows: int | None = 75  # the same number of task rows for every downstream task
     helpfulness_tasks: tuple[str, ...] = ("translation", "summarization", "classification")
     safety_kinds: tuple[str, ...] = (HARMFUL,)
     ablation: dict[str, Any] = field(default_factory=dict)
@@ -223,7 +224,11 @@ def demo_config(out: Path, recipe: OrganismRecipe, paths: dict[str, str], force:
     tasks_dir = Path(paths["tasks"])
     grid = dict(recipe.ablation)
     grid["tasks"] = {
-        task: {"task": task, "task_data": str(tasks_dir / f"{task}-train.jsonl")}
+        task: {
+            "task": task,
+            "task_data": str(tasks_dir / f"{task}-train.jsonl"),
+            "max_task_rows": recipe.task_rows,
+        }
         for task in recipe.downstream_tasks
     }
     grid["eval"] = dict(grid.get("eval") or {}) | {
