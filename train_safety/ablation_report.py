@@ -381,7 +381,9 @@ def _asr_plot(plt: Any, path: Path, results: dict[str, Any], set_name: str) -> N
     formats = [f for f in _formats(rows) if f != "all"]
     conditions = results["conditions"]
     width = 0.8 / max(1, len(formats))
-    figure, axes = plt.subplots(figsize=(max(6.0, 1.6 * len(conditions) + 2), 3.8), dpi=90)
+    figure, axes = plt.subplots(
+        figsize=(min(16.0, max(6.0, 1.2 * len(conditions) + 2)), 4.4), dpi=90
+    )
     colours = plt.get_cmap("tab10")
     for i, fmt in enumerate(formats):
         values, errors = _error_bars([rows.get((c["name"], fmt)) for c in conditions])
@@ -397,14 +399,16 @@ def _asr_plot(plt: Any, path: Path, results: dict[str, Any], set_name: str) -> N
             error_kw={"elinewidth": 0.8},
         )
     axes.set_xticks(range(len(conditions)))
-    axes.set_xticklabels([_wrap(c["label"]) for c in conditions], fontsize=8)
+    axes.set_xticklabels([_wrap(c["label"]) for c in conditions], fontsize=7)
     axes.set_ylabel("ASR (%)")
     axes.set_ylim(0, 105)
     title = "ASR per task format, by condition (95% Wilson intervals)"
     if results["organism"]:
         title += "\nCPU model organism: not the numbers of a real LLM"
-    axes.set_title(title, fontsize=9)
-    axes.legend(fontsize=7, ncol=min(5, len(formats)), loc="upper left")
+    axes.set_title(title, fontsize=9, pad=18)
+    axes.legend(
+        fontsize=7, ncol=len(formats), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False
+    )
     axes.grid(axis="y", alpha=0.3)
     figure.tight_layout()
     figure.savefig(path)
