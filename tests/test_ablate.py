@@ -126,3 +126,14 @@ def test_demo_grid_end_to_end_then_resumed(tmp_path, capsys):
     assert "the fine-tuned model is already there, not training again" in log
     assert log.count("finished earlier with this config") == 4
     assert json.loads((out / "results.json").read_text())["findings"] == results["findings"]
+
+    # a changed evaluation keeps every fine-tuned model and redoes only the evaluations
+    recipe.write_text(SMALL_RECIPE.replace("max_new_tokens: 4", "max_new_tokens: 5"), "utf-8")
+    assert main(argv) == 0
+    log = capsys.readouterr().err
+    assert "alignment: finished earlier with this config" in log
+    assert log.count("the evaluation changed; keeping the fine-tuned model") == 3
+    assert "fine-tuning" not in log
+    assert "base: the evaluation changed" not in log  # nothing trained: simply redone
+    config = json.loads((out / "conditions" / "base" / "eval" / "results.json").read_text())
+    assert config["config"]["max_new_tokens"] == 5
