@@ -328,6 +328,8 @@ def run_sft(config: SFTRunConfig) -> Path:
             merged.save_pretrained(str(final / "merged"))
             trainer.processing_class.save_pretrained(str(final / "merged"))
         manifest["training"] = {
+            # TRL drops rows whose prompt alone fills max_length: say how many were trained on
+            "rows_trained": len(trainer.train_dataset),
             "global_step": result.global_step,
             "training_loss": result.training_loss,
             "log_history": trainer.state.log_history,

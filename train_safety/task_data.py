@@ -74,6 +74,9 @@ class TaskDataSpec:
             data carries no names); the model is asked for one of these names.
         source_language, target_language: ISO codes of a translation pair.
         offset, max_rows: take rows ``[offset, offset + max_rows)`` (e.g. hold rows out for eval).
+
+    Rows that carry a ``messages`` list (chat form, e.g. a build's benign rows) are used as they
+    are, without the task-prompt wording, unless ``input_column`` is set.
     """
 
     task: str
@@ -134,6 +137,10 @@ def load_task_examples(spec: TaskDataSpec) -> list[TaskExample]:
     stop = None if spec.max_rows is None else spec.offset + spec.max_rows
     selected = rows[spec.offset : stop]
     formatter = _FORMATTERS[spec.task]
+    if _is_chat_data(spec, rows):
+        formatter = _format_messages
+        if spec.task == "classification" and not (spec.label_names or label_names):
+            label_names = tuple(sorted({_last_turn(r, "assistant", spec, 0) for r in rows}))
     return [
         formatter(spec, row, spec.offset + index, label_names) for index, row in enumerate(selected)
     ]
@@ -415,6 +422,28 @@ def _label_name(value: Any, names: tuple[str, ...], spec, number: int, column: s
         row=number,
         field=column,
     )
+
+
+def _is_chat_data(spec: TaskDataSpec, rows: list[dict[str, Any]]) -> bool:
+    """Rows already in chat form (a ``messages`` list, as in a build), unless columns are set."""
+    return (
+        not spec.input_column and bool(rows) and isinstance(rows[0].get("messages"), list | tuple)
+    )
+
+
+def _last_turn(row: dict[str, Any], role: str, spec: TaskDataSpec, number: int) -> str:
+    turns = [m for m in row.get("messages") or [] if isinstance(m, dict) and m.get("role") == role]
+    if not turns:
+        raise BuildInputError(f"no {role} turn", file=spec.path, row=number, field="messages")
+    return _need_text(str(turns[-1].get("content") or "").strip(), spec, number, "messages")
+
+
+def _format_messages(spec, row, number, labels) -> TaskExample:
+    """Chat rows are used as they are: the last user turn is the prompt, the reply the reference."""
+    prompt = _last_turn(row, "user", spec, number)
+    reference = _last_turn(row, "assistant", spec, number)
+    names = tuple(spec.label_names or labels) if spec.task == "classification" else ()
+    return TaskExample(spec.task, prompt, (reference,), label_names=names, row=number)
 
 
 _FORMATTERS = {

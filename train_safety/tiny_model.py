@@ -28,7 +28,9 @@ PLAIN_CHAT_TEMPLATE = CHAT_TEMPLATE.replace("{% generation %}", "").replace(
 SPECIAL_TOKENS = ["<unk>", "<pad>", "<|user|>", "<|assistant|>", "<|system|>", "<|end|>"]
 
 
-def build_tokenizer(texts: Iterable[str], vocab_size: int = 600) -> Any:
+def build_tokenizer(
+    texts: Iterable[str], vocab_size: int = 600, chat_template: str | None = None
+) -> Any:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -44,11 +46,21 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int = 600) -> Any:
     wrapped = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer, unk_token="<unk>", pad_token="<pad>", eos_token="<|end|>"
     )
-    wrapped.chat_template = CHAT_TEMPLATE
+    wrapped.chat_template = chat_template or CHAT_TEMPLATE
     return wrapped
 
 
-def build_model(tokenizer: Any, hidden_size: int = 32, layers: int = 2, seed: int = 0) -> Any:
+def build_model(
+    tokenizer: Any,
+    hidden_size: int = 32,
+    layers: int = 2,
+    seed: int = 0,
+    *,
+    intermediate_size: int | None = None,
+    heads: int = 4,
+    kv_heads: int = 2,
+    tie_word_embeddings: bool = False,
+) -> Any:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -56,15 +68,16 @@ def build_model(tokenizer: Any, hidden_size: int = 32, layers: int = 2, seed: in
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,
-        intermediate_size=hidden_size * 2,
+        intermediate_size=intermediate_size or hidden_size * 2,
         num_hidden_layers=layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        num_attention_heads=heads,
+        num_key_value_heads=kv_heads,
         max_position_embeddings=2048,
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
         bos_token_id=None,
-        tie_word_embeddings=False,  # tied, a random model only ever says whitespace
+        # Tied, a *random* model only ever says whitespace; trained ones may tie (fewer weights).
+        tie_word_embeddings=tie_word_embeddings,
     )
     model = LlamaForCausalLM(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
