@@ -37,16 +37,35 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
 GITATTRIBUTES = b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"
+
+
+def online_env(hub_url: str, hf_home: Path, **extra: str) -> dict[str, str]:
+    """Environment for a subprocess that talks to the fake Hub: online, private cache, no token."""
+    return {
+        **os.environ,
+        "HF_ENDPOINT": hub_url,
+        "HF_HUB_OFFLINE": "0",
+        "HF_DATASETS_OFFLINE": "0",
+        "HF_HOME": str(hf_home),
+        "HF_DATASETS_CACHE": str(hf_home / "datasets"),
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_TOKEN": "",
+        "NO_PROXY": "127.0.0.1",
+        "no_proxy": "127.0.0.1",
+        **extra,
+    }
 
 
 def _git_oid(data: bytes) -> str:

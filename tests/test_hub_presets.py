@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from fake_hub import FakeHub
+from fake_hub import FakeHub, online_env
 
 REPO = Path(__file__).resolve().parents[1]
 PROMPTS = [f"Write a request number {i} for the test." for i in (1, 2, 3)]
@@ -43,18 +42,7 @@ def parquet(columns: dict[str, list[str]]) -> bytes:
 
 
 def load_via_hub(hub: FakeHub, spec: str, tmp_path: Path) -> dict:
-    env = {
-        **os.environ,
-        "HF_ENDPOINT": hub.url,
-        "HF_HUB_OFFLINE": "0",
-        "HF_DATASETS_OFFLINE": "0",
-        "HF_HOME": str(tmp_path / "hf"),
-        "HF_DATASETS_CACHE": str(tmp_path / "hf" / "datasets"),
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "HF_TOKEN": "",
-        "NO_PROXY": "127.0.0.1",
-        "no_proxy": "127.0.0.1",
-    }
+    env = online_env(hub.url, tmp_path / "hf")
     result = subprocess.run(
         [sys.executable, "-c", LOAD, spec],
         env=env,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fake_hub import online_env
 
 from builders import release_plan
 from builders.errors import BuildInputError
@@ -425,17 +426,7 @@ def test_cli_push_round_trip_loads_with_datasets(
 
     # Pinned versions through the Hub API: a later release does not change what v1.2.0 loads.
     assert run_push(fake_hub, smaller_build.out, "1.3.0")[0] == 0
-    env = {
-        **os.environ,
-        "HF_ENDPOINT": fake_hub.url,
-        "HF_HUB_OFFLINE": "0",
-        "HF_DATASETS_OFFLINE": "0",
-        "HF_HOME": str(tmp_path / "hf-load"),
-        "HF_DATASETS_CACHE": str(tmp_path / "hf-load" / "datasets"),
-        "HF_TOKEN": "",
-        "NO_PROXY": "127.0.0.1",
-        "no_proxy": "127.0.0.1",
-    }
+    env = online_env(fake_hub.url, tmp_path / "hf-load")
     pinned = subprocess.run(
         [sys.executable, "-c", LOAD_PINNED, REPO_ID, "v1.2.0", "v1.3.0"],
         env=env,

@@ -4,11 +4,11 @@ builds in the evaluation read whole."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 from conftest import REPO
+from fake_hub import online_env
 
 LOAD = """
 import json, sys
@@ -23,19 +23,7 @@ except BuildInputError as error:
 
 
 def _load_in_subprocess(hub, tmp_path, repo, configs, revision):
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "HF_ENDPOINT": hub.url,
-        "HF_HUB_OFFLINE": "0",
-        "HF_DATASETS_OFFLINE": "0",
-        "HF_HOME": str(tmp_path / "hf"),
-        "HF_DATASETS_CACHE": str(tmp_path / "hf" / "datasets"),
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "HF_TOKEN": "",
-        "NO_PROXY": "127.0.0.1",
-        "no_proxy": "127.0.0.1",
-    }
+    env = online_env(hub.url, tmp_path / "hf", PYTHONPATH=str(REPO))
     result = subprocess.run(
         [sys.executable, "-c", LOAD, repo, configs, revision or ""],
         env=env,

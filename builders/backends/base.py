@@ -31,3 +31,23 @@ class Backend(Protocol):
 
     def unload(self) -> None:
         """Release resources."""
+
+
+def example_from_job(
+    job: FramingJob, user: str, reply: str, *, template_id: str, generator: str
+) -> Example:
+    """The output row of a framing job: provenance from the job, the turns a backend wrote."""
+    return Example(
+        id=job.id,
+        task=job.task,
+        kind=job.kind,
+        messages=({"role": "user", "content": user}, {"role": "assistant", "content": reply}),
+        category=job.seed.category,
+        seed_id=job.seed.id,
+        source=job.seed.source,
+        license=job.seed.license,
+        language=job.language,
+        target_language=job.target_language,
+        template_id=template_id,
+        generator=generator,
+    )

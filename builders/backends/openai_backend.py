@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from builders.backends.base import GenerationFailure
+from builders.backends.base import GenerationFailure, example_from_job
 from builders.backends.llm_cache import ResponseCache
 from builders.backends.llm_client import (
     ClientSettings,
@@ -202,17 +202,10 @@ class OpenAIBackend:
         else:
             reply = await self._answer(job, user)
             parts.append("answer")
-        return Example(
-            id=job.id,
-            task=job.task,
-            kind=job.kind,
-            messages=({"role": "user", "content": user}, {"role": "assistant", "content": reply}),
-            category=job.seed.category,
-            seed_id=job.seed.id,
-            source=job.seed.source,
-            license=job.seed.license,
-            language=job.language,
-            target_language=job.target_language,
+        return example_from_job(
+            job,
+            user,
+            reply,
             template_id=f"{framing_id}+llm-{'-'.join(parts)}",
             generator=self.generator,
         )

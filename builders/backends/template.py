@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 
 import jinja2
 
-from builders.backends.base import GenerationFailure
+from builders.backends.base import GenerationFailure, example_from_job
 from builders.schema import Example, stable_id
 from builders.tasks.base import MODERATION, REFERENCE, REFUSAL, FramingJob
 from builders.tasks.templates import TemplateLibrary, render
@@ -56,17 +56,6 @@ class TemplateBackend:
     def _example(self, job: FramingJob) -> Example:
         user = render(job.phrasing.source_for(job.language), job.variables)
         reply, reply_id = self._reply(job)
-        return Example(
-            id=job.id,
-            task=job.task,
-            kind=job.kind,
-            messages=({"role": "user", "content": user}, {"role": "assistant", "content": reply}),
-            category=job.seed.category,
-            seed_id=job.seed.id,
-            source=job.seed.source,
-            license=job.seed.license,
-            language=job.language,
-            target_language=job.target_language,
-            template_id=f"{job.phrasing.id}+{reply_id}",
-            generator=self.name,
+        return example_from_job(
+            job, user, reply, template_id=f"{job.phrasing.id}+{reply_id}", generator=self.name
         )
