@@ -201,3 +201,6 @@ def test_gemma_grid_plans_without_preparing_the_model(monkeypatch):
     evals = {repr(dataclasses.replace(c.eval, out="x")) for c in plan}
     assert len(evals) == 1  # every condition sees the same held-out prompts
     assert plan[0].eval.safety_split == "test"
+    # refusals come from the harmful-only folder; evaluation reads the whole build's test split
+    assert {s.safety_data for s in trained if s.safety_data} == {"dist/gemma-safety"}
+    assert plan[0].eval.safety_data == "dist/multitask-safety"
