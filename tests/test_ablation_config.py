@@ -149,7 +149,9 @@ def test_config_hash_follows_what_is_computed_not_where_it_goes(tmp_path):
     assert config_sha256(sft, {"a": 1}) != config_sha256(sft, {"a": 2})
 
 
-@pytest.mark.parametrize("name", ["ablate-llama3.1-8b.yaml", "ablate-tiny-cpu.yaml"])
+@pytest.mark.parametrize(
+    "name", ["ablate-llama3.1-8b.yaml", "ablate-tiny-cpu.yaml", "ablation-gemma-270m.yaml"]
+)
 def test_shipped_grids_parse(name):
     path = REPO / "train_safety" / "configs" / name
     config = load_ablation_config(str(path), {})
@@ -165,3 +167,40 @@ def test_shipped_demo_recipe_parses():
     assert recipe.ablation["safety_rows"] > 0
     assert "translation" in recipe.downstream_tasks and "translation" in recipe.helpfulness_tasks
     assert recipe.task_rows == 75
+
+
+def test_gemma_grid_plans_without_preparing_the_model(monkeypatch):
+    """Parsing and planning the Gemma grid must not assemble or convert the weights (CI has none)."""
+    import train_safety.model_path as model_path
+    from train_safety.ablation_config import alignment_run
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("planning prepared the model")
+
+    monkeypatch.setattr(model_path, "resolve_model", refuse)
+    monkeypatch.setitem(model_path.NAMED_MODELS, "gemma3-270m", "no_such_module:prepare")
+    path = REPO / "train_safety" / "configs" / "ablation-gemma-270m.yaml"
+    config = load_ablation_config(str(path), {})
+    assert config.base_model == "gemma3-270m"
+    stage_a = alignment_run(config)
+    assert stage_a.model == "gemma3-270m" and stage_a.merge_adapter and stage_a.use_lora
+    assert stage_a.safety_configs == ("all",) and stage_a.task_data is None
+    plan = plan_conditions(config, "runs/gemma/alignment/model/merged")
+    assert [c.name for c in plan] == [
+        "base",
+        *(
+            f"{t}-{k}"
+            for t in ("translation", "classification")
+            for k in ("task", "chat-safety", "multitask-safety")
+        ),
+    ]
+    trained = [c.sft for c in plan if c.sft is not None]
+    assert {s.safety_rows for s in trained if s.safety_data} == {40}
+    assert all(s.lora_r == 16 and s.max_length < stage_a.max_length for s in trained)
+    assert all(s.sft_args["train_sampling_strategy"] == "group_by_length" for s in trained)
+    evals = {repr(dataclasses.replace(c.eval, out="x")) for c in plan}
+    assert len(evals) == 1  # every condition sees the same held-out prompts
+    assert plan[0].eval.safety_split == "test"
+    # refusals come from the harmful-only folder; evaluation reads the whole build's test split
+    assert {s.safety_data for s in trained if s.safety_data} == {"dist/gemma-safety"}
+    assert plan[0].eval.safety_data == "dist/multitask-safety"

@@ -15,7 +15,9 @@ CONFIGS = sorted(
     p
     for p in (Path(__file__).parents[1] / "train_safety/configs").glob("*.yaml")
     if p.name != "task_prompts.yaml"
-    and not p.name.startswith(("ablate-", "demo-"))  # grids: tests/test_ablation_config.py
+    and not p.name.startswith(
+        ("ablate-", "ablation-", "demo-")
+    )  # grids: tests/test_ablation_config.py
 )
 
 

@@ -189,7 +189,7 @@ def run_ablation(config: AblationConfig, *, log: Any = _log, extra: dict | None 
         stages["alignment"] = run_cell(
             folder, "alignment", sha, alignment, None, sft_sha=sha, force=config.force, log=log
         )
-        base_model, base_print = str(folder / "model"), {"alignment": sha}
+        base_model, base_print = alignment_base(folder / "model"), {"alignment": sha}
     plan = plan_conditions(config, base_model)
     records: dict[str, dict[str, Any]] = {}
     for index, condition in enumerate(plan, 1):
@@ -201,6 +201,13 @@ def run_ablation(config: AblationConfig, *, log: Any = _log, extra: dict | None 
     write_results(out, results)
     log(f"report: {out / 'report.md'}")
     return results
+
+
+def alignment_base(model_dir: Path) -> str:
+    """The model the conditions start from: a LoRA alignment's ``merged/`` model when saved
+    (``merge_adapter: true``), so each condition trains a fresh adapter on a full model."""
+    merged = model_dir / "merged"
+    return str(merged if (merged / "config.json").is_file() else model_dir)
 
 
 def run_condition(

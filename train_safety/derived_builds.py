@@ -1,0 +1,126 @@
+"""Build-shaped folders derived from a multitask-safety build, for an ablation grid.
+
+    python -m train_safety.derived_builds alignment --build dist/multitask-safety --out dist/gemma-alignment
+    python -m train_safety.derived_builds harmful --build dist/multitask-safety --out dist/gemma-safety
+
+``alignment``: typical alignment data teaches refusals in chat only. From the build's ``train``
+split it keeps the benign rows of every task format plus the harmful *chat* rows (refusals), in
+config ``all``: a grid's ``alignment:`` block uses it as ``safety_data`` (the same selection as
+the CPU demo's stage A in ``train_safety.organism``, without cutting turns).
+
+``harmful``: the ``train`` split's harmful rows only (request + refusal), in ``all`` and one
+config per task format, so that a fixed ``safety_rows`` budget gives the chat-only and the
+multitask conditions the same number of refusals (a build's configs also hold benign contrast
+rows, in different shares per config).
+
+Test-split rows never enter either folder. Each is written to a temporary folder and renamed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from builders.errors import BuildInputError
+
+SPLIT = "train"
+
+
+def is_alignment_row(row: dict[str, Any]) -> bool:
+    """Benign rows of every format, harmful rows only when asked as plain chat."""
+    return row["kind"] == "benign" or row["task"] == "chat"
+
+
+def is_harmful_row(row: dict[str, Any]) -> bool:
+    return row["kind"] == "harmful"
+
+
+def derive_alignment_build(build: str | Path, out: str | Path) -> dict[str, int]:
+    """Benign rows of every format + harmful chat rows, config ``all``; rows per kind/task."""
+    return _derive(
+        build,
+        out,
+        is_alignment_row,
+        per_task=False,
+        note="train split: benign rows of every format + harmful chat rows (refusals)",
+    )
+
+
+def derive_harmful_build(build: str | Path, out: str | Path) -> dict[str, int]:
+    """Harmful rows (refusals) only, config ``all`` and one per task; rows per kind/task."""
+    return _derive(build, out, is_harmful_row, per_task=True, note="train split: harmful rows")
+
+
+def _derive(
+    build: str | Path,
+    out: str | Path,
+    keep: Callable[[dict[str, Any]], bool],
+    *,
+    per_task: bool,
+    note: str,
+) -> dict[str, int]:
+    from train_safety.organism import write_derived_build
+
+    build, out = Path(build), Path(out)
+    if not (build / "manifest.json").is_file():
+        raise BuildInputError("not a multitask-safety build (no manifest.json)", file=str(build))
+    rows = [r for r in _train_rows(build) if keep(r)]
+    if not any(r["kind"] == "harmful" for r in rows):
+        raise BuildInputError("no harmful rows selected from the train split", file=str(build))
+    configs = {"all": rows}
+    if per_task:
+        for row in rows:
+            configs.setdefault(row["task"], []).append(row)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        write_derived_build(scratch, configs, SPLIT, f"{build}: {note}")
+        if out.exists():
+            shutil.rmtree(out)
+        scratch.rename(out)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    counts: dict[str, int] = {}
+    for row in rows:
+        key = f"{row['kind']}/{row['task']}"
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _train_rows(build: Path) -> list[dict[str, Any]]:
+    import pyarrow.parquet as pq
+
+    shards = sorted((build / "all").glob(f"{SPLIT}-*.parquet"))
+    if not shards:
+        raise BuildInputError(f"no '{SPLIT}' shards", file=str(build / "all"))
+    return [row for shard in shards for row in pq.read_table(shard).to_pylist()]
+
+
+DERIVATIONS = {"alignment": derive_alignment_build, "harmful": derive_harmful_build}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m train_safety.derived_builds", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("kind", choices=sorted(DERIVATIONS), help="which folder to derive")
+    parser.add_argument("--build", required=True, help="a multitask-safety build folder")
+    parser.add_argument("--out", required=True, help="where the derived folder goes")
+    args = parser.parse_args(argv)
+    try:
+        counts = DERIVATIONS[args.kind](args.build, args.out)
+    except BuildInputError as error:
+        print(f"error: {error.one_line()}", file=sys.stderr)
+        return 2
+    listed = ", ".join(f"{k} {v}" for k, v in counts.items())
+    print(f"{args.out}: {sum(counts.values())} rows ({listed})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
