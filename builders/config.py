@@ -151,19 +151,24 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
     return float(value) if kind is float else value
 
 
+def read_yaml_mapping(config_file: str) -> dict[str, Any]:
+    """A YAML config file's top-level mapping; an unreadable or non-mapping file is a one-line error."""
+    try:
+        data = yaml.safe_load(Path(config_file).read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as error:
+        raise BuildInputError("config file not found", file=config_file) from error
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise BuildInputError(f"cannot read config: {error}", file=config_file) from error
+    if not isinstance(data, dict):
+        raise BuildInputError("config must be a YAML mapping", file=config_file)
+    return data
+
+
 def load_config(config_file: str | None, overrides: dict[str, Any]) -> BuildConfig:
     """Merge defaults, the YAML file and command-line overrides into a BuildConfig."""
     values: dict[str, Any] = {}
     if config_file:
-        path = Path(config_file)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except FileNotFoundError as error:
-            raise BuildInputError("config file not found", file=config_file) from error
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-            raise BuildInputError(f"cannot read config: {error}", file=config_file) from error
-        if not isinstance(data, dict):
-            raise BuildInputError("config must be a YAML mapping", file=config_file)
+        data = read_yaml_mapping(config_file)
         for key, value in data.items():
             if key not in _FIELDS:
                 from difflib import get_close_matches

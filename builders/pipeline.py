@@ -22,7 +22,11 @@ from builders.filters import (
     check_seed_refusals,
 )
 from builders.near_dedupe import near_dedupe_examples, near_dedupe_seeds
-from builders.previous_release import dedupe_against_previous, load_previous_release
+from builders.previous_release import (
+    PreviousRow,
+    dedupe_against_previous,
+    load_previous_release,
+)
 from builders.schema import Example, Seed
 from builders.seeds import SeedSource, load_seed_spec
 from builders.splits import split_examples
@@ -31,6 +35,19 @@ from builders.tasks import FramingJob, PlanContext, get_task
 from builders.tasks.templates import TemplateLibrary, load_library
 
 T = TypeVar("T")
+
+
+@dataclass
+class BuildPlan:
+    """The planning half of a build: what ``generate`` gets, and what the later stages need."""
+
+    library: TemplateLibrary
+    tasks: list[str]
+    sources: list[SeedSource]
+    audit: AuditLog
+    jobs: list[FramingJob]
+    decontaminator: Decontaminator | None
+    previous: list[PreviousRow] | None
 
 
 @dataclass
@@ -139,7 +156,8 @@ def generate(
     return examples
 
 
-def run_pipeline(config: BuildConfig, *, progress: bool = False) -> PipelineOutput:
+def plan_build(config: BuildConfig) -> BuildPlan:
+    """Everything before generation: seeds in, deduplicated and decontaminated, framing jobs out."""
     library = load_library()
     tasks, targets = check_request(config, library)
     sources = [
@@ -177,6 +195,13 @@ def run_pipeline(config: BuildConfig, *, progress: bool = False) -> PipelineOutp
         for task in tasks
     }
     jobs = plan_jobs(seeds, tasks, contexts, audit)
+    return BuildPlan(library, tasks, sources, audit, jobs, decontaminator, previous)
+
+
+def run_pipeline(config: BuildConfig, *, progress: bool = False) -> PipelineOutput:
+    plan = plan_build(config)
+    library, tasks, sources, audit = plan.library, plan.tasks, plan.sources, plan.audit
+    decontaminator, previous, jobs = plan.decontaminator, plan.previous, plan.jobs
     backend = make_backend(config, library, progress)
     examples: Iterable[Example] = generate(jobs, backend, audit, progress)
     language_filter = LanguageFilter(library, config.language_min_score, seed=config.seed)

@@ -11,11 +11,9 @@ import dataclasses
 import types
 import typing
 from difflib import get_close_matches
-from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
+from builders.config import read_yaml_mapping
 from builders.errors import BuildInputError
 
 ConfigT = TypeVar("ConfigT")
@@ -78,19 +76,6 @@ def coerce_value_scalar(kind: type, name: str, value: Any, origin: str) -> Any:
             field=name,
         )
     return float(value) if kind is float else value
-
-
-def read_yaml_mapping(config_file: str) -> dict[str, Any]:
-    path = Path(config_file)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as error:
-        raise BuildInputError("config file not found", file=config_file) from error
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise BuildInputError(f"cannot read config: {error}", file=config_file) from error
-    if not isinstance(data, dict):
-        raise BuildInputError("config must be a YAML mapping", file=config_file)
-    return data
 
 
 def load_run_config(

@@ -53,43 +53,14 @@ class EstimatingClient(LLMClient):
         return completion
 
 
-def _planned_jobs(config: BuildConfig) -> tuple[Any, list[Any]]:
-    # The planning half of ``pipeline.run_pipeline``: the same jobs the build would generate.
-    from builders.dedupe import dedupe_seeds
-    from builders.filters import check_seed_refusals
-    from builders.pipeline import check_request, check_seed_languages, plan_jobs
-    from builders.seeds import load_seed_spec
-    from builders.stages import AuditLog
-    from builders.tasks import PlanContext
-    from builders.tasks.templates import load_library
-
-    library = load_library()
-    tasks, targets = check_request(config, library)
-    sources = [load_seed_spec(s, max_prompt_chars=config.max_seed_chars) for s in config.seeds]
-    check_seed_languages(sources, library, tasks)
-    audit = AuditLog()
-    ranked = ((priority, seed) for priority, source in enumerate(sources) for seed in source.seeds)
-    seeds = check_seed_refusals([seed for _, seed in dedupe_seeds(ranked, audit)], library, audit)
-    contexts = {
-        task: PlanContext(
-            library,
-            library.tasks[task],
-            targets,
-            config.variants_per_seed,
-            config.benign_variants_per_seed,
-            config.seed,
-        )
-        for task in tasks
-    }
-    return library, plan_jobs(seeds, tasks, contexts, audit)
-
-
 def estimate_cost(config: BuildConfig) -> str:
     """Plan the build and return a few lines saying what it would send and cost."""
     from builders.backends.factory import make_backend
     from builders.backends.openai_backend import OpenAIBackend
+    from builders.pipeline import plan_build
 
-    library, jobs = _planned_jobs(config)
+    plan = plan_build(config)
+    library, jobs = plan.library, plan.jobs
     backend = make_backend(config, library)
     assert isinstance(backend, OpenAIBackend)
     budget = Budget(backend.budget.price, None)
