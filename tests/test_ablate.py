@@ -137,3 +137,20 @@ def test_demo_grid_end_to_end_then_resumed(tmp_path, capsys):
     assert "base: the evaluation changed" not in log  # nothing trained: simply redone
     config = json.loads((out / "conditions" / "base" / "eval" / "results.json").read_text())
     assert config["config"]["max_new_tokens"] == 5
+
+    # a scoring-only change (first_turn, judge) rescores the saved replies: nothing generated
+    before = json.loads((out / "conditions" / "base" / "eval" / "results.json").read_text())
+    recipe.write_text(
+        SMALL_RECIPE.replace("max_new_tokens: 4", "max_new_tokens: 5, first_turn: paragraph"),
+        "utf-8",
+    )
+    assert main(argv) == 0
+    log = capsys.readouterr().err
+    assert log.count("only the scoring changed; rescoring the saved replies") == 4
+    assert "evaluating" not in log and "fine-tuning" not in log
+    after = json.loads((out / "conditions" / "base" / "eval" / "results.json").read_text())
+    assert after["first_turn"] == "paragraph" and after["config"]["first_turn"] == "paragraph"
+    assert after["generation_seconds"] == before["generation_seconds"]
+    assert "first paragraph" in (out / "report.md").read_text()
+    assert main(argv) == 0  # and the rescored cells now count as finished with this config
+    assert capsys.readouterr().err.count("finished earlier with this config") == 5

@@ -90,7 +90,10 @@ def results_dict(organism: bool) -> dict:
 @pytest.mark.parametrize("organism", [True, False])
 def test_outputs_hold_the_numbers(tmp_path, organism):
     pytest.importorskip("matplotlib")
-    results = results_dict(organism)
+    results = results_dict(organism) | {
+        "report_note": "Weights under the *Gemma Terms of Use*.\n",
+        "first_turn": "paragraph",
+    }
     write_results(tmp_path, results)
     assert json.loads((tmp_path / "results.json").read_text()) == results
     with (tmp_path / "results.csv").open() as handle:
@@ -99,6 +102,9 @@ def test_outputs_hold_the_numbers(tmp_path, organism):
     assert rows[0]["condition"] == "base" and rows[0]["section"] == "harmful"
     report = (tmp_path / "report.md").read_text()
     assert (ORGANISM_NOTE in report) == organism
+    header = report.split("## ")[0]
+    assert "Weights under the *Gemma Terms of Use*." in header
+    assert "judge `keyword` on the reply's first paragraph" in header
     # ASR table: one line per condition, value and Wilson interval per format
     line = next(x for x in report.splitlines() if x.startswith("| translation: task only |"))
     assert "80.0 (71.1–86.7)" in line and "30.0 (21.9–39.6)" in line

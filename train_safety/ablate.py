@@ -85,13 +85,17 @@ def run_cell(
     evaluation: EvalConfig | None,
     *,
     sft_sha: str | None = None,
+    rescore_key: tuple[Any, ...] | None = None,
     force: bool = False,
     log: Any = _log,
 ) -> dict[str, Any]:
     """Train (if ``sft``) then evaluate (if ``evaluation``) into ``folder``; resumable by ``sha``.
 
     ``sha`` covers everything the cell computes, ``sft_sha`` the training alone: when only the
-    evaluation changed, a finished fine-tune is kept and only the evaluation reruns.
+    evaluation changed, a finished fine-tune is kept and only the evaluation reruns. When only
+    its scoring changed (judge, first_turn: ``evaluate.SCORING_FIELDS``), the saved replies are
+    scored again and nothing is generated; ``rescore_key`` = the parts ``sha`` was made from
+    besides the eval config, to check that.
     """
     done = folder / DONE
     if done.is_file() and not force:
@@ -99,6 +103,12 @@ def run_cell(
         if record.get("config_sha256") == sha:
             log(f"{name}: finished earlier with this config (sha256 {sha[:12]}), reused")
             return record | {"reused": True}
+        if evaluation is not None and rescore_key is not None:
+            rescored = _rescore_if_only_scoring_changed(
+                folder, name, sha, record, evaluation, rescore_key, log
+            )
+            if rescored is not None:
+                return rescored
     if folder.exists():
         started = folder / STARTED
         previous = json.loads(started.read_text("utf-8")) if started.is_file() else {}
@@ -218,9 +228,8 @@ def run_condition(
         sft_sha = config_sha256(
             RUNNER_VERSION, base_print, condition.sft, sft_fingerprint(condition.sft)
         )
-    sha = config_sha256(
-        RUNNER_VERSION, sft_sha or base_print, condition.eval, eval_fingerprint(condition.eval)
-    )
+    fingerprint = eval_fingerprint(condition.eval)
+    sha = config_sha256(RUNNER_VERSION, sft_sha or base_print, condition.eval, fingerprint)
     return run_cell(
         out / "conditions" / condition.name,
         condition.name,
@@ -228,9 +237,60 @@ def run_condition(
         condition.sft,
         condition.eval,
         sft_sha=sft_sha,
+        rescore_key=(RUNNER_VERSION, sft_sha or base_print, fingerprint),
         force=force,
         log=log,
     )
+
+
+def _rescore_if_only_scoring_changed(
+    folder: Path,
+    name: str,
+    sha: str,
+    record: dict[str, Any],
+    evaluation: EvalConfig,
+    rescore_key: tuple[Any, ...],
+    log: Any,
+) -> dict[str, Any] | None:
+    """Rescore a finished cell's saved replies when its old config differs from ``evaluation``
+    only in scoring fields; else None (the caller evaluates again)."""
+    from train_safety.evaluate import SCORING_FIELDS, rescore_evaluation
+
+    started = folder / STARTED
+    if not started.is_file() or not (folder / "eval" / "generations.jsonl").is_file():
+        return None
+    previous = json.loads(started.read_text("utf-8"))
+    old_eval = previous.get("eval")
+    if not isinstance(old_eval, dict):
+        return None
+    # Rebuilding the old sha from the stored eval config and today's model/data parts proves
+    # that the model, the data and every generation setting are what produced the saved replies.
+    old_plain = {k: v for k, v in old_eval.items() if k not in ("out", "force", "model")}
+    version, chain, fingerprint = rescore_key
+    if config_sha256(version, chain, old_plain, fingerprint) != previous.get("config_sha256"):
+        return None
+    current = config_to_dict(evaluation)
+
+    def generation_part(config: dict[str, Any]) -> dict[str, Any]:
+        skip = (*SCORING_FIELDS, "out", "force", "model")
+        return {k: v for k, v in config.items() if k not in skip}
+
+    if generation_part(old_plain) != generation_part(current):
+        return None
+    log(f"{name}: only the scoring changed; rescoring the saved replies")
+    model_path = json.loads((folder / "eval" / "results.json").read_text("utf-8")).get("model")
+    started_at = time.perf_counter()
+    rescore_evaluation(
+        dataclasses.replace(evaluation, model=model_path, out=str(folder / "eval"), force=True)
+    )
+    _write_json(started, previous | {"config_sha256": sha, "eval": current})
+    record = record | {
+        "config_sha256": sha,
+        "rescored_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "rescore_seconds": round(time.perf_counter() - started_at, 1),
+    }
+    _write_json(folder / DONE, record)
+    return record | {"reused": False}
 
 
 def _write_json(path: Path, data: Any) -> None:

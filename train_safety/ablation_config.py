@@ -83,6 +83,10 @@ class AblationConfig:
     safety_data: str | None = field(default=None, metadata={"help": "build folder or Hub repo"})
     out: str = field(default="runs/ablate", metadata={"help": "output folder"})
     title: str | None = field(default=None, metadata={"help": "report title"})
+    report_note: str | None = field(
+        default=None,
+        metadata={"help": "markdown under the report's header (licence, what is comparable)"},
+    )
     safety_revision: str | None = field(default=None, metadata={"help": "Hub revision (tag)"})
     conditions: tuple[str, ...] = field(
         default=CONDITION_KINDS, metadata={"help": " | ".join(CONDITION_KINDS)}

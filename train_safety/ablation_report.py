@@ -12,6 +12,7 @@ from typing import Any
 from train_safety.ablation_config import AblationConfig, Condition
 from train_safety.ablation_findings import ResultsView, check_findings
 from train_safety.evaluate import TABLE_COLUMNS
+from train_safety.first_turn import SCORED_PART
 
 CONDITION_COLUMNS = ("condition", "condition_kind", "downstream_task")
 CSV_COLUMNS = (*CONDITION_COLUMNS, *TABLE_COLUMNS)
@@ -65,11 +66,13 @@ def collect_results(
     findings = [vars(f) for f in check_findings(view)] if main_set else []
     return {
         "title": config.title or "Safety-data ablation",
+        "report_note": config.report_note,
         "out": str(out),
         "organism": config.organism,
         "base_model": config.base_model,
         "safety_data": config.safety_data,
         "judge": plan[0].eval.judge if plan else None,
+        "first_turn": plan[0].eval.first_turn if plan else None,
         "main_harmful_set": main_set,
         "wall_seconds": round(wall_seconds, 1),
         "stages": stages,
@@ -263,7 +266,9 @@ def markdown_report(results: dict[str, Any], plots: list[str]) -> str:
         lines += [f"> {ORGANISM_NOTE}", ""]
     lines += [
         f"Base model `{results['base_model']}`; safety data `{results['safety_data']}`; "
-        f"judge `{results['judge']}`; {len(results['conditions'])} conditions; "
+        f"judge `{results['judge']}` on the reply's "
+        f"{SCORED_PART.get(results.get('first_turn') or 'off', 'whole text')}; "
+        f"{len(results['conditions'])} conditions; "
         f"wall time {results['wall_seconds'] / 60:.1f} min"
         + (
             f" (+ {results['preparation_seconds']:.0f} s to build the data and the model)"
@@ -278,8 +283,9 @@ def markdown_report(results: dict[str, Any], plots: list[str]) -> str:
         + ".",
         "",
     ]
-    if results.get("recipe_note"):
-        lines += [results["recipe_note"], ""]
+    for note in ("report_note", "recipe_note"):
+        if results.get(note):
+            lines += [results[note].strip(), ""]
     if results["findings"]:
         lines += [
             "## The paper's findings",
