@@ -112,6 +112,9 @@ def test_outputs_hold_the_numbers(tmp_path, organism):
     # helpfulness (chrF in points), over-refusal, training rows
     assert "| translation (chrf, test.jsonl) |" in report
     assert "| base | 35.5 |" in report and "| translation: task only | 40.2 |" in report
+    # safety conditions show their change from the same task's task-only fine-tune
+    assert "| translation: task + chat-only safety | 39.0 (-1.2) |" in report
+    assert "| translation: task + multitask safety | 39.5 (-0.8) |" in report
     assert "10.0 (5.0–20.0)" in report
     assert (
         "| translation: task only | – | 75 | 0 (0 / 0) | 74 | 24 | 2.500 | 12.0 | 30.0 |" in report

@@ -168,16 +168,21 @@ def helpfulness_table(results: dict[str, Any]) -> list[str]:
         "| condition | " + " | ".join(f"{t} ({m}, {s})" for t, s, m in columns) + " |",
         "|---|" + "---:|" * len(columns),
     ]
+    task_only = {c["task"]: c["name"] for c in results["conditions"] if c["kind"] == "task"}
     for condition in results["conditions"]:
         cells = []
+        reference = task_only.get(condition["task"]) if condition["kind"] != "task" else None
         for task, _set, metric in columns:
             row = rows.get((condition["name"], task))
             if row is None or row["value"] is None:
                 cells.append("–")
-            elif metric == "chrf":
-                cells.append(f"{row['value']:.1f}")
-            else:
-                cells.append(_pct(row["value"]))
+                continue
+            scale = 1.0 if metric == "chrf" else 100.0
+            cell = f"{scale * row['value']:.1f}"
+            baseline = rows.get((reference, task)) if reference else None
+            if baseline is not None and baseline["value"] is not None:
+                cell += f" ({scale * (row['value'] - baseline['value']):+.1f})"
+            cells.append(cell)
         lines.append(f"| {condition['label']} | " + " | ".join(cells) + " |")
     return lines
 
@@ -323,7 +328,8 @@ def markdown_report(results: dict[str, Any], plots: list[str]) -> str:
     lines += [
         "## Helpfulness per task",
         "",
-        "chrF in points (0–100); ROUGE-L, accuracy and pass@1 in %.",
+        "chrF in points (0–100); ROUGE-L, accuracy and pass@1 in %. In brackets: the change "
+        "from the task-only fine-tune of the same task, in points.",
         "",
         *helpfulness_table(results),
         "",
