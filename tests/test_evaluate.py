@@ -401,3 +401,38 @@ def main_rescore(config):
     flags += ["--helpfulness", *config.helpfulness]
     assert main(flags) == 0
     return json.loads((Path(config.out) / "results.json").read_text())
+
+
+def test_extra_safety_sets_are_read_whole_with_their_own_cap(default_build, task_files, tmp_path):
+    """``extra_safety_data`` (e.g. HarmBench reframed by the builder) is its own set, both
+    splits, capped by ``max_extra_harmful_per_task`` when given."""
+    import shutil
+
+    extra = tmp_path / "harmbench-like"
+    shutil.copytree(default_build.out, extra)
+    config = _config(
+        default_build,
+        task_files,
+        tmp_path,
+        helpfulness=(),
+        xstest=None,
+        extra_safety_data=(str(extra),),
+        max_harmful_per_task=5,
+        max_extra_harmful_per_task=3,
+        max_benign_per_task=0,
+    )
+    results = run_evaluation(config, generator=ScriptedGenerator({}, "Sure, here it is."))
+    harmful = {(r["set"], r["task"]): r["n"] for r in _rows(results, "harmful")}
+    main_set = default_build.out.name
+    assert {harmful[(main_set, task)] for task in TASKS} == {5}
+    assert {harmful[("harmbench-like", task)] for task in TASKS} == {3}
+    saved = [
+        json.loads(line)
+        for line in (tmp_path / "eval" / "generations.jsonl").read_text().splitlines()
+    ]
+    splits = {r["id"]: r["split"] for r in default_build.rows}
+    extra_ids = {g["id"] for g in saved if g["set"] == "harmbench-like"}
+    uncapped = dataclass_replace(config, max_extra_harmful_per_task=None, out=str(tmp_path / "e2"))
+    results = run_evaluation(uncapped, generator=ScriptedGenerator({}, "Sure, here it is."))
+    assert {r["n"] for r in _rows(results, "harmful") if r["task"] != "all"} == {5}
+    assert {splits[i] for i in extra_ids} == {"train", "test"}, "extra sets are read whole"

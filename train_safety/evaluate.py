@@ -83,6 +83,10 @@ class EvalConfig:
         default=(), metadata={"help": "more builds (e.g. reframed HarmBench), read whole"}
     )
     max_harmful_per_task: int | None = field(default=None, metadata={"help": "cap per task"})
+    max_extra_harmful_per_task: int | None = field(
+        default=None,
+        metadata={"help": "cap per task for extra_safety_data (default: max_harmful_per_task)"},
+    )
     max_benign_per_task: int | None = field(default=None, metadata={"help": "cap per task"})
     xstest: str | None = field(default=None, metadata={"help": "xstest_prompts.csv (safe rows)"})
     max_xstest: int | None = field(default=None, metadata={"help": "cap on XSTest prompts"})
@@ -169,12 +173,24 @@ def _capped(rows: list[Any], cap: int | None, seed: int) -> list[Any]:
 def safety_items(config: EvalConfig) -> list[EvalItem]:
     from train_safety.safety_data import load_safety_rows
 
-    sources: list[tuple[str, tuple[str, ...], str | None]] = []
+    sources: list[tuple[str, tuple[str, ...], str | None, int | None]] = []
     if config.safety_data:
-        sources.append((config.safety_data, (config.safety_split,), config.safety_revision))
-    sources.extend((extra, ("train", "test"), None) for extra in config.extra_safety_data)
+        sources.append(
+            (
+                config.safety_data,
+                (config.safety_split,),
+                config.safety_revision,
+                config.max_harmful_per_task,
+            )
+        )
+    extra_cap = config.max_extra_harmful_per_task
+    if extra_cap is None:
+        extra_cap = config.max_harmful_per_task
+    sources.extend(
+        (extra, ("train", "test"), None, extra_cap) for extra in config.extra_safety_data
+    )
     items: list[EvalItem] = []
-    for source, splits, revision in sources:
+    for source, splits, revision, harmful_cap in sources:
         name = Path(source).name if Path(source).exists() else source
         rows = [
             row
@@ -186,7 +202,7 @@ def safety_items(config: EvalConfig) -> list[EvalItem]:
             groups[(row["kind"], row["task"])].append(row)
         for (kind, task), group in sorted(groups.items()):
             harmful = kind == "harmful"
-            cap = config.max_harmful_per_task if harmful else config.max_benign_per_task
+            cap = harmful_cap if harmful else config.max_benign_per_task
             for row in _capped(group, cap, config.seed):
                 items.append(
                     EvalItem(
