@@ -126,3 +126,17 @@ def test_outputs_hold_the_numbers(tmp_path, organism):
         assert data.startswith(b"\x89PNG") and len(data) < 200_000
         assert f"]({name})" in report
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_a_resumed_report_states_the_time_the_grid_took(tmp_path):
+    pytest.importorskip("matplotlib")
+    results = results_dict(False)
+    results["stages"] = {"alignment": {"sft_seconds": 600.0}}
+    for condition in results["conditions"]:
+        condition["reused"] = True
+        condition.setdefault("eval_seconds", 60.0)
+    write_results(tmp_path, results)
+    header = (tmp_path / "report.md").read_text().split("## ")[0]
+    # 600 s stage A + 12 s + 30 s (t-task) + 3 x 60 s (other evaluations) = 13.7 min
+    assert "4 of 4 conditions reused from an earlier run" in header
+    assert "training and evaluation time of the whole grid: 14 min" in header

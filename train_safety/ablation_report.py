@@ -265,6 +265,15 @@ def training_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _compute_minutes(results: dict[str, Any]) -> float:
+    """Stage A + every condition's fine-tune and evaluation, as recorded when they ran."""
+    stage_a = (results.get("stages") or {}).get("alignment") or {}
+    seconds = stage_a.get("sft_seconds") or 0.0
+    for condition in results["conditions"]:
+        seconds += (condition.get("sft_seconds") or 0.0) + (condition.get("eval_seconds") or 0.0)
+    return seconds / 60
+
+
 def markdown_report(results: dict[str, Any], plots: list[str]) -> str:
     lines = [f"# {results['title']}", ""]
     if results["organism"]:
@@ -281,7 +290,8 @@ def markdown_report(results: dict[str, Any], plots: list[str]) -> str:
             else ""
         )
         + (
-            f"; {reused} of {len(results['conditions'])} conditions reused from an earlier run"
+            f"; {reused} of {len(results['conditions'])} conditions reused from an earlier run "
+            f"(training and evaluation time of the whole grid: {_compute_minutes(results):.0f} min)"
             if (reused := sum(bool(c.get("reused")) for c in results["conditions"]))
             else ""
         )
