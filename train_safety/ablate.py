@@ -28,6 +28,7 @@ from typing import Any
 
 from builders.errors import BuildInputError
 from train_safety.ablation_config import (
+    RUNNER_CHOSEN_FIELDS,
     AblationConfig,
     Condition,
     alignment_run,
@@ -265,14 +266,14 @@ def _rescore_if_only_scoring_changed(
         return None
     # Rebuilding the old sha from the stored eval config and today's model/data parts proves
     # that the model, the data and every generation setting are what produced the saved replies.
-    old_plain = {k: v for k, v in old_eval.items() if k not in ("out", "force", "model")}
+    old_plain = {k: v for k, v in old_eval.items() if k not in RUNNER_CHOSEN_FIELDS}
     version, chain, fingerprint = rescore_key
     if config_sha256(version, chain, old_plain, fingerprint) != previous.get("config_sha256"):
         return None
     current = config_to_dict(evaluation)
 
     def generation_part(config: dict[str, Any]) -> dict[str, Any]:
-        skip = (*SCORING_FIELDS, "out", "force", "model")
+        skip = (*SCORING_FIELDS, *RUNNER_CHOSEN_FIELDS)
         return {k: v for k, v in config.items() if k not in skip}
 
     if generation_part(old_plain) != generation_part(current):

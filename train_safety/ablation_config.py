@@ -305,13 +305,17 @@ def _build(cls: type, values: dict[str, Any], where: str) -> Any:
         raise
 
 
+# Config fields the runner fills in per cell (paths, the model a cell starts from): not content.
+RUNNER_CHOSEN_FIELDS = ("output_dir", "out", "force", "model")
+
+
 def config_sha256(*parts: Any) -> str:
     """Content hash of run configs (paths the runner chooses are left out) and fingerprints."""
 
     def plain(part: Any) -> Any:
         if dataclasses.is_dataclass(part) and not isinstance(part, type):
             data = config_to_dict(part)
-            for key in ("output_dir", "out", "force", "model"):
+            for key in RUNNER_CHOSEN_FIELDS:
                 data.pop(key, None)
             return data
         return part
