@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -31,17 +32,25 @@ def test_layout_card_and_manifest(default_build):
     out = default_build.out
     assert (out / "README.md").is_file() and (out / "manifest.json").is_file()
     assert (out / "audit" / "removed.parquet").is_file()
-    for config in CONFIGS:
-        assert sorted(p.name for p in (out / config).glob("*.parquet")) == [
+    manifest = json.loads((out / "manifest.json").read_text())
+    card = read_front_matter(out / "README.md")
+    assert [c["config_name"] for c in card["configs"]] == list(CONFIGS)
+    for config, entry in zip(CONFIGS, card["configs"], strict=True):
+        # every shard by its exact name, which ends in the start of its sha256 (no glob pattern)
+        names = sorted(p.name for p in (out / config).glob("*.parquet"))
+        assert [re.sub("-[0-9a-f]{16}[.]", ".", name) for name in names] == [
             "test-00000-of-00001.parquet",
             "train-00000-of-00001.parquet",
         ]
-    card = read_front_matter(out / "README.md")
-    assert [c["config_name"] for c in card["configs"]] == list(CONFIGS)
+        listed = {f["split"]: f["path"] for f in entry["data_files"]}
+        assert listed == {name.split("-")[0]: f"{config}/{name}" for name in names}
+        for path in listed.values():
+            assert (
+                path[-len("0123456789abcdef.parquet") : -len(".parquet")]
+                == (manifest["files"][path]["sha256"][:16])
+            )
     assert card["license"] == "apache-2.0"
     assert card["extra_gated_fields"] and card["task_categories"] == ["text-generation"]
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert set(manifest["files"]) >= {f"{c}/train-00000-of-00001.parquet" for c in CONFIGS}
     assert manifest["seed_sources"][0]["name"] == "bundled"
     assert [s["stage"] for s in manifest["stages"]][:5] == [
         "seed_dedupe",
@@ -122,10 +131,10 @@ def test_same_inputs_same_bytes_and_seed_changes_split(default_build, tmp_path):
     assert {k: v["sha256"] for k, v in first.items()} == {k: v["sha256"] for k, v in second.items()}
     other = build(BuildConfig(out=str(tmp_path / "other"), seed=1))
     third = json.loads((other.out / "manifest.json").read_text())["files"]
-    assert (
-        third["all/test-00000-of-00001.parquet"]["sha256"]
-        != first["all/test-00000-of-00001.parquet"]["sha256"]
+    old_test, new_test = (
+        {p for p in files if p.startswith("all/test-")} for files in (first, third)
     )
+    assert old_test and new_test and not old_test & new_test  # other content, other shard names
 
 
 def test_audit_records_every_drop_with_stage_and_reason(default_build):

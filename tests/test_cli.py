@@ -163,7 +163,7 @@ def test_validate_catches_tampering(default_build, tmp_path, capsys):
 
     copy = tmp_path / "copy"
     shutil.copytree(default_build.out, copy)
-    file = copy / "chat" / "train-00000-of-00001.parquet"
+    (file,) = (copy / "chat").glob("train-*.parquet")
     table = pq.read_table(file)
     rows = table.to_pylist()
     harmful = next(i for i, row in enumerate(rows) if row["kind"] == "harmful")

@@ -101,7 +101,7 @@ def test_wheel_ships_data_and_builds_from_another_directory(tmp_path):
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert (workdir / "ds" / "chat" / "train-00000-of-00001.parquet").is_file()
+    assert len(list((workdir / "ds" / "chat").glob("train-00000-of-00001-*.parquet"))) == 1
     located = subprocess.run(
         [sys.executable, "-c", "import builders, sys; sys.stdout.write(builders.__file__)"],
         cwd=workdir,

@@ -378,7 +378,7 @@ def test_cli_dry_run_prints_the_plan_and_sends_nothing(fake_hub, default_build, 
     out = result.stdout
     assert "release: v1.2.0 (first release)" in out
     assert "tag v1.2.0 on the last commit's SHA" in out
-    assert "translation/train-00000-of-00001.parquet" in out and " kB" in out
+    assert "translation/train-00000-of-00001-" in out and " kB" in out
     assert "card diff" in out and '+ds = load_dataset("safety-org/multitask-safety"' in out
     assert "nothing was sent" in out
     assert fake_hub.writes() == [] and REPO_ID not in fake_hub.repos
