@@ -52,16 +52,21 @@ def fingerprint_matches(path: str, sha256: str) -> bool:
     return Path(path).stem.rsplit("-", 1)[-1] == sha256[:FINGERPRINT_CHARS]
 
 
-def _write_table(rows: list[dict[str, Any]], schema: pa.Schema, path: Path) -> None:
+def _write_table(rows: list[dict[str, Any]], schema: pa.Schema | None, path: Path) -> None:
     table = pa.Table.from_pylist(rows, schema=schema)
     pq.write_table(table, path, compression="zstd", write_statistics=False)
 
 
 def write_shards(
-    folder: Path, config: str, split: str, rows: list[dict[str, Any]], count: int, schema: Any
+    folder: Path,
+    config: str,
+    split: str,
+    rows: list[dict[str, Any]],
+    count: int,
+    schema: pa.Schema | None,
 ) -> dict[str, dict[str, Any]]:
-    """Write ``rows`` as ``count`` content-named shards of ``config``/``split``;
-    return {relative path: {config, split, rows, bytes, sha256}}."""
+    """Write ``rows`` as ``count`` content-named shards of ``config``/``split`` (``schema``
+    None: inferred from the rows); return {relative path: {config, split, rows, bytes, sha256}}."""
     files: dict[str, dict[str, Any]] = {}
     (folder / config).mkdir(parents=True, exist_ok=True)
     per_shard = math.ceil(len(rows) / count)

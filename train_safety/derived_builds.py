@@ -93,12 +93,9 @@ def _derive(
 
 
 def _train_rows(build: Path) -> list[dict[str, Any]]:
-    import pyarrow.parquet as pq
+    from train_safety.safety_data import load_build_rows
 
-    shards = sorted((build / "all").glob(f"{SPLIT}-*.parquet"))
-    if not shards:
-        raise BuildInputError(f"no '{SPLIT}' shards", file=str(build / "all"))
-    return [row for shard in shards for row in pq.read_table(shard).to_pylist()]
+    return load_build_rows(str(build), "all", SPLIT)
 
 
 DERIVATIONS = {"alignment": derive_alignment_build, "harmful": derive_harmful_build}
