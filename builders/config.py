@@ -15,10 +15,12 @@ import yaml
 from builders.errors import BuildInputError
 from builders.schema import TASKS
 
+DEFAULT_OUT = "dist/multitask-safety"
+
 
 @dataclass(frozen=True)
 class BuildConfig:
-    out: str = field(default="dist/multitask-safety", metadata={"help": "output folder"})
+    out: str = field(default=DEFAULT_OUT, metadata={"help": "output folder"})
     seeds: tuple[str, ...] = field(
         default=("bundled",),
         metadata={"help": "seed sources: 'bundled', a preset, NAME=PATH, or PATH[:col=map,...]"},
@@ -54,7 +56,12 @@ class BuildConfig:
         default=0.9, metadata={"help": "cosine similarity at which seeds are semantic duplicates"}
     )
     seed: int = field(default=0, metadata={"help": "random seed for phrasing choice and splits"})
-    force: bool = field(default=False, metadata={"help": "replace an existing output folder"})
+    force: bool = field(
+        default=False,
+        metadata={
+            "help": "replace an existing output folder (not needed for a build at the default out)"
+        },
+    )
     variants_per_seed: int = field(
         default=2, metadata={"help": "rows per seed and task (phrasings / target languages)"}
     )
@@ -107,6 +114,12 @@ class BuildConfig:
             raise BuildInputError(
                 "need 1 <= min_prompt_chars < max_prompt_chars", field="max_prompt_chars"
             )
+
+    @property
+    def replaces_earlier_build(self) -> bool:
+        """The default output folder is replaced when it holds an earlier build (so the quick
+        start reruns); any other existing folder needs ``force``."""
+        return Path(self.out) == Path(DEFAULT_OUT)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}

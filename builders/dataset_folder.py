@@ -145,5 +145,5 @@ def write_dataset_folder(
             json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
 
-    atomic_folder(out, config.force, write)
+    atomic_folder(out, config.force, write, replace_build=config.replaces_earlier_build)
     return manifest

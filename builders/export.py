@@ -13,6 +13,7 @@ and the card's ``data_files`` patterns only, so names that change with the conte
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import shutil
@@ -41,6 +42,7 @@ AUDIT_SCHEMA = pa.schema([(column, pa.string()) for column in AUDIT_COLUMNS])
 
 
 FINGERPRINT_CHARS = 16
+BUILD_NAME = "multitask-safety"  # manifest.json's "name": how an earlier build is recognised
 
 
 def shard_name(split: str, index: int, count: int, sha256: str) -> str:
@@ -134,16 +136,39 @@ def write_audit(folder: Path, removed: list[dict[str, Any]]) -> dict[str, dict[s
     }
 
 
-def prepare_output(out: Path, force: bool) -> None:
-    if out.exists() and not force:
-        raise BuildInputError("output folder exists; pass --force to replace it", file=str(out))
-    if out.exists() and not out.is_dir():
-        raise BuildInputError("output path exists and is not a folder", file=str(out))
+def is_build(folder: Path) -> bool:
+    """Whether ``folder`` holds a build of this toolkit (its manifest.json says so)."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("name") == BUILD_NAME
 
 
-def atomic_folder(out: Path, force: bool, write: Callable[[Path], None]) -> None:
+def prepare_output(out: Path, force: bool, replace_build: bool = False) -> None:
+    """Refuse an ``out`` that must not be replaced. ``replace_build``: an earlier build there may
+    be replaced without ``force`` (the default output folder)."""
+    if not out.exists() and not out.is_symlink():
+        return
+    if not out.is_dir():
+        what = "is a file" if out.is_file() else "exists and is not a folder"
+        raise BuildInputError(f"output path {what}; choose another --out", file=str(out))
+    if force or (replace_build and is_build(out)):
+        return
+    if replace_build:
+        raise BuildInputError(
+            "output folder exists and is not a multitask-safety build (no manifest.json naming "
+            "it); pass --force to replace it or choose another --out",
+            file=str(out),
+        )
+    raise BuildInputError("output folder exists; pass --force to replace it", file=str(out))
+
+
+def atomic_folder(
+    out: Path, force: bool, write: Callable[[Path], None], replace_build: bool = False
+) -> None:
     """Run ``write(tmp)`` into a temp folder beside ``out``, then move it into place."""
-    prepare_output(out, force)
+    prepare_output(out, force, replace_build)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:

@@ -28,7 +28,12 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     s = argparse.SUPPRESS
     add("--config", default=None, help="YAML file whose keys are these flags' names")
-    add("--out", default=s, help="output folder (default dist/multitask-safety)")
+    add(
+        "--out",
+        default=s,
+        help="output folder (default dist/multitask-safety: an earlier build there is replaced; "
+        "any other existing folder needs --force)",
+    )
     add(
         "--seeds",
         nargs="+",
@@ -113,7 +118,13 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
         default=s,
         help="share of seeds held out for test (default 0.2)",
     )
-    add("--force", action="store_true", default=s, help="replace an existing output folder")
+    add(
+        "--force",
+        action="store_true",
+        default=s,
+        help="replace an existing output folder (not needed for an earlier build at the default "
+        "--out)",
+    )
     add("--rpm", type=int, default=s, help="LLM requests per minute (default 0 = no limit)")
     add("--tpm", type=int, default=s, help="LLM tokens per minute (default 0 = no limit)")
     add("--max-retries", dest="max_retries", type=int, default=s, help="retries per LLM request")
