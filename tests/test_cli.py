@@ -233,3 +233,31 @@ def test_validate_catches_tampering(default_build, tmp_path, capsys):
     assert code == 2
     assert "not a refusal" in stderr
     assert "sha256 differs" in stderr
+
+
+def test_validate_wants_every_shard_listed_by_its_content_name(default_build, tmp_path, capsys):
+    import shutil
+
+    glob_card = tmp_path / "glob-card"
+    shutil.copytree(default_build.out, glob_card)
+    readme = glob_card / "README.md"
+    (shard,) = (glob_card / "chat").glob("train-*.parquet")
+    readme.write_text(readme.read_text().replace(f"chat/{shard.name}", "chat/train-*.parquet"))
+    code, _, stderr = run_cli(["validate", str(glob_card)], capsys)
+    assert code == 2
+    assert (
+        "config 'chat' split 'train': data_files path 'chat/train-*.parquet' is a pattern" in stderr
+    )
+    assert f"chat/{shard.name}: in manifest.json but not in the card's data_files" in stderr
+
+    renamed = tmp_path / "renamed"
+    shutil.copytree(default_build.out, renamed)
+    (shard,) = (renamed / "chat").glob("train-*.parquet")
+    wrong = shard.name[: -len("0123456789abcdef.parquet")] + "0123456789abcdef.parquet"
+    shard.rename(shard.with_name(wrong))
+    for name in ("README.md", "manifest.json"):
+        text = (renamed / name).read_text()
+        (renamed / name).write_text(text.replace(shard.name, wrong))
+    code, _, stderr = run_cli(["validate", str(renamed)], capsys)
+    assert code == 2 and len(stderr.strip().splitlines()) == 2  # the problem and the summary
+    assert f"chat/{wrong}: name does not end in the first 16 hex digits of its sha256" in stderr
