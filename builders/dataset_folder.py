@@ -11,7 +11,14 @@ from typing import Any
 
 from builders.card import render_card
 from builders.config import BuildConfig
-from builders.export import ALL_CONFIG, atomic_folder, card_data_files, write_audit, write_config
+from builders.export import (
+    ALL_CONFIG,
+    BUILD_NAME,
+    atomic_folder,
+    card_data_files,
+    write_audit,
+    write_config,
+)
 from builders.licenses import combined_license
 from builders.pipeline import PipelineOutput
 from builders.schema import Example
@@ -71,7 +78,7 @@ def write_dataset_folder(
     scores = output.language_scores
     stages = output.audit.as_dicts()
     manifest: dict[str, Any] = {
-        "name": "multitask-safety",
+        "name": BUILD_NAME,
         "build_config": config.to_dict(),
         "command": command,
         "license": license,

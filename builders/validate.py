@@ -169,6 +169,10 @@ def _check_rows(
         seed_splits[row["seed_id"]].add(split)
 
 
+def _is_pattern(path: str) -> bool:
+    return any(char in path for char in "*?[")
+
+
 def _check_card_lists_manifest_files(
     folder: Path,
     listed: list[tuple[str, str, list[str]]],
@@ -180,7 +184,7 @@ def _check_card_lists_manifest_files(
     in_card = {path for _, _, paths in listed for path in paths}
     for config, split, paths in listed:
         for path in paths:
-            if any(char in path for char in "*?["):
+            if _is_pattern(path):
                 problems.append(
                     f"{folder / 'README.md'}: config '{config}' split '{split}': data_files path "
                     f"'{path}' is a pattern; list every shard by name (rebuild the folder)"
@@ -189,7 +193,7 @@ def _check_card_lists_manifest_files(
     for path in sorted(shards - in_card):
         problems.append(f"{folder / path}: in manifest.json but not in the card's data_files")
     for path in sorted(in_card - shards):
-        if not any(char in path for char in "*?["):
+        if not _is_pattern(path):
             problems.append(f"{folder / path}: in the card's data_files but not in manifest.json")
 
 

@@ -71,15 +71,21 @@ def load_build_rows(
 
 def _check_card_lists(folder: Path, config: str, split: str) -> None:
     """One clear line, before ``datasets`` is asked, when the card has no such config or split."""
+    import yaml
+
     from builders.validate import listed_data_files, read_front_matter
 
     readme = folder / "README.md"
+    if not readme.is_file():
+        raise BuildInputError(
+            "no data card (README.md): not a multitask-safety build, or one made before builds "
+            "listed their shards in the card (build or derive it again)",
+            file=str(folder),
+        )
     try:
         card = read_front_matter(readme)
-    except (OSError, ValueError) as error:
-        raise BuildInputError(
-            f"no readable data card ({error}): not a multitask-safety build?", file=str(readme)
-        ) from None
+    except (ValueError, yaml.YAMLError) as error:
+        raise BuildInputError(f"unreadable data card ({error})", file=str(readme)) from None
     splits = {s for name, s, _ in listed_data_files(card) if name == config}
     if split not in splits:
         raise BuildInputError(
