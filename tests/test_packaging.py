@@ -62,6 +62,8 @@ def test_wheel_ships_data_and_builds_from_another_directory(tmp_path):
         "builders/data_cards/README.md.jinja",
         "builders/seeds/data/harmful.jsonl",
         "builders/seeds/data/benign_tasks/translation.jsonl",
+        "builders/seeds/data/sensitive_tasks/translation.jsonl",
+        "builders/templates/document_frames.yaml",
         "train_safety/configs/gemma3-chat.jinja",
     ):
         assert expected in names, expected
