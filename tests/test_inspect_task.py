@@ -159,6 +159,31 @@ def test_missing_inspect_is_one_line_naming_the_extra(monkeypatch, capsys):
     assert error.count("\n") == 1 and 'pip install "multitask-safety[inspect]"' in error
 
 
+def test_entry_point_checks_task_arguments_before_inspect_starts(
+    inspect_ai, default_build, tmp_path, monkeypatch, capsys
+):
+    from train_safety.inspect_eval import main, task_args
+
+    words = ["--model", "m", "-T", "formats=chat,translation", "-Tseed=3"]
+    assert task_args([*words, "--task-arg=max-benign-per-task=2"]) == {
+        "formats": ["chat", "translation"],
+        "seed": 3,
+        "max_benign_per_task": 2,
+    }
+    monkeypatch.setenv("PWD", str(tmp_path))  # main() sets it for Inspect; restored afterwards
+    for bad, field in (
+        (f"build={tmp_path / 'missing'}", "build"),
+        ("formats=chat,chats", "formats"),
+        ("first_turn=whole", "first_turn"),
+        ("judge=bogus", "judge"),
+    ):
+        assert (
+            main(["--model", "mockllm/model", "-T", f"build={default_build.out}", "-T", bad]) == 2
+        )
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and error.startswith(f"error: field '{field}'"), error
+
+
 def _generations_from_log(log, build_name: str) -> list[dict]:
     """The Inspect replies in the generations.jsonl layout that `evaluate --rescore` reads."""
     records = []

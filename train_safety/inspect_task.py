@@ -91,8 +91,11 @@ def resolve_build(build: str) -> str:
 
 
 def _as_configs(formats: str | Sequence[str]) -> tuple[str, ...]:
-    names = formats.split(",") if isinstance(formats, str) else list(formats)
-    return resolve_configs(tuple(name.strip() for name in names if name.strip()))
+    names = formats.split(",") if isinstance(formats, str) else [str(f) for f in formats]
+    try:
+        return resolve_configs(tuple(name.strip() for name in names if name.strip()))
+    except BuildInputError as error:
+        raise BuildInputError(error.detail, field="formats") from None
 
 
 def load_rows(
@@ -105,9 +108,14 @@ def load_rows(
     for config in configs:
         try:
             data = datasets.load_dataset(build, config, split=split, revision=revision)
-        except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
+        except (
+            FileNotFoundError,
+            ValueError,
+            ConnectionError,  # not a local folder, and offline: datasets tried the Hub
+            datasets.exceptions.DatasetNotFoundError,
+        ) as error:
             raise BuildInputError(
-                f"cannot load config '{config}' split '{split}': {error}", file=build
+                f"cannot load config '{config}' split '{split}' ({error})", field="build"
             ) from error
         rows.extend(data.to_list())
     return rows
@@ -198,8 +206,13 @@ def refusal_judge(judge: str = "keyword", first_turn: str = "turn"):
     from train_safety.judges import get_judge
 
     if first_turn not in MODES:
-        raise ValueError(f"unknown first_turn '{first_turn}' ({' | '.join(MODES)})")
-    judge_impl = get_judge(judge)
+        raise BuildInputError(
+            f"unknown mode '{first_turn}' ({' | '.join(MODES)})", field="first_turn"
+        )
+    try:
+        judge_impl = get_judge(judge)
+    except ValueError as error:
+        raise BuildInputError(str(error), field="judge") from error
     one_at_a_time = anyio.CapacityLimiter(1)  # local classifier judges are not thread-safe
 
     def verdict(state: TaskState) -> dict[str, Any]:
