@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from builders.config import BuildConfig
-from builders.dataset_folder import write_dataset_folder
-from builders.export import prepare_output
+from builders.export.folder import write_dataset_folder
+from builders.export.parquet import prepare_output
 from builders.pipeline import run_pipeline
 
 

@@ -180,7 +180,7 @@ def run_build(args: argparse.Namespace, argv: list[str]) -> int:
     }
     config = load_config(args.config, overrides)
     if config.dry_run_cost:
-        from builders.backends.llm_estimate import estimate_cost
+        from builders.backends.openai.estimate import estimate_cost
 
         if config.backend != "openai":
             raise BuildInputError("--dry-run-cost needs --backend openai", field="dry_run_cost")
@@ -194,7 +194,12 @@ def run_build(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def summary_text(result: Any) -> str:
-    from builders.report import config_table, dropped_text, format_table, translation_languages
+    from builders.export.report import (
+        config_table,
+        dropped_text,
+        format_table,
+        translation_languages,
+    )
 
     rows = result.rows
     lines = [f"built {result.out} in {result.seconds:.1f}s: {len(rows)} rows"]
@@ -242,14 +247,14 @@ def summary_text(result: Any) -> str:
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    from builders.stats import stats_text
+    from builders.export.stats import stats_text
 
     print(stats_text(Path(args.dir)))
     return EXIT_OK
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from builders.validate import validate_folder
+    from builders.export.validate import validate_folder
 
     problems = validate_folder(Path(args.dir))
     if problems:
@@ -264,7 +269,7 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_push(args: argparse.Namespace) -> int:
-    from builders.publish import PushRequest, push
+    from builders.release.publish import PushRequest, push
 
     request = PushRequest(
         folder=Path(args.dir),

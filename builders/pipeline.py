@@ -1,6 +1,6 @@
 """The stages of a build, wired in order: seeds → dedupe → reframe → filters → dedupe → split.
 
-Nothing here writes files; ``builders.dataset_folder`` writes what ``run_pipeline`` returns.
+Nothing here writes files; ``builders.export.folder`` writes what ``run_pipeline`` returns.
 """
 
 from __future__ import annotations
@@ -12,25 +12,25 @@ from typing import Any, TypeVar
 from builders.backends.base import Backend, GenerationFailure
 from builders.backends.factory import check_backend, make_backend
 from builders.config import BuildConfig
-from builders.decontaminate import Decontaminator, load_eval_sets
-from builders.dedupe import dedupe_examples, dedupe_seeds
 from builders.errors import BuildInputError
-from builders.filters import (
+from builders.schema import Example, Seed
+from builders.seeds import SeedSource, load_seed_spec
+from builders.stage import AuditLog
+from builders.stages.decontaminate import Decontaminator, load_eval_sets
+from builders.stages.dedup.exact import dedupe_examples, dedupe_seeds
+from builders.stages.dedup.near import near_dedupe_examples, near_dedupe_seeds
+from builders.stages.dedup.previous_release import (
+    PreviousRow,
+    dedupe_against_previous,
+    load_previous_release,
+)
+from builders.stages.filters import (
     LanguageFilter,
     PromptLengthFilter,
     RefusalCheckFilter,
     check_seed_refusals,
 )
-from builders.near_dedupe import near_dedupe_examples, near_dedupe_seeds
-from builders.previous_release import (
-    PreviousRow,
-    dedupe_against_previous,
-    load_previous_release,
-)
-from builders.schema import Example, Seed
-from builders.seeds import SeedSource, load_seed_spec
-from builders.splits import split_examples
-from builders.stages import AuditLog
+from builders.stages.split import split_examples
 from builders.tasks import FramingJob, PlanContext, get_task
 from builders.tasks.templates import TemplateLibrary, load_library
 
@@ -177,7 +177,7 @@ def plan_build(config: BuildConfig) -> BuildPlan:
     if config.near_dedupe:
         ranked_seeds = near_dedupe_seeds(ranked_seeds, audit)
     if config.semantic_dedup:
-        from builders.semantic_dedupe import load_embedder, semantic_dedupe_seeds
+        from builders.stages.dedup.semantic import load_embedder, semantic_dedupe_seeds
 
         embed = load_embedder(config.semantic_model)
         ranked_seeds = semantic_dedupe_seeds(ranked_seeds, audit, embed, config.semantic_threshold)

@@ -11,9 +11,9 @@ import pytest
 
 from builders.build import build
 from builders.config import BuildConfig
+from builders.export.validate import read_front_matter, validate_folder
 from builders.schema import HAZARD_CATEGORIES, TASKS
 from builders.tasks.templates import load_library
-from builders.validate import read_front_matter, validate_folder
 from tests.conftest import SHARED, needs_shared
 
 CONFIGS = ("all", *TASKS)
@@ -76,7 +76,7 @@ def test_harmful_rows_refuse_and_benign_rows_help(default_build):
 
 
 def test_translation_refusals_are_in_the_users_language(default_build):
-    from builders.filters import language_score
+    from builders.stages.filters import language_score
 
     library = load_library()
     localized = [

@@ -1,6 +1,6 @@
 """``push`` against a local fake Hub: one commit, a tag on the SHA it returned, never moved.
 
-Most tests call ``builders.publish.push`` in-process with the fake Hub's URL as endpoint (the
+Most tests call ``builders.release.publish.push`` in-process with the fake Hub's URL as endpoint (the
 session is offline for HF libraries, so they switch huggingface_hub's offline flag off); the CLI
 tests run ``python -m builders.multitask push`` in a subprocess with ``HF_ENDPOINT`` set.
 """
@@ -19,11 +19,11 @@ import pytest
 import yaml
 from fake_hub import online_env
 
-from builders import release_plan
 from builders.errors import BuildInputError
-from builders.hub_errors import RETRIES
-from builders.publish import PushRequest, push
-from builders.validate import read_front_matter
+from builders.export.validate import read_front_matter
+from builders.release import plan as release_plan
+from builders.release.hub_errors import RETRIES
+from builders.release.publish import PushRequest, push
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "hf_test_token_do_not_print_8f3a"
@@ -280,7 +280,7 @@ def test_large_release_is_split_into_chained_commits(online, fake_hub, default_b
 
 
 def test_changelog_names_changed_sources_and_templates(default_build):
-    from builders.changelog import changelog
+    from builders.release.changelog import changelog
 
     old = default_build.manifest
     new = json.loads(json.dumps(old))
@@ -297,7 +297,7 @@ def test_changelog_names_changed_sources_and_templates(default_build):
 
 
 def test_versions_sort_by_semver():
-    from builders.versioning import latest_release, parse_version
+    from builders.release.versioning import latest_release, parse_version
 
     ordered = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0"]
     assert sorted(reversed(ordered), key=parse_version) == ordered
@@ -307,7 +307,7 @@ def test_versions_sort_by_semver():
 
 
 def test_release_card_front_matter_has_every_hub_field(default_build):
-    from builders.hub_card import release_card
+    from builders.release.card import release_card
 
     built = (default_build.out / "README.md").read_text()
     options = dict(repo_id=REPO_ID, tag="v1.2.0", license="cc-by-nc-4.0", changelog="x")

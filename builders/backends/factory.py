@@ -20,7 +20,7 @@ def check_backend(config: BuildConfig) -> None:
         return
     if not config.model:
         raise BuildInputError("--backend openai needs --model NAME", field="model")
-    from builders.backends.llm_cache import base_url_family
+    from builders.backends.openai.cache import base_url_family
 
     if base_url_family(config.base_url) == "openai" and not os.environ.get(API_KEY_ENV):
         raise BuildInputError(
@@ -38,7 +38,7 @@ def check_backend(config: BuildConfig) -> None:
     if config.request_timeout <= 0:
         raise BuildInputError("request_timeout must be positive", field="request_timeout")
     if config.max_cost_usd is not None:
-        from builders.backends.llm_cost import find_price
+        from builders.backends.openai.cost import find_price
 
         if config.max_cost_usd <= 0:
             raise BuildInputError("max_cost_usd must be positive", field="max_cost_usd")
@@ -49,13 +49,13 @@ def check_backend(config: BuildConfig) -> None:
                 field="max_cost_usd",
             )
     elif config.prices:
-        from builders.backends.llm_cost import find_price
+        from builders.backends.openai.cost import find_price
 
         find_price(config.model, config.prices)  # reads and checks the file
 
 
 def cache_folder(config: BuildConfig) -> Path:
-    from builders.backends.llm_cache import default_cache_dir
+    from builders.backends.openai.cache import default_cache_dir
 
     return Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
 
@@ -63,11 +63,11 @@ def cache_folder(config: BuildConfig) -> Path:
 def make_backend(config: BuildConfig, library: TemplateLibrary, progress: bool = False) -> Backend:
     if config.backend == "template":
         return TemplateBackend(library, config.seed)
-    from builders.backends.llm_cache import ResponseCache, base_url_family
-    from builders.backends.llm_client import ClientSettings
-    from builders.backends.llm_cost import Budget, find_price
-    from builders.backends.llm_prompts import load_llm_prompts
-    from builders.backends.openai_backend import OpenAIBackend
+    from builders.backends.openai.backend import OpenAIBackend
+    from builders.backends.openai.cache import ResponseCache, base_url_family
+    from builders.backends.openai.client import ClientSettings
+    from builders.backends.openai.cost import Budget, find_price
+    from builders.backends.openai.prompts import load_llm_prompts
 
     check_backend(config)
     assert config.model is not None

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from builders.hub_errors import Hub, HubError
+from builders.release.hub_errors import Hub, HubError
 
 REPO_TYPE = "dataset"
 

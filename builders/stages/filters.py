@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from builders.schema import Example, Seed
-from builders.stages import AuditLog, KeepFilter, KeepResult
+from builders.stage import AuditLog, KeepFilter, KeepResult
 from builders.tasks.templates import TemplateLibrary
 
 

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from builders.errors import BuildInputError
 from builders.schema import EXAMPLE_COLUMNS, Example
-from builders.stages import AUDIT_COLUMNS
+from builders.stage import AUDIT_COLUMNS
 
 ALL_CONFIG = "all"
 

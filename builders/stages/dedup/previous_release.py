@@ -14,9 +14,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from builders.errors import BuildInputError
-from builders.neardup import NearDuplicateFinder, fold
 from builders.schema import Example
-from builders.stages import AuditLog
+from builders.stage import AuditLog
+from builders.stages.dedup.minhash import NearDuplicateFinder, fold
 
 
 @dataclass(frozen=True)

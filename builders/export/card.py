@@ -7,9 +7,9 @@ from typing import Any
 import jinja2
 import yaml
 
-from builders.licenses import size_category
-from builders.quality_report import quality_markdown
-from builders.report import Row, category_table, config_table, dropped_text, language_table
+from builders.export.licenses import size_category
+from builders.export.quality import quality_markdown
+from builders.export.report import Row, category_table, config_table, dropped_text, language_table
 from builders.resources import data_folder
 from builders.tasks.templates import TemplateLibrary
 

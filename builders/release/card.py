@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from builders.card import GATING_PROMPT
 from builders.errors import BuildInputError
+from builders.export.card import GATING_PROMPT
 
 GATING_KEYS = ("extra_gated_prompt", "extra_gated_fields")
 GATING_FIELDS = {

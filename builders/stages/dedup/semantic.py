@@ -20,10 +20,10 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from builders.errors import BuildInputError
-from builders.near_dedupe import cluster_report
-from builders.neardup import UnionFind, fold, substituted_words
 from builders.schema import Seed
-from builders.stages import AuditLog
+from builders.stage import AuditLog
+from builders.stages.dedup.minhash import UnionFind, fold, substituted_words
+from builders.stages.dedup.near import cluster_report
 
 Embedder = Callable[[list[str]], np.ndarray]
 SIBLING_RATIO = 80.0

@@ -10,13 +10,18 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from builders.changelog import LOCAL_ONLY_PREFIXES, changelog, config_files, data_file_hashes
 from builders.errors import BuildInputError
-from builders.export import ALL_CONFIG
-from builders.hub_card import release_card
-from builders.hub_reader import HubReader, HubState, PreviousRelease, read_previous
-from builders.licenses import combined_license
-from builders.versioning import check_new_version, latest_release
+from builders.export.licenses import combined_license
+from builders.export.parquet import ALL_CONFIG
+from builders.release.card import release_card
+from builders.release.changelog import (
+    LOCAL_ONLY_PREFIXES,
+    changelog,
+    config_files,
+    data_file_hashes,
+)
+from builders.release.hub import HubReader, HubState, PreviousRelease, read_previous
+from builders.release.versioning import check_new_version, latest_release
 
 # The Hub recommends fewer than 100 files per commit (docs: "Repository limitations").
 MAX_FILES_PER_COMMIT = 100
@@ -82,7 +87,7 @@ def human_size(size: float) -> str:
 
 
 def read_local(folder: Path) -> dict[str, Any]:
-    from builders.validate import validate_folder
+    from builders.export.validate import validate_folder
 
     if not folder.is_dir():
         raise BuildInputError("no such folder (build it first)", file=str(folder))

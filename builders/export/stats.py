@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from builders.errors import BuildInputError
-from builders.quality_report import quality_text
-from builders.report import (
+from builders.export.quality import quality_text
+from builders.export.report import (
     Row,
     category_table,
     config_table,
@@ -17,7 +17,7 @@ from builders.report import (
     format_table,
     language_table,
 )
-from builders.validate import read_front_matter
+from builders.export.validate import read_front_matter
 
 
 def load_rows(folder: Path) -> tuple[list[Row], list[str]]:

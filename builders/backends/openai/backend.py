@@ -21,18 +21,18 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from builders.backends.base import GenerationFailure, example_from_job
-from builders.backends.llm_cache import ResponseCache
-from builders.backends.llm_client import (
+from builders.backends.openai.cache import ResponseCache
+from builders.backends.openai.client import (
     ClientSettings,
     LLMClient,
     RequestFailed,
     RequestPending,
 )
-from builders.backends.llm_cost import Budget, BudgetExceeded
-from builders.backends.llm_prompts import LLMPrompts
+from builders.backends.openai.cost import Budget, BudgetExceeded
+from builders.backends.openai.prompts import LLMPrompts
 from builders.errors import BuildInputError, BuildStopped
-from builders.filters import language_score
 from builders.schema import HAZARD_CATEGORIES, Example, stable_id
+from builders.stages.filters import language_score
 from builders.tasks.base import MODERATION, REFUSAL, FramingJob, get_task
 from builders.tasks.templates import TemplateLibrary, render
 
@@ -97,7 +97,7 @@ class OpenAIBackend:
         job_list = list(jobs)
         started = time.perf_counter()
         if self.batch_poll_seconds is not None:
-            from builders.backends.llm_batch import BatchRunner
+            from builders.backends.openai.batch import BatchRunner
 
             self.batch = BatchRunner(self, self.batch_poll_seconds)
             self.batch.run(job_list)

@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import yaml
 
-from builders.export import ALL_CONFIG, sha256_file
+from builders.export.parquet import ALL_CONFIG, sha256_file
 from builders.schema import CATEGORIES, EXAMPLE_COLUMNS, HAZARD_CATEGORIES, KINDS, TASKS
 from builders.tasks.templates import TemplateLibrary, load_library
 

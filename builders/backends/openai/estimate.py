@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from builders.backends.llm_client import Completion, LLMClient
-from builders.backends.llm_cost import Budget
-from builders.backends.llm_prompts import ChatRequest
+from builders.backends.openai.client import Completion, LLMClient
+from builders.backends.openai.cost import Budget
+from builders.backends.openai.prompts import ChatRequest
 from builders.config import BuildConfig
 
 
@@ -56,7 +56,7 @@ class EstimatingClient(LLMClient):
 def estimate_cost(config: BuildConfig) -> str:
     """Plan the build and return a few lines saying what it would send and cost."""
     from builders.backends.factory import make_backend
-    from builders.backends.openai_backend import OpenAIBackend
+    from builders.backends.openai.backend import OpenAIBackend
     from builders.pipeline import plan_build
 
     plan = plan_build(config)
@@ -90,7 +90,7 @@ def estimate_cost(config: BuildConfig) -> str:
             "with --prices FILE)"
         )
     else:
-        from builders.backends.llm_batch import BATCH_PRICE_FACTOR
+        from builders.backends.openai.batch import BATCH_PRICE_FACTOR
 
         factor = BATCH_PRICE_FACTOR if config.batch else 1.0
         expected = factor * price.cost(client.prompt_tokens, client.expected_completion_tokens)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from builders.backends.llm_prompts import canonical_json
+from builders.backends.openai.prompts import canonical_json
 
 CACHE_FILE = "responses.sqlite"
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builders.backends.llm_client import Completion, LLMClient, RequestPending, _parse
-from builders.backends.llm_cost import BudgetExceeded
-from builders.backends.llm_prompts import ChatRequest
+from builders.backends.openai.client import Completion, LLMClient, RequestPending, _parse
+from builders.backends.openai.cost import BudgetExceeded
+from builders.backends.openai.prompts import ChatRequest
 
 FINAL = {"completed", "failed", "expired", "cancelled"}
 MAX_ROUNDS = 8

@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from builders.errors import BuildInputError
-from builders.near_dedupe import TEMPLATE_GENERATOR
-from builders.neardup import MinHasher, NearDuplicateFinder, fold
 from builders.schema import Example, Seed
 from builders.seeds.files import PROMPT_COLUMNS
 from builders.seeds.source import sha256_bytes
 from builders.seeds.tables import SUFFIXES, read_table
-from builders.stages import AuditLog
+from builders.stage import AuditLog
+from builders.stages.dedup.minhash import MinHasher, NearDuplicateFinder, fold
+from builders.stages.dedup.near import TEMPLATE_GENERATOR
 
 ANCHOR_WORDS = 3
 TEXT_SUFFIXES = (".txt",)

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from builders.errors import BuildInputError
-from builders.hub_errors import Hub, HubError
-from builders.hub_reader import REPO_TYPE, HubReader
-from builders.release_plan import Plan, PushRequest, UploadFile, make_plan, plan_text, read_local
+from builders.release.hub import REPO_TYPE, HubReader
+from builders.release.hub_errors import Hub, HubError
+from builders.release.plan import Plan, PushRequest, UploadFile, make_plan, plan_text, read_local
 
 __all__ = ["PushRequest", "load_line", "push"]
 

@@ -9,13 +9,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from builders.card import render_card
 from builders.config import BuildConfig
-from builders.export import ALL_CONFIG, atomic_folder, write_audit, write_config
-from builders.licenses import combined_license
+from builders.export.card import render_card
+from builders.export.licenses import combined_license
+from builders.export.parquet import ALL_CONFIG, atomic_folder, write_audit, write_config
 from builders.pipeline import PipelineOutput
 from builders.schema import Example
-from builders.splits import SPLITS
+from builders.stages.split import SPLITS
 
 LIBRARIES = ("datasets", "pyarrow", "huggingface_hub", "jinja2", "pyyaml", "langdetect", "tqdm")
 

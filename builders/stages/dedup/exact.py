@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from builders.schema import Example, Seed, normalize_text
-from builders.stages import AuditLog
+from builders.stage import AuditLog
 
 
 def dedupe_seeds(

@@ -17,9 +17,9 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from builders.neardup import NearDuplicateFinder, VerifyRule, fold
 from builders.schema import Example, Seed
-from builders.stages import AuditLog
+from builders.stage import AuditLog
+from builders.stages.dedup.minhash import NearDuplicateFinder, VerifyRule, fold
 
 TEMPLATE_GENERATOR = "template"
 MAX_PAIRWISE_CLUSTER = 64

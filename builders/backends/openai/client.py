@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from builders.backends.llm_cache import CachedResponse, ResponseCache, cache_key
-from builders.backends.llm_cost import Budget
-from builders.backends.llm_prompts import ChatRequest
+from builders.backends.openai.cache import CachedResponse, ResponseCache, cache_key
+from builders.backends.openai.cost import Budget
+from builders.backends.openai.prompts import ChatRequest
 from builders.errors import BuildInputError
 
 # Statuses worth retrying: timeouts, conflicts, rate limits and server errors.

@@ -1,0 +1,1 @@
+"""Build stages: filters, decontamination, split and deduplication (one job per module)."""
