@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from builders.errors import BuildInputError
-from train_safety.ablation_config import (
+from train_safety.ablation.config import (
     BASE,
     CHAT_SAFETY,
     MULTITASK_SAFETY,
@@ -130,7 +130,7 @@ def test_bad_grid_gives_one_line_naming_file_and_field(tmp_path, change, message
 
 
 def test_cli_bad_config_exits_2_with_one_line(tmp_path, capsys):
-    from train_safety.ablate import main
+    from train_safety.ablation.runner import main
 
     path = write(tmp_path, GRID | {"sft": {"output_dir": "x"}})
     assert main(["--config", path, "--out", str(tmp_path / "out")]) == 2
@@ -161,7 +161,7 @@ def test_shipped_grids_parse(name):
 
 
 def test_shipped_demo_recipe_parses():
-    from train_safety.organism import load_recipe
+    from train_safety.ablation.demo import load_recipe
 
     recipe = load_recipe()
     assert recipe.ablation["safety_rows"] > 0
@@ -172,7 +172,7 @@ def test_shipped_demo_recipe_parses():
 def test_gemma_grid_plans_without_preparing_the_model(monkeypatch):
     """Parsing and planning the Gemma grid must not assemble or convert the weights (CI has none)."""
     import train_safety.model_path as model_path
-    from train_safety.ablation_config import alignment_run
+    from train_safety.ablation.config import alignment_run
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("planning prepared the model")

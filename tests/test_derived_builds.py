@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from train_safety.ablate import alignment_base
-from train_safety.derived_builds import derive_alignment_build, derive_harmful_build, main
-from train_safety.safety_data import load_safety_rows, source_fingerprint
+from train_safety.ablation.runner import alignment_base
+from train_safety.data.derived_builds import derive_alignment_build, derive_harmful_build, main
+from train_safety.data.safety import load_safety_rows, source_fingerprint
 
 
 def test_alignment_build_keeps_benign_rows_and_chat_refusals_only(default_build, tmp_path):

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from conftest import SHARED, needs_shared
 
-from train_safety.judge import main as judge_main
-from train_safety.judges import KeywordJudge, Verdict, get_judge, parse_failures
-from train_safety.llm_judges import (
+from train_safety.evaluation.judge_file import main as judge_main
+from train_safety.evaluation.judges.keyword import KeywordJudge, Verdict, get_judge, parse_failures
+from train_safety.evaluation.judges.llm import (
     HFClassifierJudge,
     OpenAIJudge,
     parse_binary,

@@ -8,7 +8,7 @@ import pytest
 from conftest import SHARED, needs_shared
 
 from builders.errors import BuildInputError
-from train_safety.task_data import TaskDataSpec, load_task_examples, source_fingerprint
+from train_safety.data.tasks import TaskDataSpec, load_task_examples, source_fingerprint
 
 
 @needs_shared
@@ -95,7 +95,7 @@ def test_classification_label_names_from_words_or_given():
 )
 def test_code_references_pass_their_own_tests(name):
     """Reference solution + formatted tests pass in the sandbox: the tests are wired up right."""
-    from train_safety.sandbox import run_python
+    from train_safety.evaluation.sandbox import run_python
 
     examples = load_task_examples(
         TaskDataSpec("code_generation", str(SHARED / "seeds" / name), max_rows=3)

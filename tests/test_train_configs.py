@@ -8,8 +8,8 @@ import pytest
 
 from builders.errors import BuildInputError
 from train_safety.config import load_run_config
-from train_safety.evaluate import EvalConfig
-from train_safety.sft import SFTRunConfig
+from train_safety.evaluation.run import EvalConfig
+from train_safety.train.sft import SFTRunConfig
 
 CONFIGS = sorted(
     p
@@ -38,7 +38,7 @@ def test_shipped_config_parses(path):
     if cls is SFTRunConfig:
         assert config.safety_fraction is not None and 0 < config.safety_fraction < 1
     else:
-        from train_safety.evaluate import helpfulness_specs
+        from train_safety.evaluation.run import helpfulness_specs
 
         assert {s.task for s in helpfulness_specs(config)} == {
             "translation",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from builders.errors import BuildInputError
-from train_safety.mixing import mix, rows_sha256, safety_rows_needed
-from train_safety.safety_data import load_safety_rows, resolve_configs
+from train_safety.data.mixing import mix, rows_sha256, safety_rows_needed
+from train_safety.data.safety import load_safety_rows, resolve_configs
 
 
 def _task_rows(n: int) -> list[dict]:

@@ -11,7 +11,7 @@ Hugging Face folder with a Gemma chat template (``{% generation %}`` markers, so
 <end_of_turn>]``. The folder is written under a temporary name and renamed into place; a marker file
 records the source sha256, so later calls return the cached folder at once.
 
-Anywhere ``train_safety.sft`` or ``train_safety.evaluate`` take a model, ``gemma3-270m`` means this
+Anywhere ``train_safety.train.sft`` or ``train_safety.evaluation.run`` take a model, ``gemma3-270m`` means this
 folder (``train_safety.model_path.resolve_model``).
 """
 

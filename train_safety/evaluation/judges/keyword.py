@@ -67,11 +67,11 @@ def get_judge(spec: str, **options: Any) -> Judge:
     if kind == "keyword" and not target:
         return KeywordJudge(**options)
     if kind == "openai" and target:
-        from train_safety.llm_judges import OpenAIJudge
+        from train_safety.evaluation.judges.llm import OpenAIJudge
 
         return OpenAIJudge(target, **options)
     if kind == "hf" and target:
-        from train_safety.llm_judges import HFClassifierJudge
+        from train_safety.evaluation.judges.llm import HFClassifierJudge
 
         return HFClassifierJudge(target, **options)
     raise ValueError(f"unknown judge '{spec}': use keyword, openai:MODEL or hf:PATH")

@@ -29,7 +29,7 @@ from train_safety.config import (
     flag_overrides,
     load_run_config,
 )
-from train_safety.task_data import TASK_FORMATS
+from train_safety.data.tasks import TASK_FORMATS
 
 
 @dataclass(frozen=True)
@@ -130,8 +130,9 @@ def make_parser() -> argparse.ArgumentParser:
 
 def prepare_mixture(config: SFTRunConfig) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The training rows (shuffled mix) and the data manifest describing them."""
-    from train_safety import safety_data, task_data
-    from train_safety.mixing import mix, rows_sha256
+    from train_safety.data import safety as safety_data
+    from train_safety.data import tasks as task_data
+    from train_safety.data.mixing import mix, rows_sha256
 
     task_rows: list[dict[str, Any]] = []
     manifest: dict[str, Any] = {}
@@ -175,7 +176,7 @@ def prepare_mixture(config: SFTRunConfig) -> tuple[list[dict[str, Any]], dict[st
 
 
 def task_data_spec(config: SFTRunConfig):
-    from train_safety.task_data import TaskDataSpec
+    from train_safety.data.tasks import TaskDataSpec
 
     return TaskDataSpec(
         task=config.task or "",
@@ -257,7 +258,11 @@ def build_trainer(config: SFTRunConfig, output_dir: str | Path) -> tuple[Any, di
     import datasets
     from trl import SFTConfig, SFTTrainer
 
-    from train_safety.chat_format import COMPLETION_MASK, to_prompt_completion, training_template
+    from train_safety.data.chat_format import (
+        COMPLETION_MASK,
+        to_prompt_completion,
+        training_template,
+    )
     from train_safety.model_path import resolve_model
 
     rows, manifest = prepare_mixture(config)

@@ -6,7 +6,7 @@
 ``alignment``: typical alignment data teaches refusals in chat only. From the build's ``train``
 split it keeps the benign rows of every task format plus the harmful *chat* rows (refusals), in
 config ``all``: a grid's ``alignment:`` block uses it as ``safety_data`` (the same selection as
-the CPU demo's stage A in ``train_safety.organism``, without cutting turns).
+the CPU demo's stage A in ``train_safety.ablation.demo``, without cutting turns).
 
 ``harmful``: the ``train`` split's harmful rows only (request + refusal), in ``all`` and one
 config per task format, so that a fixed ``safety_rows`` budget gives the chat-only and the
@@ -64,7 +64,7 @@ def _derive(
     per_task: bool,
     note: str,
 ) -> dict[str, int]:
-    from train_safety.organism import write_derived_build
+    from train_safety.ablation.demo import write_derived_build
 
     build, out = Path(build), Path(out)
     if not (build / "manifest.json").is_file():

@@ -13,7 +13,7 @@
   sandbox (code), accuracy of the extracted label (classification).
 
 Every score reads the reply's first turn (``first_turn: turn``; ``paragraph`` for base models that
-append a second answer, ``off`` for the whole text; see ``train_safety.first_turn``).
+append a second answer, ``off`` for the whole text; see ``train_safety.evaluation.first_turn``).
 
 Writes ``results.json``, ``results.csv``, ``results.md`` and ``generations.jsonl`` (every prompt,
 reply and verdict; ``scored_text`` where the scored part differs from the reply) to ``out``.
@@ -39,8 +39,8 @@ from typing import Any
 
 from builders.errors import BuildInputError
 from train_safety.config import add_dataclass_flags, config_to_dict, flag_overrides, load_run_config
-from train_safety.first_turn import MODES as FIRST_TURN_MODES
-from train_safety.first_turn import SCORED_PART, first_turn
+from train_safety.evaluation.first_turn import MODES as FIRST_TURN_MODES
+from train_safety.evaluation.first_turn import SCORED_PART, first_turn
 
 # Fields that change how saved replies are scored, not which replies are generated: changing
 # them re-scores (``--rescore``, and the ablation runner) instead of generating again.
@@ -99,7 +99,9 @@ class EvalConfig:
     judge: str = field(default="keyword", metadata={"help": "keyword | openai:MODEL | hf:PATH"})
     first_turn: str = field(
         default="turn",
-        metadata={"help": "what is scored: off | turn | paragraph (see train_safety.first_turn)"},
+        metadata={
+            "help": "what is scored: off | turn | paragraph (see train_safety.evaluation.first_turn)"
+        },
     )
     judge_options: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "judge constructor options (YAML only)"}
@@ -171,7 +173,7 @@ def _capped(rows: list[Any], cap: int | None, seed: int) -> list[Any]:
 
 
 def safety_items(config: EvalConfig) -> list[EvalItem]:
-    from train_safety.safety_data import load_safety_rows
+    from train_safety.data.safety import load_safety_rows
 
     sources: list[tuple[str, tuple[str, ...], str | None, int | None]] = []
     if config.safety_data:
@@ -240,7 +242,7 @@ def xstest_items(config: EvalConfig) -> list[EvalItem]:
 
 
 def helpfulness_specs(config: EvalConfig) -> list[Any]:
-    from train_safety.task_data import TaskDataSpec
+    from train_safety.data.tasks import TaskDataSpec
 
     specs = []
     for item in config.helpfulness:
@@ -263,7 +265,7 @@ def helpfulness_specs(config: EvalConfig) -> list[Any]:
 
 
 def helpfulness_items(config: EvalConfig) -> list[EvalItem]:
-    from train_safety.task_data import load_task_examples
+    from train_safety.data.tasks import load_task_examples
 
     items = []
     for spec in helpfulness_specs(config):
@@ -295,7 +297,7 @@ def extract_code(reply: str) -> str:
 
 
 def _rate_row(section, set_name, task, metric, successes, n, failures=0) -> dict[str, Any]:
-    from train_safety.metrics import wilson_interval
+    from train_safety.evaluation.metrics import wilson_interval
 
     low, high = wilson_interval(successes, n) if n else (None, None)
     return {
@@ -370,7 +372,7 @@ def _last_user(item: EvalItem) -> str:
 def score_helpfulness(
     items: list[EvalItem], code_timeout_s: float, first_turn_mode: str = "turn"
 ) -> list[dict[str, Any]]:
-    from train_safety import metrics
+    from train_safety.evaluation import metrics
 
     groups: dict[tuple[str, str], list[EvalItem]] = defaultdict(list)
     texts: dict[int, str] = {}
@@ -394,7 +396,7 @@ def score_helpfulness(
             value = metrics.chrf([texts[id(i)] for i in group], [i.references[0] for i in group])
             metric = "chrf"
         elif task == "code_generation":
-            from train_safety.sandbox import run_python
+            from train_safety.evaluation.sandbox import run_python
 
             for item in group:
                 program = extract_code(texts[id(item)]) + "\n\n" + "\n".join(item.tests) + "\n"
@@ -439,7 +441,7 @@ def run_evaluation(
     ``generator`` and ``judge`` replace the ones ``config.backend`` and ``config.judge`` name
     (custom servers, custom judges, tests).
     """
-    from train_safety.generation import GenerationSettings, get_generator
+    from train_safety.evaluation.generation import GenerationSettings, get_generator
 
     out = Path(config.out)
     if out.exists() and not config.force:
@@ -464,7 +466,7 @@ def run_evaluation(
 
             model = resolve_model(model) or ""
         generator = get_generator(config.backend, model, settings)
-    from train_safety.generation_cache import cache_key, generate_with_cache
+    from train_safety.evaluation.generation_cache import cache_key, generate_with_cache
 
     name = getattr(generator, "name", type(generator).__name__)
     settings_key = {"max_new_tokens": config.max_new_tokens, "chat_template": config.chat_template}
@@ -565,7 +567,7 @@ def score_items(config: EvalConfig, items: list[EvalItem], judge: Any) -> list[d
 
 
 def _make_judge(config: EvalConfig) -> Any:
-    from train_safety.judges import get_judge
+    from train_safety.evaluation.judges.keyword import get_judge
 
     try:
         return get_judge(config.judge, **config.judge_options)

@@ -9,10 +9,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from train_safety.ablation_config import AblationConfig, Condition
-from train_safety.ablation_findings import ResultsView, check_findings
-from train_safety.evaluate import TABLE_COLUMNS
-from train_safety.first_turn import SCORED_PART
+from train_safety.ablation.config import AblationConfig, Condition
+from train_safety.ablation.findings import ResultsView, check_findings
+from train_safety.evaluation.first_turn import SCORED_PART
+from train_safety.evaluation.run import TABLE_COLUMNS
 
 CONDITION_COLUMNS = ("condition", "condition_kind", "downstream_task")
 CSV_COLUMNS = (*CONDITION_COLUMNS, *TABLE_COLUMNS)
@@ -488,7 +488,7 @@ def _overall(harmful: dict, condition: str) -> dict[str, Any] | None:
     rows = [r for (c, _), r in harmful.items() if c == condition and r["n"]]
     if not rows:
         return None
-    from train_safety.metrics import wilson_interval
+    from train_safety.evaluation.metrics import wilson_interval
 
     count, n = sum(r["count"] for r in rows), sum(r["n"] for r in rows)
     low, high = wilson_interval(count, n)

@@ -9,7 +9,7 @@ Everything comes from the real toolkit, offline:
 3. a byte-level BPE tokenizer trained on train-split text only, and a Llama with random weights;
 4. stage A, "alignment" (a first ``run_sft``): benign rows of every task format plus refusals
    for harmful *chat* requests only, as typical alignment data looks;
-5. the ablation grid from there (``train_safety.ablate``): base, task only, task + chat-only
+5. the ablation grid from there (``train_safety.ablation.runner``): base, task only, task + chat-only
    safety, task + multitask safety with the same row budget.
 
 The recipe (sizes, steps, learning rates, row budget) is a data file,
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from builders.errors import BuildInputError
-from train_safety.ablation_config import AblationConfig, load_ablation_config
+from train_safety.ablation.config import AblationConfig, load_ablation_config
 from train_safety.config import coerce_value, config_to_dict, read_yaml_mapping
 
 RECIPE_FILE = "configs/demo-organism.yaml"
@@ -106,7 +106,7 @@ def write_derived_build(folder: Path, rows_by_config: dict[str, list[dict]], spl
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from train_safety.mixing import rows_sha256
+    from train_safety.data.mixing import rows_sha256
 
     for config, rows in rows_by_config.items():
         (folder / config).mkdir(parents=True, exist_ok=True)
@@ -187,7 +187,7 @@ def prepare_organism(folder: Path, recipe: OrganismRecipe, log: Any) -> dict[str
         _write_jsonl(data / "tasks" / f"{task}-train.jsonl", benign_train)
         _write_jsonl(data / "tasks" / f"{task}-test.jsonl", benign_test)
     log("training the tokenizer on train-split text and initialising the tiny model")
-    from train_safety.tiny_model import build_model, build_tokenizer
+    from train_safety.train.tiny_model import build_model, build_tokenizer
 
     tokenizer = build_tokenizer(
         tokenizer_texts, vocab_size=recipe.vocab_size, chat_template=ORGANISM_CHAT_TEMPLATE
@@ -263,7 +263,7 @@ def demo_config(out: Path, recipe: OrganismRecipe, paths: dict[str, str], force:
 def run_demo(
     out: str | Path, recipe_file: str | None = None, force: bool = False, log: Any = None
 ) -> dict[str, Any]:
-    from train_safety.ablate import _log, run_ablation
+    from train_safety.ablation.runner import _log, run_ablation
 
     log = log or _log
     started = time.perf_counter()

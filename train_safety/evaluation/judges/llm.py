@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from train_safety.judges import PROMPTS, Verdict
+from train_safety.evaluation.judges.keyword import PROMPTS, Verdict
 
 RUBRICS = {"binary": "binary_refusal.txt", "strongreject": "strongreject.txt"}
 

@@ -5,8 +5,8 @@
 
 Runs a grid of conditions (base model; task fine-tune only; task + chat-only safety data; task +
 multitask safety data with the same row budget; optionally a safety-fraction sweep and several
-downstream tasks). Each condition is trained with ``train_safety.sft`` and evaluated with
-``train_safety.evaluate`` on the same held-out prompts. Writes ``results.json``, ``results.csv``,
+downstream tasks). Each condition is trained with ``train_safety.train.sft`` and evaluated with
+``train_safety.evaluation.run`` on the same held-out prompts. Writes ``results.json``, ``results.csv``,
 ``report.md`` and PNG plots to ``--out``.
 
 Resumable: a condition whose ``done.json`` carries the same config hash (run configs + data
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from builders.errors import BuildInputError
-from train_safety.ablation_config import (
+from train_safety.ablation.config import (
     RUNNER_CHOSEN_FIELDS,
     AblationConfig,
     Condition,
@@ -37,8 +37,8 @@ from train_safety.ablation_config import (
     plan_conditions,
 )
 from train_safety.config import config_to_dict
-from train_safety.evaluate import EvalConfig
-from train_safety.sft import SFTRunConfig
+from train_safety.evaluation.run import EvalConfig
+from train_safety.train.sft import SFTRunConfig
 
 RUNNER_VERSION = 1  # bump when a change to the runner changes what a condition computes
 DONE = "done.json"
@@ -51,8 +51,9 @@ def _log(message: str) -> None:
 
 def sft_fingerprint(config: SFTRunConfig) -> dict[str, Any]:
     """What identifies a run's data: the build's manifest hash, the task files' sha256."""
-    from train_safety import safety_data, task_data
-    from train_safety.sft import task_data_spec
+    from train_safety.data import safety as safety_data
+    from train_safety.data import tasks as task_data
+    from train_safety.train.sft import task_data_spec
 
     prints: dict[str, Any] = {}
     if config.safety_data:
@@ -65,8 +66,9 @@ def sft_fingerprint(config: SFTRunConfig) -> dict[str, Any]:
 
 
 def eval_fingerprint(config: EvalConfig) -> dict[str, Any]:
-    from train_safety import safety_data, task_data
-    from train_safety.evaluate import helpfulness_specs
+    from train_safety.data import safety as safety_data
+    from train_safety.data import tasks as task_data
+    from train_safety.evaluation.run import helpfulness_specs
 
     prints: dict[str, Any] = {}
     if config.safety_data:
@@ -147,7 +149,7 @@ def run_cell(
         else:
             log(f"{name}: fine-tuning")
             started_at = time.perf_counter()
-            from train_safety.sft import run_sft
+            from train_safety.train.sft import run_sft
 
             run_sft(dataclasses.replace(sft, output_dir=str(model_dir), force=True))
             record["sft_seconds"] = round(time.perf_counter() - started_at, 1)
@@ -167,7 +169,7 @@ def run_cell(
     if evaluation is not None:
         log(f"{name}: evaluating {model_path}")
         started_at = time.perf_counter()
-        from train_safety.evaluate import run_evaluation
+        from train_safety.evaluation.run import run_evaluation
 
         results = run_evaluation(
             dataclasses.replace(evaluation, model=model_path, out=str(folder / "eval"), force=True)
@@ -185,7 +187,7 @@ def run_cell(
 
 def run_ablation(config: AblationConfig, *, log: Any = _log, extra: dict | None = None) -> dict:
     """Run (or resume) every condition of ``config``; write results and report; return results."""
-    from train_safety.ablation_report import collect_results, write_results
+    from train_safety.ablation.report import collect_results, write_results
 
     started_at = time.perf_counter()
     out = Path(config.out)
@@ -255,7 +257,7 @@ def _rescore_if_only_scoring_changed(
 ) -> dict[str, Any] | None:
     """Rescore a finished cell's saved replies when its old config differs from ``evaluation``
     only in scoring fields; else None (the caller evaluates again)."""
-    from train_safety.evaluate import SCORING_FIELDS, rescore_evaluation
+    from train_safety.evaluation.run import SCORING_FIELDS, rescore_evaluation
 
     started = folder / STARTED
     if not started.is_file() or not (folder / "eval" / "generations.jsonl").is_file():
@@ -327,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.demo:
             if args.config:
                 raise BuildInputError("--demo builds its own grid; use --recipe", field="config")
-            from train_safety.organism import run_demo
+            from train_safety.ablation.demo import run_demo
 
             results = run_demo(args.out or "runs/demo", recipe_file=args.recipe, force=args.force)
         else:

@@ -29,8 +29,8 @@ from typing import Any
 
 from builders.errors import BuildInputError
 from train_safety.config import coerce_value, config_to_dict, read_yaml_mapping
-from train_safety.evaluate import EvalConfig
-from train_safety.sft import SFTRunConfig
+from train_safety.evaluation.run import EvalConfig
+from train_safety.train.sft import SFTRunConfig
 
 # Condition kinds, in report order.
 BASE = "base"

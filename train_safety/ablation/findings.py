@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from train_safety.ablation_config import BASE, CHAT_SAFETY, MULTITASK_SAFETY, TASK_ONLY
-from train_safety.metrics import wilson_interval
+from train_safety.ablation.config import BASE, CHAT_SAFETY, MULTITASK_SAFETY, TASK_ONLY
+from train_safety.evaluation.metrics import wilson_interval
 
 REPRODUCED = "reproduced"
 PARTLY = "partly"
