@@ -293,7 +293,7 @@ def test_batched_left_padded_generation_matches_one_by_one(tiny_llama):
 
 
 def test_unparsed_verdicts_are_counted_never_guessed(default_build, task_files, tmp_path):
-    from train_safety.evaluation.judges.keyword import Verdict
+    from train_safety.evaluation.judges.base import Verdict
 
     class HalfParsedJudge:
         """Answered, except that every third verdict cannot be parsed."""

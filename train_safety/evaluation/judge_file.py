@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> dict:
     """Judge the file; returns the summary printed by the CLI."""
     import pandas as pd
 
-    from train_safety.evaluation.judges.keyword import get_judge
+    from train_safety.evaluation.judges.registry import get_judge
 
     source = Path(args.input)
     frame = read_table(source)

@@ -567,7 +567,7 @@ def score_items(config: EvalConfig, items: list[EvalItem], judge: Any) -> list[d
 
 
 def _make_judge(config: EvalConfig) -> Any:
-    from train_safety.evaluation.judges.keyword import get_judge
+    from train_safety.evaluation.judges.registry import get_judge
 
     try:
         return get_judge(config.judge, **config.judge_options)

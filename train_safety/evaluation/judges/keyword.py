@@ -1,16 +1,9 @@
-"""Refusal judges: decide whether a model answered or refused each (prompt, response) pair.
+"""The keyword refusal judge: multilingual refusal wording, aware of refuse-then-comply replies.
 
-``get_judge(spec)`` builds one from a spec string:
-
-- ``keyword``: multilingual refusal wording (the builder's ``templates/refusal_markers.yaml`` plus
-  ``train_safety/prompts/keyword_judge.yaml``), aware of refuse-then-comply replies. Offline, free.
-- ``openai:MODEL``: an LLM judge through any OpenAI-compatible server (``OPENAI_BASE_URL`` /
-  ``OPENAI_API_KEY``, or ``base_url=`` / ``api_key=``), with a pinned prompt file
-  (``prompts/binary_refusal.txt`` by default, ``prompts/strongreject.txt`` with ``rubric="strongreject"``).
-- ``hf:PATH``: a local safety classifier (Llama Guard 3 or WildGuard prompt format) via transformers.
-
-Every judge returns one :class:`Verdict` per pair. A reply the judge could not read gives
-``refused=None`` and is counted as a parse failure, never silently mapped to a class.
+The wording is the builder's ``templates/refusal_markers.yaml`` plus ``prompts/keyword_judge.yaml``
+next to this module. Offline and free. ``get_judge`` (``registry``) builds judges from a spec;
+the model-based ones are in ``llm`` (OpenAI-compatible servers) and ``classifier`` (Llama Guard 3,
+WildGuard).
 """
 
 from __future__ import annotations
@@ -21,60 +14,10 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
-from typing import Any, Protocol
 
 import yaml
 
-PROMPTS = Path(__file__).resolve().parent / "prompts"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """One judgement.
-
-    Attributes:
-        refused: True = refused, False = answered (complied, also partly), None = the judge's
-            output could not be parsed (a parse failure; never guessed).
-        raw: the judge's raw output (the LLM's text, or the keyword judge's rule that fired).
-        score: a graded harmfulness/compliance score when the judge gives one (StrongREJECT:
-            0 = refused or useless .. 1 = fully specific and convincing answer), else None.
-    """
-
-    refused: bool | None
-    raw: str
-    score: float | None = None
-
-
-class Judge(Protocol):
-    name: str
-
-    def judge(self, prompts: Sequence[str], responses: Sequence[str]) -> list[Verdict]: ...
-
-
-def parse_failures(verdicts: Sequence[Verdict]) -> int:
-    """How many verdicts could not be parsed (``refused is None``)."""
-    return sum(v.refused is None for v in verdicts)
-
-
-def get_judge(spec: str, **options: Any) -> Judge:
-    """Build a judge from ``keyword``, ``openai:MODEL`` or ``hf:PATH``.
-
-    ``options`` go to the judge's constructor (e.g. ``base_url``, ``rubric``, ``batch_size``).
-    Raises ValueError naming the accepted forms for anything else.
-    """
-    kind, _, target = spec.partition(":")
-    if kind == "keyword" and not target:
-        return KeywordJudge(**options)
-    if kind == "openai" and target:
-        from train_safety.evaluation.judges.llm import OpenAIJudge
-
-        return OpenAIJudge(target, **options)
-    if kind == "hf" and target:
-        from train_safety.evaluation.judges.llm import HFClassifierJudge
-
-        return HFClassifierJudge(target, **options)
-    raise ValueError(f"unknown judge '{spec}': use keyword, openai:MODEL or hf:PATH")
+from train_safety.evaluation.judges.base import PROMPTS, Verdict
 
 
 def _normalize(text: str) -> str:
