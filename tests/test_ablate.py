@@ -50,7 +50,7 @@ def parquet_rows(folder: Path) -> list[dict]:
 
 @pytest.mark.slow
 def test_demo_grid_end_to_end_then_resumed(tmp_path, capsys):
-    from train_safety.ablation.runner import main
+    from train_safety.ablate import main
 
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(SMALL_RECIPE, encoding="utf-8")

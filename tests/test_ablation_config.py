@@ -130,7 +130,7 @@ def test_bad_grid_gives_one_line_naming_file_and_field(tmp_path, change, message
 
 
 def test_cli_bad_config_exits_2_with_one_line(tmp_path, capsys):
-    from train_safety.ablation.runner import main
+    from train_safety.ablate import main
 
     path = write(tmp_path, GRID | {"sft": {"output_dir": "x"}})
     assert main(["--config", path, "--out", str(tmp_path / "out")]) == 2

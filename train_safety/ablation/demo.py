@@ -31,7 +31,9 @@ from typing import Any
 
 from builders.errors import BuildInputError
 from train_safety.ablation.config import AblationConfig, load_ablation_config
+from train_safety.ablation.runner import log_progress, run_ablation
 from train_safety.config import coerce_value, config_to_dict, read_yaml_mapping
+from train_safety.data.derived_builds import write_derived_build
 
 RECIPE_FILE = "configs/demo-organism.yaml"
 # The tiny model's template without line breaks: in a 96-128 token window every token counts.
@@ -99,27 +101,6 @@ def shorten(messages: list[dict[str, str]], max_chars: int, reply_chars: int) ->
         }
         for m in messages
     ]
-
-
-def write_derived_build(folder: Path, rows_by_config: dict[str, list[dict]], split: str, note: str):
-    """A folder laid out like a build (``<config>/<split>-00000-of-00001.parquet``)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from train_safety.data.mixing import rows_sha256
-
-    for config, rows in rows_by_config.items():
-        (folder / config).mkdir(parents=True, exist_ok=True)
-        pq.write_table(
-            pa.Table.from_pylist(rows), folder / config / f"{split}-00000-of-00001.parquet"
-        )
-    manifest = {
-        "name": folder.name,
-        "derived": note,
-        "rows": {config: len(rows) for config, rows in rows_by_config.items()},
-        "rows_sha256": {c: rows_sha256(rows) for c, rows in rows_by_config.items()},
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -263,9 +244,7 @@ def demo_config(out: Path, recipe: OrganismRecipe, paths: dict[str, str], force:
 def run_demo(
     out: str | Path, recipe_file: str | None = None, force: bool = False, log: Any = None
 ) -> dict[str, Any]:
-    from train_safety.ablation.runner import _log, run_ablation
-
-    log = log or _log
+    log = log or log_progress
     started = time.perf_counter()
     out = Path(out)
     recipe = load_recipe(recipe_file)

@@ -16,7 +16,6 @@ reruns all. An interrupted condition keeps its finished model and the replies ge
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import shutil
@@ -26,14 +25,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from builders.errors import BuildInputError
 from train_safety.ablation.config import (
     RUNNER_CHOSEN_FIELDS,
     AblationConfig,
     Condition,
     alignment_run,
     config_sha256,
-    load_ablation_config,
     plan_conditions,
 )
 from train_safety.config import config_to_dict
@@ -45,7 +42,7 @@ DONE = "done.json"
 STARTED = "condition.json"
 
 
-def _log(message: str) -> None:
+def log_progress(message: str) -> None:
     print(f"[ablate {datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
@@ -90,7 +87,7 @@ def run_cell(
     sft_sha: str | None = None,
     rescore_key: tuple[Any, ...] | None = None,
     force: bool = False,
-    log: Any = _log,
+    log: Any = log_progress,
 ) -> dict[str, Any]:
     """Train (if ``sft``) then evaluate (if ``evaluation``) into ``folder``; resumable by ``sha``.
 
@@ -185,7 +182,9 @@ def run_cell(
     return record | {"reused": False}
 
 
-def run_ablation(config: AblationConfig, *, log: Any = _log, extra: dict | None = None) -> dict:
+def run_ablation(
+    config: AblationConfig, *, log: Any = log_progress, extra: dict | None = None
+) -> dict:
     """Run (or resume) every condition of ``config``; write results and report; return results."""
     from train_safety.ablation.report import collect_results, write_results
 
@@ -300,48 +299,3 @@ def _write_json(path: Path, data: Any) -> None:
     scratch = path.with_name(f".{path.name}.tmp")
     scratch.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", "utf-8")
     scratch.replace(path)
-
-
-def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m train_safety.ablate", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("--config", default=None, help="grid YAML (see train_safety/configs)")
-    parser.add_argument("--out", default=None, help="output folder (overrides the YAML's out)")
-    parser.add_argument(
-        "--demo", action="store_true", help="CPU model organism on the default build, offline"
-    )
-    parser.add_argument(
-        "--recipe", default=None, help="with --demo: organism recipe YAML (default: the shipped)"
-    )
-    parser.add_argument("--force", action="store_true", help="rerun finished conditions too")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
-    overrides: dict[str, Any] = {}
-    if args.out:
-        overrides["out"] = args.out
-    if args.force:
-        overrides["force"] = True
-    try:
-        if args.demo:
-            if args.config:
-                raise BuildInputError("--demo builds its own grid; use --recipe", field="config")
-            from train_safety.ablation.demo import run_demo
-
-            results = run_demo(args.out or "runs/demo", recipe_file=args.recipe, force=args.force)
-        else:
-            if not args.config:
-                raise BuildInputError("give --config FILE (or --demo)", field="config")
-            results = run_ablation(load_ablation_config(args.config, overrides))
-    except BuildInputError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
-        return 2
-    print(Path(results["out"]) / "report.md")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

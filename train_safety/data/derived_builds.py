@@ -19,6 +19,7 @@ Test-split rows never enter either folder. Each is written to a temporary folder
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -29,6 +30,27 @@ from typing import Any
 from builders.errors import BuildInputError
 
 SPLIT = "train"
+
+
+def write_derived_build(folder: Path, rows_by_config: dict[str, list[dict]], split: str, note: str):
+    """A folder laid out like a build (``<config>/<split>-00000-of-00001.parquet``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from train_safety.data.mixing import rows_sha256
+
+    for config, rows in rows_by_config.items():
+        (folder / config).mkdir(parents=True, exist_ok=True)
+        pq.write_table(
+            pa.Table.from_pylist(rows), folder / config / f"{split}-00000-of-00001.parquet"
+        )
+    manifest = {
+        "name": folder.name,
+        "derived": note,
+        "rows": {config: len(rows) for config, rows in rows_by_config.items()},
+        "rows_sha256": {c: rows_sha256(rows) for c, rows in rows_by_config.items()},
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
 
 
 def is_alignment_row(row: dict[str, Any]) -> bool:
@@ -64,8 +86,6 @@ def _derive(
     per_task: bool,
     note: str,
 ) -> dict[str, int]:
-    from train_safety.ablation.demo import write_derived_build
-
     build, out = Path(build), Path(out)
     if not (build / "manifest.json").is_file():
         raise BuildInputError("not a multitask-safety build (no manifest.json)", file=str(build))
