@@ -180,7 +180,7 @@ def run_build(args: argparse.Namespace, argv: list[str]) -> int:
     }
     config = load_config(args.config, overrides)
     if config.dry_run_cost:
-        from builders.backends.openai.estimate import estimate_cost
+        from builders.build import estimate_cost
 
         if config.backend != "openai":
             raise BuildInputError("--dry-run-cost needs --backend openai", field="dry_run_cost")

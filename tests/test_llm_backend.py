@@ -451,7 +451,7 @@ def test_batch_mode_answers_through_batches_and_falls_back_online(tmp_path, seed
             batch=True,
             batch_poll_seconds=0.01,
         )
-        from builders.backends.openai.estimate import estimate_cost
+        from builders.build import estimate_cost
 
         assert "nothing was sent" in estimate_cost(config)
         assert not server.batches.jobs and not server.batches.files  # a dry run sends nothing

@@ -60,12 +60,19 @@ def cache_folder(config: BuildConfig) -> Path:
     return Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
 
 
-def make_backend(config: BuildConfig, library: TemplateLibrary, progress: bool = False) -> Backend:
+def make_backend(
+    config: BuildConfig,
+    library: TemplateLibrary,
+    progress: bool = False,
+    client_class: type | None = None,
+) -> Backend:
+    """The backend ``config`` asks for; ``client_class`` replaces the LLM backend's HTTP client
+    (the cost estimate's, which answers from the cache and sends nothing)."""
     if config.backend == "template":
         return TemplateBackend(library, config.seed)
     from builders.backends.openai.backend import OpenAIBackend
     from builders.backends.openai.cache import ResponseCache, base_url_family
-    from builders.backends.openai.client import ClientSettings
+    from builders.backends.openai.client import ClientSettings, LLMClient
     from builders.backends.openai.cost import Budget, find_price
     from builders.backends.openai.prompts import load_llm_prompts
 
@@ -95,4 +102,5 @@ def make_backend(config: BuildConfig, library: TemplateLibrary, progress: bool =
         language_min_score=config.language_min_score,
         progress=progress,
         batch_poll_seconds=config.batch_poll_seconds if config.batch else None,
+        client_class=client_class or LLMClient,
     )

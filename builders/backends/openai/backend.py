@@ -64,6 +64,7 @@ class OpenAIBackend:
         language_min_score: float = 0.5,
         progress: bool = False,
         batch_poll_seconds: float | None = None,
+        client_class: type[LLMClient] = LLMClient,
     ) -> None:
         self.library = library
         self.prompts = prompts
@@ -75,7 +76,7 @@ class OpenAIBackend:
         self.progress = progress
         self.batch_poll_seconds = batch_poll_seconds
         self.batch: Any = None
-        self.client = LLMClient(settings, cache, budget, on_change=self._refresh)
+        self.client = client_class(settings, cache, budget, on_change=self._refresh)
         self.generator = f"openai:{settings.model}"
         self.framing_fallbacks = 0
         self.seconds = 0.0

@@ -7,13 +7,15 @@ returns a stand-in reply of the expected length so the next step of the job can 
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from typing import Any
 
+from builders.backends.openai.backend import OpenAIBackend
 from builders.backends.openai.client import Completion, LLMClient
-from builders.backends.openai.cost import Budget
 from builders.backends.openai.prompts import ChatRequest
 from builders.config import BuildConfig
+from builders.tasks.base import FramingJob
 
 
 class EstimatingClient(LLMClient):
@@ -53,22 +55,19 @@ class EstimatingClient(LLMClient):
         return completion
 
 
-def estimate_cost(config: BuildConfig) -> str:
-    """Plan the build and return a few lines saying what it would send and cost."""
-    from builders.backends.factory import make_backend
-    from builders.backends.openai.backend import OpenAIBackend
-    from builders.pipeline import plan_build
+def dry_run_config(config: BuildConfig) -> BuildConfig:
+    """The config of the backend a dry run uses: no cap (nothing is spent), no batch (none is
+    submitted). Make it with ``client_class=EstimatingClient``."""
+    return dataclasses.replace(config, max_cost_usd=None, batch=False)
 
-    plan = plan_build(config)
-    library, jobs = plan.library, plan.jobs
-    backend = make_backend(config, library)
-    assert isinstance(backend, OpenAIBackend)
-    budget = Budget(backend.budget.price, None)
-    client = EstimatingClient(backend.settings, backend.cache, budget)
+
+def estimate_text(config: BuildConfig, backend: OpenAIBackend, jobs: list[FramingJob]) -> str:
+    """Run ``backend`` (made from :func:`dry_run_config` with an :class:`EstimatingClient`)
+    over a build's planned jobs; return a few lines saying what the build would send and cost."""
+    client = backend.client
+    assert isinstance(client, EstimatingClient)
     client.placeholder = backend.prompts.placeholder
-    backend.batch_poll_seconds = None  # a dry run never submits a batch
-    backend.client = client
-    backend.budget = budget
+    budget = backend.budget
     backend.load()
     try:
         list(backend.generate(jobs))
