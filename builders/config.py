@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.schema import TASKS
 
 
@@ -87,24 +87,22 @@ class BuildConfig:
 
     def __post_init__(self) -> None:
         if self.backend not in ("template", "openai"):
-            raise BuildInputError(
+            raise InputError(
                 f"unknown backend '{self.backend}' (template | openai)", field="backend"
             )
         if not 0 < self.semantic_threshold <= 1:
-            raise BuildInputError(
-                "semantic_threshold must be in (0, 1]", field="semantic_threshold"
-            )
+            raise InputError("semantic_threshold must be in (0, 1]", field="semantic_threshold")
         if not 0 < self.test_fraction < 1:
-            raise BuildInputError("test_fraction must be between 0 and 1", field="test_fraction")
+            raise InputError("test_fraction must be between 0 and 1", field="test_fraction")
         for name in ("variants_per_seed", "benign_variants_per_seed"):
             if getattr(self, name) < 1:
-                raise BuildInputError(f"{name} must be at least 1", field=name)
+                raise InputError(f"{name} must be at least 1", field=name)
         if not self.seeds:
-            raise BuildInputError("at least one seed source is needed", field="seeds")
+            raise InputError("at least one seed source is needed", field="seeds")
         if not self.tasks:
-            raise BuildInputError("at least one task is needed", field="tasks")
+            raise InputError("at least one task is needed", field="tasks")
         if self.min_prompt_chars < 1 or self.max_prompt_chars <= self.min_prompt_chars:
-            raise BuildInputError(
+            raise InputError(
                 "need 1 <= min_prompt_chars < max_prompt_chars", field="max_prompt_chars"
             )
 
@@ -128,7 +126,7 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            raise BuildInputError("expected a list of strings", file=origin, field=name)
+            raise InputError("expected a list of strings", file=origin, field=name)
         items: list[str] = []
         for item in value:
             parts = item.split(",") if name in _COMMA_FIELDS else [item]
@@ -143,7 +141,7 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
         kind = str
     allowed = expected.get(kind, (kind,))
     if not isinstance(value, allowed) or (kind is int and isinstance(value, bool)):
-        raise BuildInputError(
+        raise InputError(
             f"expected {kind.__name__}, got {type(value).__name__} {value!r}",
             file=origin,
             field=name,
@@ -156,11 +154,11 @@ def read_yaml_mapping(config_file: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(Path(config_file).read_text(encoding="utf-8")) or {}
     except FileNotFoundError as error:
-        raise BuildInputError("config file not found", file=config_file) from error
+        raise InputError("config file not found", file=config_file) from error
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise BuildInputError(f"cannot read config: {error}", file=config_file) from error
+        raise InputError(f"cannot read config: {error}", file=config_file) from error
     if not isinstance(data, dict):
-        raise BuildInputError("config must be a YAML mapping", file=config_file)
+        raise InputError("config must be a YAML mapping", file=config_file)
     return data
 
 
@@ -175,7 +173,7 @@ def load_config(config_file: str | None, overrides: dict[str, Any]) -> BuildConf
 
                 hint = get_close_matches(str(key), list(_FIELDS), n=1)
                 suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-                raise BuildInputError(
+                raise InputError(
                     f"unknown config key{suggestion}", file=config_file, field=str(key)
                 )
             values[key] = _coerce(key, value, config_file)

@@ -7,21 +7,14 @@ Exit codes: 0 ok, 2 bad input or failed validation (one-line message), 1 unexpec
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from builders.errors import BuildInputError, BuildStopped, NotAvailableYet
-
-EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT = 0, 1, 2
-
-
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+from builders.cli import EXIT_BAD_INPUT, EXIT_OK, OneLineParser, cli_main
+from builders.errors import InputError, NotAvailableYet
 
 
 def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
@@ -183,7 +176,7 @@ def run_build(args: argparse.Namespace, argv: list[str]) -> int:
         from builders.build import estimate_cost
 
         if config.backend != "openai":
-            raise BuildInputError("--dry-run-cost needs --backend openai", field="dry_run_cost")
+            raise InputError("--dry-run-cost needs --backend openai", field="dry_run_cost")
         print(estimate_cost(config))
         return EXIT_OK
     progress = sys.stderr.isatty() and not args.no_progress
@@ -283,39 +276,27 @@ def run_push(args: argparse.Namespace) -> int:
     return push(request)
 
 
+def run_command(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.command == "build":
+        return run_build(args, argv)
+    if args.command == "stats":
+        return run_stats(args)
+    if args.command == "validate":
+        return run_validate(args)
+    if args.command == "push":
+        return run_push(args)
+    raise NotAvailableYet(f"'{args.command}' is not available yet", field="command")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = make_parser().parse_args(argv)
-    try:
-        if args.command == "build":
-            return run_build(args, argv)
-        if args.command == "stats":
-            return run_stats(args)
-        if args.command == "validate":
-            return run_validate(args)
-        if args.command == "push":
-            return run_push(args)
-        raise NotAvailableYet(f"'{args.command}' is not available yet", field="command")
-    except BuildInputError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except BuildStopped as error:
-        # A deliberate stop (the LLM spending cap): its message says what was kept and what next.
-        print(f"stopped: {error}", file=sys.stderr)
-        return BuildStopped.exit_code
-    except KeyboardInterrupt:
-        if args.command == "push":
-            print(
-                "interrupted; check the repo's commits and tags before pushing again",
-                file=sys.stderr,
-            )
-        else:
-            print("interrupted; nothing was written", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # Output piped into `head` and the like: the reader left early, which is not an error.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+    interrupted = (
+        "interrupted; check the repo's commits and tags before pushing again"
+        if args.command == "push"
+        else "interrupted; nothing was written"
+    )
+    return cli_main(lambda: run_command(args, argv), interrupted=interrupted)
 
 
 if __name__ == "__main__":

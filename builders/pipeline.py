@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from builders.backends.base import Backend, GenerationFailure
 from builders.backends.factory import check_backend, make_backend
 from builders.config import BuildConfig
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.schema import Example, Seed
 from builders.seeds import SeedSource, load_seed_spec
 from builders.stage import AuditLog
@@ -85,7 +85,7 @@ def check_request(
         missing = [task for task in tasks if code not in library.tasks[task].refusals]
         if code not in library.languages or missing:
             known = ", ".join(code for code in library.languages if code != "en")
-            raise BuildInputError(f"unknown language '{code}' (known: {known})", field="languages")
+            raise InputError(f"unknown language '{code}' (known: {known})", field="languages")
     return tasks, targets
 
 
@@ -97,7 +97,7 @@ def check_seed_languages(
             if seed.kind == "harmful" and any(
                 seed.language not in library.tasks[t].refusals for t in tasks
             ):
-                raise BuildInputError(
+                raise InputError(
                     f"seed language '{seed.language}' has no refusal templates "
                     f"(known: {', '.join(library.languages)})",
                     file=source.spec,

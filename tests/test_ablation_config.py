@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from train_safety.ablation.config import (
     BASE,
     CHAT_SAFETY,
@@ -120,7 +120,7 @@ def test_conditions_can_be_chosen(tmp_path):
 )
 def test_bad_grid_gives_one_line_naming_file_and_field(tmp_path, change, message):
     path = write(tmp_path, GRID | change)
-    with pytest.raises(BuildInputError) as error:
+    with pytest.raises(InputError) as error:
         config = load_ablation_config(path, {})
         plan_conditions(config, "m")
     line = error.value.one_line()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.schema import TASKS
 from train_safety.evaluation.metrics import wilson_interval
 from train_safety.evaluation.run import EvalConfig, main, rescore_evaluation, run_evaluation
@@ -389,7 +389,7 @@ def test_first_turn_scoring_then_rescoring_the_saved_replies(default_build, task
 
     # other prompts than the ones saved: an error naming the file, nothing rewritten
     fewer = dataclass_replace(paragraph, max_harmful_per_task=5)
-    with pytest.raises(BuildInputError, match="do not match this config's prompts"):
+    with pytest.raises(InputError, match="do not match this config's prompts"):
         rescore_evaluation(fewer)
 
 

@@ -12,12 +12,12 @@ from fake_hub import online_env
 
 LOAD = """
 import json, sys
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from train_safety.data.safety import load_safety_rows
 try:
     rows = load_safety_rows(sys.argv[1], tuple(sys.argv[2].split(",")), "train", sys.argv[3] or None)
     print(json.dumps(sorted(r["id"] for r in rows)))
-except BuildInputError as error:
+except InputError as error:
     print(json.dumps({"error": error.one_line()}))
 """
 

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("torch", reason="needs the [train] extra")
 pytest.importorskip("trl", reason="needs the [train] extra")
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from train_safety.config import config_to_dict, load_run_config
 from train_safety.train.sft import SFTRunConfig, build_trainer, main, run_sft
 from train_safety.train.tiny_model import PLAIN_CHAT_TEMPLATE
@@ -125,7 +125,7 @@ def test_run_sft_saves_adapter_merged_model_config_and_hashes(
     generator = HFGenerator(str(out), GenerationSettings(max_new_tokens=4, batch_size=2))
     replies = generator.generate([[{"role": "user", "content": "Hello there"}]] * 3)
     assert len(replies) == 3 and all(isinstance(r, str) for r in replies)
-    with pytest.raises(BuildInputError, match="output folder exists"):
+    with pytest.raises(InputError, match="output folder exists"):
         run_sft(config)
 
 

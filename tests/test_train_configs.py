@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from train_safety.config import load_run_config
 from train_safety.evaluation.run import EvalConfig
 from train_safety.train.sft import SFTRunConfig
@@ -60,5 +60,5 @@ def test_qlora_config_matches_the_paper_recipe():
 def test_wrong_types_are_one_line_errors(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("model: m\nsafety_data: b\nlora_r: many\n")
-    with pytest.raises(BuildInputError, match=r"bad.yaml: field 'lora_r': expected int"):
+    with pytest.raises(InputError, match=r"bad.yaml: field 'lora_r': expected int"):
         load_run_config(SFTRunConfig, str(path), {})

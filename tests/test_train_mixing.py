@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from train_safety.data.mixing import mix, rows_sha256, safety_rows_needed
 from train_safety.data.safety import load_safety_rows, resolve_configs
 
@@ -40,7 +40,7 @@ def test_safety_rows_follow_the_requested_configs(default_build):
     [(("all", "chat"), "list it alone"), (("chit",), "unknown safety config")],
 )
 def test_bad_config_selections_are_rejected(configs, message):
-    with pytest.raises(BuildInputError, match=message):
+    with pytest.raises(InputError, match=message):
         resolve_configs(configs)
 
 
@@ -74,9 +74,9 @@ def test_mix_by_count_is_deterministic_and_shuffled(default_build):
 
 def test_mix_refuses_to_repeat_or_guess(default_build):
     safety = load_safety_rows(str(default_build.out), ("chat",))
-    with pytest.raises(BuildInputError, match=r"needs \d+ safety rows"):
+    with pytest.raises(InputError, match=r"needs \d+ safety rows"):
         mix(_task_rows(10), safety, safety_count=len(safety) + 1)
-    with pytest.raises(BuildInputError, match="exactly one"):
+    with pytest.raises(InputError, match="exactly one"):
         mix(_task_rows(10), safety, safety_fraction=0.1, safety_count=3)
-    with pytest.raises(BuildInputError, match=r"\[0, 1\)"):
+    with pytest.raises(InputError, match=r"\[0, 1\)"):
         mix(_task_rows(10), safety, safety_fraction=1.0)

@@ -10,11 +10,11 @@ The grid runs in :mod:`train_safety.ablation.runner`; the demo (the model organi
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-from builders.errors import BuildInputError
+from builders.cli import cli_main
+from builders.errors import InputError
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -40,23 +40,23 @@ def main(argv: list[str] | None = None) -> int:
         overrides["out"] = args.out
     if args.force:
         overrides["force"] = True
-    try:
-        if args.demo:
-            if args.config:
-                raise BuildInputError("--demo builds its own grid; use --recipe", field="config")
-            from train_safety.ablation.demo import run_demo
+    return cli_main(lambda: run(args, overrides))
 
-            results = run_demo(args.out or "runs/demo", recipe_file=args.recipe, force=args.force)
-        else:
-            if not args.config:
-                raise BuildInputError("give --config FILE (or --demo)", field="config")
-            from train_safety.ablation.config import load_ablation_config
-            from train_safety.ablation.runner import run_ablation
 
-            results = run_ablation(load_ablation_config(args.config, overrides))
-    except BuildInputError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
-        return 2
+def run(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
+    if args.demo:
+        if args.config:
+            raise InputError("--demo builds its own grid; use --recipe", field="config")
+        from train_safety.ablation.demo import run_demo
+
+        results = run_demo(args.out or "runs/demo", recipe_file=args.recipe, force=args.force)
+    else:
+        if not args.config:
+            raise InputError("give --config FILE (or --demo)", field="config")
+        from train_safety.ablation.config import load_ablation_config
+        from train_safety.ablation.runner import run_ablation
+
+        results = run_ablation(load_ablation_config(args.config, overrides))
     print(Path(results["out"]) / "report.md")
     return 0
 

@@ -14,7 +14,7 @@ from difflib import get_close_matches
 from typing import Any, TypeVar
 
 from builders.config import read_yaml_mapping
-from builders.errors import BuildInputError
+from builders.errors import InputError
 
 ConfigT = TypeVar("ConfigT")
 
@@ -45,7 +45,7 @@ def coerce_value(cls: type, name: str, value: Any, origin: str) -> Any:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list | tuple):
-            raise BuildInputError("expected a list", file=origin, field=name)
+            raise InputError("expected a list", file=origin, field=name)
         if kind is str:  # "a,b" and ["a", "b"] mean the same
             value = [p.strip() for v in value for p in str(v).split(",") if p.strip()]
         return tuple(coerce_value_scalar(kind, name, item, origin) for item in value)
@@ -57,7 +57,7 @@ def coerce_value_scalar(kind: type, name: str, value: Any, origin: str) -> Any:
         return value
     if kind is dict:
         if not isinstance(value, dict):
-            raise BuildInputError("expected a mapping", file=origin, field=name)
+            raise InputError("expected a mapping", file=origin, field=name)
         return dict(value)
     if kind is bool and isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
         return value.lower() in ("true", "1")
@@ -65,12 +65,12 @@ def coerce_value_scalar(kind: type, name: str, value: Any, origin: str) -> Any:
         try:
             value = kind(value)
         except ValueError:
-            raise BuildInputError(
+            raise InputError(
                 f"expected {kind.__name__}, got {value!r}", file=origin, field=name
             ) from None
     allowed = {float: (int, float), int: (int,), bool: (bool,), str: (str,)}.get(kind, (kind,))
     if not isinstance(value, allowed) or (kind in (int, float) and isinstance(value, bool)):
-        raise BuildInputError(
+        raise InputError(
             f"expected {kind.__name__}, got {type(value).__name__} {value!r}",
             file=origin,
             field=name,
@@ -91,14 +91,12 @@ def load_run_config(
             if key not in names:
                 hint = get_close_matches(str(key), names, n=1)
                 suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-                raise BuildInputError(
-                    f"unknown config key{suggestion}", file=origin, field=str(key)
-                )
+                raise InputError(f"unknown config key{suggestion}", file=origin, field=str(key))
             values[key] = coerce_value(cls, key, value, origin or "config")
     try:
         return cls(**values)
     except TypeError as error:  # a required field is missing
-        raise BuildInputError(str(error), file=config_file or "command line") from error
+        raise InputError(str(error), file=config_file or "command line") from error
 
 
 def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from builders.backends.base import Backend
 from builders.backends.template import TemplateBackend
 from builders.config import BuildConfig
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.tasks.templates import TemplateLibrary
 
 API_KEY_ENV = "OPENAI_API_KEY"
@@ -19,31 +19,31 @@ def check_backend(config: BuildConfig) -> None:
     if config.backend != "openai":
         return
     if not config.model:
-        raise BuildInputError("--backend openai needs --model NAME", field="model")
+        raise InputError("--backend openai needs --model NAME", field="model")
     from builders.backends.openai.cache import base_url_family
 
     if base_url_family(config.base_url) == "openai" and not os.environ.get(API_KEY_ENV):
-        raise BuildInputError(
+        raise InputError(
             f"set {API_KEY_ENV} to use the OpenAI API (or --base-url for a local server)",
             field="base_url",
         )
     for name in ("concurrency", "max_retries"):
         if getattr(config, name) < (1 if name == "concurrency" else 0):
-            raise BuildInputError(f"{name} is too small", field=name)
+            raise InputError(f"{name} is too small", field=name)
     for name in ("rpm", "tpm"):
         if getattr(config, name) < 0:
-            raise BuildInputError(f"{name} cannot be negative (0 = no limit)", field=name)
+            raise InputError(f"{name} cannot be negative (0 = no limit)", field=name)
     if config.batch_poll_seconds <= 0:
-        raise BuildInputError("batch_poll_seconds must be positive", field="batch_poll_seconds")
+        raise InputError("batch_poll_seconds must be positive", field="batch_poll_seconds")
     if config.request_timeout <= 0:
-        raise BuildInputError("request_timeout must be positive", field="request_timeout")
+        raise InputError("request_timeout must be positive", field="request_timeout")
     if config.max_cost_usd is not None:
         from builders.backends.openai.cost import find_price
 
         if config.max_cost_usd <= 0:
-            raise BuildInputError("max_cost_usd must be positive", field="max_cost_usd")
+            raise InputError("max_cost_usd must be positive", field="max_cost_usd")
         if find_price(config.model, config.prices) is None:
-            raise BuildInputError(
+            raise InputError(
                 f"no price known for model '{config.model}', so --max-cost-usd cannot be "
                 "enforced; give one with --prices FILE",
                 field="max_cost_usd",

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.schema import EXAMPLE_COLUMNS, Example
 from builders.stage import AUDIT_COLUMNS
 
@@ -97,9 +97,9 @@ def write_audit(folder: Path, removed: list[dict[str, Any]]) -> dict[str, dict[s
 
 def prepare_output(out: Path, force: bool) -> None:
     if out.exists() and not force:
-        raise BuildInputError("output folder exists; pass --force to replace it", file=str(out))
+        raise InputError("output folder exists; pass --force to replace it", file=str(out))
     if out.exists() and not out.is_dir():
-        raise BuildInputError("output path exists and is not a folder", file=str(out))
+        raise InputError("output path exists and is not a folder", file=str(out))
 
 
 def atomic_folder(out: Path, force: bool, write: Callable[[Path], None]) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.export.quality import quality_text
 from builders.export.report import (
     Row,
@@ -24,11 +24,11 @@ def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
     """Rows of the ``all`` config (or of every task config) with their split, and the config names."""
     readme = folder / "README.md"
     if not readme.is_file():
-        raise BuildInputError("not a built dataset folder (no README.md)", file=str(folder))
+        raise InputError("not a built dataset folder (no README.md)", file=str(folder))
     try:
         card = read_front_matter(readme)
     except ValueError as error:
-        raise BuildInputError(str(error), file=str(readme)) from error
+        raise InputError(str(error), file=str(readme)) from error
     configs = [entry["config_name"] for entry in card.get("configs", [])]
     wanted = ["all"] if "all" in configs else configs
     rows: list[Row] = []

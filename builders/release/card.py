@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.export.card import GATING_PROMPT
 
 GATING_KEYS = ("extra_gated_prompt", "extra_gated_fields")
@@ -27,10 +27,10 @@ LOADING_HEADING = "## Loading"
 def split_card(text: str) -> tuple[dict[str, Any], str]:
     """(front matter, body) of a card with a ``---`` YAML header."""
     if not text.startswith("---\n") or (end := text.find("\n---\n", 4)) < 0:
-        raise BuildInputError("the data card has no YAML front matter", file="README.md")
+        raise InputError("the data card has no YAML front matter", file="README.md")
     data = yaml.safe_load(text[4:end])
     if not isinstance(data, dict):
-        raise BuildInputError("the data card's front matter is not a mapping", file="README.md")
+        raise InputError("the data card's front matter is not a mapping", file="README.md")
     return data, text[end + len("\n---\n") :]
 
 
@@ -52,7 +52,7 @@ def _front_matter(data: dict[str, Any], license: str, gated: str) -> dict[str, A
 def _insert_before(body: str, heading: str, section: str) -> str:
     at = body.find(f"\n{heading}\n")
     if at < 0:
-        raise BuildInputError(f"the data card has no '{heading}' section", file="README.md")
+        raise InputError(f"the data card has no '{heading}' section", file="README.md")
     return body[: at + 1] + section + "\n" + body[at + 1 :]
 
 
@@ -105,8 +105,6 @@ def release_card(
         "}\n```\n\nThe paper whose method it follows:\n"
     )
     if f"\n{CITATION_HEADING}\n" not in body:
-        raise BuildInputError(
-            f"the data card has no '{CITATION_HEADING}' section", file="README.md"
-        )
+        raise InputError(f"the data card has no '{CITATION_HEADING}' section", file="README.md")
     body = body.replace(f"\n{CITATION_HEADING}\n", "\n" + citation, 1)
     return f"---\n{front}---\n{body}"

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 
 T = TypeVar("T")
 
@@ -38,7 +38,7 @@ def _transport_errors() -> tuple[type[BaseException], ...]:
 TRANSPORT_ERRORS = _transport_errors()
 
 
-class HubError(BuildInputError):
+class HubError(InputError):
     """A Hub call that failed: one line, exit 2."""
 
 
@@ -122,7 +122,7 @@ class Hub:
         for attempt in range(RETRIES + 1):
             try:
                 return function()
-            except BuildInputError:
+            except InputError:
                 raise
             except Exception as error:
                 if not is_hub_error(error):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.export.licenses import combined_license
 from builders.export.parquet import ALL_CONFIG
 from builders.release.card import release_card
@@ -90,10 +90,10 @@ def read_local(folder: Path) -> dict[str, Any]:
     from builders.export.validate import validate_folder
 
     if not folder.is_dir():
-        raise BuildInputError("no such folder (build it first)", file=str(folder))
+        raise InputError("no such folder (build it first)", file=str(folder))
     problems = validate_folder(folder)
     if problems:
-        raise BuildInputError(
+        raise InputError(
             f"fails validation ({len(problems)} problem(s); first: {problems[0]}); "
             f"run `python -m builders.multitask validate {folder}`",
             file=str(folder),

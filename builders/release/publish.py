@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.release.hub import REPO_TYPE, HubReader
 from builders.release.hub_errors import Hub, HubError
 from builders.release.plan import Plan, PushRequest, UploadFile, make_plan, plan_text, read_local
@@ -149,13 +149,13 @@ def push(
     from huggingface_hub import HfApi
 
     if not REPO_ID.match(request.repo_id):
-        raise BuildInputError(
+        raise InputError(
             f"'{request.repo_id}' is not ORG/NAME (e.g. my-org/multitask-safety)", field="--repo-id"
         )
     manifest = read_local(request.folder)
     token = os.environ.get(request.token_env) or None
     if token is None and not request.dry_run:
-        raise BuildInputError(
+        raise InputError(
             f"no Hub token: set ${request.token_env} to a token with write access"
             + (
                 " (or name another variable with --token-env)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 
 # semver.org 2.0.0 core plus optional pre-release and build parts.
 SEMVER = re.compile(
@@ -43,19 +43,19 @@ def check_new_version(version: str, tags: dict[str, str]) -> str:
     ``tags`` maps every tag name of the repo to its commit.
     """
     if parse_version(version) is None:
-        raise BuildInputError(
+        raise InputError(
             f"'{version}' is not a semantic version (X.Y.Z, e.g. 1.2.0)", field="--version"
         )
     tag = tag_name(version)
     if tag in tags:
-        raise BuildInputError(
+        raise InputError(
             f"tag {tag} already exists at commit {tags[tag]}; a published version is never moved "
             "or overwritten: choose a greater --version",
             field="--version",
         )
     latest = latest_release(tags)
     if latest is not None and parse_version(tag) <= parse_version(latest):  # type: ignore[operator]
-        raise BuildInputError(
+        raise InputError(
             f"{tag} is not greater than the latest release {latest} (commit {tags[latest]})",
             field="--version",
         )

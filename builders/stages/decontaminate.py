@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.schema import Example, Seed
 from builders.seeds.files import PROMPT_COLUMNS
 from builders.seeds.source import sha256_bytes
@@ -63,7 +63,7 @@ def _pick_column(columns: Sequence[str], rows: list[dict[str, Any]], file: str) 
     texts = [c for c in columns if rows and all(isinstance(r.get(c), str) for r in rows[:50])]
     if len(texts) == 1:
         return texts[0]
-    raise BuildInputError(
+    raise InputError(
         f"no text column detected (columns: {', '.join(columns)}); name one as FILE:COLUMN",
         file=file,
         field="decontaminate",
@@ -75,29 +75,29 @@ def load_eval_file(spec: str) -> tuple[dict[str, Any], list[EvalPrompt]]:
     file = str(path)
     suffix = path.suffix.lower()
     if suffix not in (*SUFFIXES, *TEXT_SUFFIXES):
-        raise BuildInputError(
+        raise InputError(
             f"unsupported file type '{path.suffix or '(none)'}': use csv, json, jsonl, parquet or txt",
             file=file,
             field="decontaminate",
         )
     if not path.is_file():
         what = "is a folder, not a file" if path.is_dir() else "file not found"
-        raise BuildInputError(what, file=file, field="decontaminate")
+        raise InputError(what, file=file, field="decontaminate")
     if suffix in TEXT_SUFFIXES:
         data = path.read_bytes()
         try:
             lines = data.decode("utf-8-sig").splitlines()
         except UnicodeDecodeError:
-            raise BuildInputError("not UTF-8 text", file=file, field="decontaminate") from None
+            raise InputError("not UTF-8 text", file=file, field="decontaminate") from None
         pairs = [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
         digest, column = sha256_bytes(data), None
     else:
         try:
             table = read_table(path)
-        except BuildInputError as error:
-            raise BuildInputError(error.detail, file=file, field="decontaminate") from None
+        except InputError as error:
+            raise InputError(error.detail, file=file, field="decontaminate") from None
         if column is not None and column not in table.columns:
-            raise BuildInputError(
+            raise InputError(
                 f"no column '{column}' (columns: {', '.join(table.columns)})",
                 file=file,
                 field="decontaminate",
@@ -112,7 +112,7 @@ def load_eval_file(spec: str) -> tuple[dict[str, Any], list[EvalPrompt]]:
     prompts = [EvalPrompt(text, fold(text), file, number) for number, text in pairs]
     prompts = [prompt for prompt in prompts if prompt.folded]
     if not prompts:
-        raise BuildInputError("no evaluation prompts in the file", file=file, field="decontaminate")
+        raise InputError("no evaluation prompts in the file", file=file, field="decontaminate")
     info = {"path": file, "column": column, "sha256": digest, "prompts": len(prompts)}
     return info, prompts
 

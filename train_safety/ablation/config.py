@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from difflib import get_close_matches
 from typing import Any
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from train_safety.config import coerce_value, config_to_dict, read_yaml_mapping
 from train_safety.evaluation.run import EvalConfig
 from train_safety.train.sft import SFTRunConfig
@@ -120,22 +120,22 @@ class AblationConfig:
 
     def __post_init__(self) -> None:
         if not self.base_model:
-            raise BuildInputError("a base model is needed", field="base_model")
+            raise InputError("a base model is needed", field="base_model")
         unknown = [c for c in self.conditions if c not in CONDITION_KINDS]
         if unknown:
-            raise BuildInputError(
+            raise InputError(
                 f"unknown condition '{unknown[0]}' ({' | '.join(CONDITION_KINDS)})",
                 field="conditions",
             )
         trained = set(self.conditions) - {BASE}
         if trained and not self.tasks:
-            raise BuildInputError("fine-tuned conditions need at least one task", field="tasks")
+            raise InputError("fine-tuned conditions need at least one task", field="tasks")
         safety = {CHAT_SAFETY, MULTITASK_SAFETY} & set(self.conditions)
         if safety or self.safety_fraction_sweep:
             if not self.safety_data:
-                raise BuildInputError("safety conditions need safety_data", field="safety_data")
+                raise InputError("safety conditions need safety_data", field="safety_data")
             if (self.safety_fraction is None) == (self.safety_rows is None):
-                raise BuildInputError(
+                raise InputError(
                     "set exactly one of safety_fraction and safety_rows (the budget both "
                     "safety conditions share)",
                     field="safety_fraction",
@@ -180,9 +180,9 @@ def load_ablation_config(path: str | None, overrides: dict[str, Any]) -> Ablatio
     tasks = {}
     for name, spec in (values.get("tasks") or {}).items():
         if not isinstance(spec, dict):
-            raise BuildInputError("expected a mapping", file=origin, field=f"tasks.{name}")
+            raise InputError("expected a mapping", file=origin, field=f"tasks.{name}")
         if not re.fullmatch(r"[A-Za-z0-9_.]+", str(name)):
-            raise BuildInputError(
+            raise InputError(
                 "task names may use letters, digits, '_' and '.'",
                 file=origin,
                 field=f"tasks.{name}",
@@ -190,15 +190,13 @@ def load_ablation_config(path: str | None, overrides: dict[str, Any]) -> Ablatio
         checked = _checked(SFTRunConfig, spec, origin, (), f"tasks.{name}.")
         misplaced = sorted(set(checked) & set(SFT_RESERVED) - set(TASK_FIELDS))
         if misplaced:
-            raise BuildInputError(
-                "set by the runner", file=origin, field=f"tasks.{name}.{misplaced[0]}"
-            )
+            raise InputError("set by the runner", file=origin, field=f"tasks.{name}.{misplaced[0]}")
         checked.setdefault("task", name)
         tasks[str(name)] = checked
     values["tasks"] = tasks
     try:
         return AblationConfig(**values)
-    except BuildInputError as error:
+    except InputError as error:
         error.file = error.file or origin
         raise
 
@@ -207,21 +205,21 @@ def _checked(
     cls: type, data: dict[str, Any], origin: str, reserved: tuple[str, ...], prefix: str
 ) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise BuildInputError("expected a mapping", file=origin, field=prefix.rstrip(".") or None)
+        raise InputError("expected a mapping", file=origin, field=prefix.rstrip(".") or None)
     names = [f.name for f in dataclasses.fields(cls)]
     out = {}
     for key, value in data.items():
         if key in reserved:
-            raise BuildInputError(
+            raise InputError(
                 "set by the runner for each condition", file=origin, field=prefix + key
             )
         if key not in names:
             hint = get_close_matches(str(key), names, n=1)
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-            raise BuildInputError(f"unknown key{suggestion}", file=origin, field=prefix + str(key))
+            raise InputError(f"unknown key{suggestion}", file=origin, field=prefix + str(key))
         try:
             out[key] = coerce_value(cls, key, value, origin)
-        except BuildInputError as error:
+        except InputError as error:
             error.field = prefix + key
             raise
     return out
@@ -300,7 +298,7 @@ def alignment_run(config: AblationConfig) -> SFTRunConfig | None:
 def _build(cls: type, values: dict[str, Any], where: str) -> Any:
     try:
         return cls(**values)
-    except BuildInputError as error:
+    except InputError as error:
         error.field = f"{where}.{error.field}" if error.field else where
         raise
 

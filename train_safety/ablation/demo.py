@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from train_safety.ablation.config import AblationConfig, load_ablation_config
 from train_safety.ablation.runner import log_progress, run_ablation
 from train_safety.config import coerce_value, config_to_dict, read_yaml_mapping
@@ -80,7 +80,7 @@ def load_recipe(path: str | None = None) -> OrganismRecipe:
     values = {}
     for key, value in data.items():
         if key not in names:
-            raise BuildInputError("unknown recipe key", file=origin, field=str(key))
+            raise InputError("unknown recipe key", file=origin, field=str(key))
         values[key] = coerce_value(OrganismRecipe, key, value, origin)
     return OrganismRecipe(**values)
 

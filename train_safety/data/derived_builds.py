@@ -21,13 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from builders.errors import BuildInputError
+from builders.cli import cli_main
+from builders.errors import InputError
 
 SPLIT = "train"
 
@@ -88,10 +88,10 @@ def _derive(
 ) -> dict[str, int]:
     build, out = Path(build), Path(out)
     if not (build / "manifest.json").is_file():
-        raise BuildInputError("not a multitask-safety build (no manifest.json)", file=str(build))
+        raise InputError("not a multitask-safety build (no manifest.json)", file=str(build))
     rows = [r for r in _train_rows(build) if keep(r)]
     if not any(r["kind"] == "harmful" for r in rows):
-        raise BuildInputError("no harmful rows selected from the train split", file=str(build))
+        raise InputError("no harmful rows selected from the train split", file=str(build))
     configs = {"all": rows}
     if per_task:
         for row in rows:
@@ -117,7 +117,7 @@ def _train_rows(build: Path) -> list[dict[str, Any]]:
 
     shards = sorted((build / "all").glob(f"{SPLIT}-*.parquet"))
     if not shards:
-        raise BuildInputError(f"no '{SPLIT}' shards", file=str(build / "all"))
+        raise InputError(f"no '{SPLIT}' shards", file=str(build / "all"))
     return [row for shard in shards for row in pq.read_table(shard).to_pylist()]
 
 
@@ -132,14 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build", required=True, help="a multitask-safety build folder")
     parser.add_argument("--out", required=True, help="where the derived folder goes")
     args = parser.parse_args(argv)
-    try:
+
+    def run() -> int:
         counts = DERIVATIONS[args.kind](args.build, args.out)
-    except BuildInputError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
-        return 2
-    listed = ", ".join(f"{k} {v}" for k, v in counts.items())
-    print(f"{args.out}: {sum(counts.values())} rows ({listed})")
-    return 0
+        listed = ", ".join(f"{k} {v}" for k, v in counts.items())
+        print(f"{args.out}: {sum(counts.values())} rows ({listed})")
+        return 0
+
+    return cli_main(run)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class MixReport:
 
 def safety_rows_needed(task_rows: int, safety_fraction: float) -> int:
     if not 0 <= safety_fraction < 1:
-        raise BuildInputError("safety_fraction must be in [0, 1)", field="safety_fraction")
+        raise InputError("safety_fraction must be in [0, 1)", field="safety_fraction")
     return round(safety_fraction * task_rows / (1 - safety_fraction))
 
 
@@ -52,7 +52,7 @@ def mix(
     ``config``. Exactly one of ``safety_fraction`` / ``safety_count`` must be set.
     """
     if (safety_fraction is None) == (safety_count is None):
-        raise BuildInputError(
+        raise InputError(
             "set exactly one of safety_fraction and safety_rows", field="safety_fraction"
         )
     wanted = (
@@ -61,9 +61,9 @@ def mix(
         else int(safety_count or 0)
     )
     if wanted < 0:
-        raise BuildInputError("safety_rows must be >= 0", field="safety_rows")
+        raise InputError("safety_rows must be >= 0", field="safety_rows")
     if wanted > len(safety_rows):
-        raise BuildInputError(
+        raise InputError(
             f"the mix needs {wanted} safety rows but the selected configs hold {len(safety_rows)}",
             field="safety_fraction" if safety_fraction is not None else "safety_rows",
         )

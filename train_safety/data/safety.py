@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.schema import TASKS
 
 ALL_CONFIG = "all"
@@ -20,12 +20,12 @@ def resolve_configs(configs: tuple[str, ...]) -> tuple[str, ...]:
         return (ALL_CONFIG,)
     unknown = [c for c in configs if c not in (ALL_CONFIG, *TASKS)]
     if unknown:
-        raise BuildInputError(
+        raise InputError(
             f"unknown safety config '{unknown[0]}' ({ALL_CONFIG} | {' | '.join(TASKS)})",
             field="safety_configs",
         )
     if ALL_CONFIG in configs and len(configs) > 1:
-        raise BuildInputError(
+        raise InputError(
             f"'{ALL_CONFIG}' already holds every task format; list it alone", field="safety_configs"
         )
     return tuple(dict.fromkeys(configs))
@@ -48,12 +48,12 @@ def _load_config(source: str, config: str, split: str, revision: str | None) -> 
     folder = Path(source)
     if folder.is_dir():
         if revision:
-            raise BuildInputError(
+            raise InputError(
                 "a revision applies to Hub repos, not local folders", field="safety_revision"
             )
         shards = sorted((folder / config).glob(f"{split}-*.parquet"))
         if not shards:
-            raise BuildInputError(
+            raise InputError(
                 f"no '{split}' shards for config '{config}' (is it a multitask-safety build?)",
                 file=str(folder / config),
             )
@@ -66,7 +66,7 @@ def _load_config(source: str, config: str, split: str, revision: str | None) -> 
         try:
             data = datasets.load_dataset(source, config, split=split, revision=revision)
         except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
-            raise BuildInputError(f"cannot load safety data: {error}", file=source) from error
+            raise InputError(f"cannot load safety data: {error}", file=source) from error
         rows = data.to_list()
     return [{k: row.get(k) for k in SAFETY_COLUMNS} | {"config": config} for row in rows]
 

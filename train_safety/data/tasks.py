@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 
 TASK_FORMATS: tuple[str, ...] = (
     "summarization",
@@ -95,7 +95,7 @@ class TaskDataSpec:
 
     def __post_init__(self) -> None:
         if self.task not in TASK_FORMATS:
-            raise BuildInputError(
+            raise InputError(
                 f"unknown task format '{self.task}' ({' | '.join(TASK_FORMATS)})", field="task"
             )
 
@@ -179,7 +179,7 @@ def read_rows(spec: TaskDataSpec) -> tuple[list[dict[str, Any]], tuple[str, ...]
         return _read_file(path), ()
     if path.exists() or "/" in spec.path or not path.suffix:
         return _read_with_datasets(spec)
-    raise BuildInputError("task data not found", file=spec.path)
+    raise InputError("task data not found", file=spec.path)
 
 
 def _local_files(spec: TaskDataSpec) -> list[Path]:
@@ -209,7 +209,7 @@ def _read_text_pair(spec: TaskDataSpec, source: Path, target: Path) -> list[dict
     sources = source.read_text(encoding="utf-8").splitlines()
     targets = target.read_text(encoding="utf-8").splitlines()
     if len(sources) != len(targets):
-        raise BuildInputError(
+        raise InputError(
             f"{len(sources)} source lines but {len(targets)} target lines in {target.name}",
             file=str(source),
         )
@@ -248,8 +248,8 @@ def _read_file(path: Path) -> list[dict[str, Any]]:
         if suffix == ".txt":
             return _read_sentence_at_label(path)
     except (json.JSONDecodeError, UnicodeDecodeError, csv.Error) as error:
-        raise BuildInputError(f"cannot parse: {error}", file=str(path)) from error
-    raise BuildInputError(f"unsupported task data file type '{suffix}'", file=str(path))
+        raise InputError(f"cannot parse: {error}", file=str(path)) from error
+    raise InputError(f"unsupported task data file type '{suffix}'", file=str(path))
 
 
 def _read_sentence_at_label(path: Path) -> list[dict[str, Any]]:
@@ -264,7 +264,7 @@ def _read_sentence_at_label(path: Path) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         if "@" not in line:
-            raise BuildInputError("expected 'sentence@label'", file=str(path), row=number)
+            raise InputError("expected 'sentence@label'", file=str(path), row=number)
         sentence, label = line.rsplit("@", 1)
         rows.append({"sentence": sentence.strip(), "label": label.strip()})
     return rows
@@ -278,7 +278,7 @@ def _read_with_datasets(spec: TaskDataSpec) -> tuple[list[dict[str, Any]], tuple
             spec.path, spec.name, split=spec.split or "train", revision=spec.revision
         )
     except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
-        raise BuildInputError(f"cannot load task data: {error}", file=spec.path) from error
+        raise InputError(f"cannot load task data: {error}", file=spec.path) from error
     names: tuple[str, ...] = ()
     for column in (spec.target_column, "label", "labels"):
         feature = data.features.get(column) if column else None
@@ -295,12 +295,12 @@ def _pick(row: dict[str, Any], explicit: str | None, candidates: tuple[str, ...]
     spec, number, what = ctx
     if explicit:
         if explicit not in row:
-            raise BuildInputError("column not found", file=spec.path, row=number, field=explicit)
+            raise InputError("column not found", file=spec.path, row=number, field=explicit)
         return explicit
     for name in candidates:
         if name in row and row[name] not in (None, ""):
             return name
-    raise BuildInputError(
+    raise InputError(
         f"no {what} column (tried {', '.join(candidates)}; set {what}_column)",
         file=spec.path,
         row=number,
@@ -315,7 +315,7 @@ def _as_text(value: Any) -> str:
 
 def _need_text(value: str, spec: TaskDataSpec, number: int, column: str) -> str:
     if not value:
-        raise BuildInputError("empty value", file=spec.path, row=number, field=column)
+        raise InputError("empty value", file=spec.path, row=number, field=column)
     return value
 
 
@@ -396,13 +396,11 @@ def _format_classification(spec, row, number, data_labels) -> TaskExample:
         (c for c in _TARGET_COLUMNS["classification"] if c in row), None
     )
     if label_column is None or label_column not in row:
-        raise BuildInputError("no label column", file=spec.path, row=number, field="label")
+        raise InputError("no label column", file=spec.path, row=number, field="label")
     names = spec.label_names or data_labels
     label = _label_name(row[label_column], names, spec, number, label_column)
     if not names:
-        raise BuildInputError(
-            "classification needs label_names", file=spec.path, field="label_names"
-        )
+        raise InputError("classification needs label_names", file=spec.path, field="label_names")
     text = _need_text(_as_text(row[text_column]), spec, number, text_column)
     prompt = task_prompts()["classification"].format(input=text, labels=", ".join(names))
     return TaskExample("classification", prompt, (label,), label_names=tuple(names), row=number)
@@ -416,7 +414,7 @@ def _label_name(value: Any, names: tuple[str, ...], spec, number: int, column: s
         index = int(text)
         if 0 <= index < len(names):
             return names[index]
-    raise BuildInputError(
+    raise InputError(
         f"label {text!r} is not one of label_names {list(names)}",
         file=spec.path,
         row=number,
@@ -434,7 +432,7 @@ def _is_chat_data(spec: TaskDataSpec, rows: list[dict[str, Any]]) -> bool:
 def _last_turn(row: dict[str, Any], role: str, spec: TaskDataSpec, number: int) -> str:
     turns = [m for m in row.get("messages") or [] if isinstance(m, dict) and m.get("role") == role]
     if not turns:
-        raise BuildInputError(f"no {role} turn", file=spec.path, row=number, field="messages")
+        raise InputError(f"no {role} turn", file=spec.path, row=number, field="messages")
     return _need_text(str(turns[-1].get("content") or "").strip(), spec, number, "messages")
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 
 Conversation = list[dict[str, str]]
 BACKENDS = ("hf", "openai", "vllm")
@@ -49,7 +49,7 @@ def get_generator(backend: str, model: str, settings: GenerationSettings) -> Gen
         return OpenAIGenerator(model, settings)
     if backend == "vllm":
         return VLLMGenerator(model, settings)
-    raise BuildInputError(f"unknown backend '{backend}' ({' | '.join(BACKENDS)})", field="backend")
+    raise InputError(f"unknown backend '{backend}' ({' | '.join(BACKENDS)})", field="backend")
 
 
 class HFGenerator:
@@ -138,7 +138,7 @@ class OpenAIGenerator:
         try:
             import openai
         except ImportError as error:
-            raise BuildInputError(
+            raise InputError(
                 "the openai backend needs the openai package (pip install openai)", field="backend"
             ) from error
         api_key = os.environ.get(self.settings.api_key_env) or "EMPTY"
@@ -176,7 +176,7 @@ class VLLMGenerator:
         try:
             from vllm import LLM
         except ImportError as error:
-            raise BuildInputError(
+            raise InputError(
                 "the vllm backend needs vLLM (pip install vllm)", field="backend"
             ) from error
         dtype = self.settings.dtype if self.settings.dtype != "auto" else "auto"

@@ -15,7 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from builders.errors import BuildInputError
+from builders.cli import cli_main
+from builders.errors import InputError
 
 READERS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 
@@ -49,11 +50,11 @@ def read_table(path: Path):
 
     kind = READERS.get(path.suffix.lower())
     if kind is None:
-        raise BuildInputError(
+        raise InputError(
             f"unsupported file type '{path.suffix}': use {', '.join(READERS)}", file=str(path)
         )
     if not path.is_file():
-        raise BuildInputError("no such file", file=str(path))
+        raise InputError("no such file", file=str(path))
     try:
         if kind == "csv":
             return pd.read_csv(path, keep_default_na=False)
@@ -61,13 +62,13 @@ def read_table(path: Path):
             return pd.read_json(path, lines=True)
         return pd.read_parquet(path)
     except (ValueError, OSError) as error:
-        raise BuildInputError(f"cannot read: {error}", file=str(path)) from error
+        raise InputError(f"cannot read: {error}", file=str(path)) from error
 
 
 def write_table(frame, path: Path) -> None:
     kind = READERS.get(path.suffix.lower())
     if kind is None:
-        raise BuildInputError(
+        raise InputError(
             f"unsupported file type '{path.suffix}': use {', '.join(READERS)}", file=str(path)
         )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,14 +110,14 @@ def run(args: argparse.Namespace) -> dict:
     frame = read_table(source)
     for column in (args.prompt_column, args.response_column):
         if column not in frame.columns:
-            raise BuildInputError(
+            raise InputError(
                 f"column not found (columns: {', '.join(map(str, frame.columns))})",
                 file=str(source),
                 field=column,
             )
     for position, value in enumerate(frame[args.prompt_column]):
         if not isinstance(value, str) or not value.strip():
-            raise BuildInputError(
+            raise InputError(
                 "prompt is empty or not text",
                 file=str(source),
                 row=position,
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace) -> dict:
     try:
         judge = get_judge(args.judge, **_judge_options(args))
     except ValueError as error:
-        raise BuildInputError(str(error), field="--judge") from error
+        raise InputError(str(error), field="--judge") from error
     verdicts = judge.judge(frame[args.prompt_column].tolist(), responses)
     out = frame.copy()
     out["refused"] = pd.array([v.refused for v in verdicts], dtype="boolean")
@@ -147,11 +148,10 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    try:
-        summary = run(args)
-    except BuildInputError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
-        return 2
+    return cli_main(lambda: report(run(args)))
+
+
+def report(summary: dict) -> int:
     print(json.dumps(summary))
     if summary["parse_failures"]:
         print(

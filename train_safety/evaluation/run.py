@@ -29,7 +29,6 @@ import dataclasses
 import json
 import re
 import shutil
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -37,7 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from builders.errors import BuildInputError
+from builders.cli import cli_main
+from builders.errors import InputError
 from train_safety.config import add_dataclass_flags, config_to_dict, flag_overrides, load_run_config
 from train_safety.evaluation.first_turn import MODES as FIRST_TURN_MODES
 from train_safety.evaluation.first_turn import SCORED_PART, first_turn
@@ -112,13 +112,13 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         if not self.model:
-            raise BuildInputError("a model is needed", field="model")
+            raise InputError("a model is needed", field="model")
         if not (self.safety_data or self.extra_safety_data or self.xstest or self.helpfulness):
-            raise BuildInputError(
+            raise InputError(
                 "nothing to evaluate: set safety_data, xstest or helpfulness", field="safety_data"
             )
         if self.first_turn not in FIRST_TURN_MODES:
-            raise BuildInputError(
+            raise InputError(
                 f"unknown mode '{self.first_turn}' ({' | '.join(FIRST_TURN_MODES)})",
                 field="first_turn",
             )
@@ -223,11 +223,11 @@ def xstest_items(config: EvalConfig) -> list[EvalItem]:
         return []
     path = Path(config.xstest)
     if not path.is_file():
-        raise BuildInputError("XSTest file not found", file=str(path), field="xstest")
+        raise InputError("XSTest file not found", file=str(path), field="xstest")
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     if rows and not {"prompt", "label"} <= set(rows[0]):
-        raise BuildInputError("needs 'prompt' and 'label' columns", file=str(path), field="xstest")
+        raise InputError("needs 'prompt' and 'label' columns", file=str(path), field="xstest")
     safe = [row for row in rows if row["label"].strip() == "safe"]
     return [
         EvalItem(
@@ -249,7 +249,7 @@ def helpfulness_specs(config: EvalConfig) -> list[Any]:
         if isinstance(item, str):
             task, separator, path = item.partition("=")
             if not separator:
-                raise BuildInputError(f"expected TASK=PATH, got {item!r}", field="helpfulness")
+                raise InputError(f"expected TASK=PATH, got {item!r}", field="helpfulness")
             specs.append(TaskDataSpec(task=task, path=path, max_rows=config.max_helpfulness_rows))
         elif isinstance(item, dict):
             values = {"max_rows": config.max_helpfulness_rows} | item
@@ -258,9 +258,9 @@ def helpfulness_specs(config: EvalConfig) -> list[Any]:
             try:
                 specs.append(TaskDataSpec(**values))
             except TypeError as error:
-                raise BuildInputError(str(error), field="helpfulness") from error
+                raise InputError(str(error), field="helpfulness") from error
         else:
-            raise BuildInputError("expected TASK=PATH or a mapping", field="helpfulness")
+            raise InputError("expected TASK=PATH or a mapping", field="helpfulness")
     return specs
 
 
@@ -445,7 +445,7 @@ def run_evaluation(
 
     out = Path(config.out)
     if out.exists() and not config.force:
-        raise BuildInputError(
+        raise InputError(
             "output folder exists (use --force to replace it)", file=str(out), field="out"
         )
     judge = judge or _make_judge(config)
@@ -507,7 +507,7 @@ def rescore_evaluation(config: EvalConfig, judge: Any | None = None) -> dict[str
     saved_file = out / "generations.jsonl"
     previous_file = out / "results.json"
     if not saved_file.is_file() or not previous_file.is_file():
-        raise BuildInputError(
+        raise InputError(
             "no finished evaluation to rescore (results.json, generations.jsonl)",
             file=str(out),
             field="out",
@@ -521,7 +521,7 @@ def rescore_evaluation(config: EvalConfig, judge: Any | None = None) -> dict[str
                 record = json.loads(line)
                 saved[_item_key(record)] = record["response"]
             except (json.JSONDecodeError, KeyError) as error:
-                raise BuildInputError(
+                raise InputError(
                     f"unreadable saved reply ({error})",
                     file=str(saved_file),
                     row=line_number,
@@ -529,7 +529,7 @@ def rescore_evaluation(config: EvalConfig, judge: Any | None = None) -> dict[str
                 ) from error
     missing = [item for item in items if _item_key(vars(item)) not in saved]
     if missing or len(saved) != len(items):
-        raise BuildInputError(
+        raise InputError(
             f"the saved replies do not match this config's prompts ({len(missing)} of "
             f"{len(items)} missing, {len(saved)} saved): evaluate again instead",
             file=str(saved_file),
@@ -552,7 +552,7 @@ def rescore_evaluation(config: EvalConfig, judge: Any | None = None) -> dict[str
 def evaluation_items(config: EvalConfig) -> list[EvalItem]:
     items = safety_items(config) + xstest_items(config) + helpfulness_items(config)
     if not items:
-        raise BuildInputError("no prompts to evaluate", field="safety_data")
+        raise InputError("no prompts to evaluate", field="safety_data")
     return items
 
 
@@ -572,7 +572,7 @@ def _make_judge(config: EvalConfig) -> Any:
     try:
         return get_judge(config.judge, **config.judge_options)
     except ValueError as error:
-        raise BuildInputError(str(error), field="judge") from error
+        raise InputError(str(error), field="judge") from error
 
 
 def _item_key(record: dict[str, Any]) -> tuple[str, str, str, str]:
@@ -653,14 +653,14 @@ def markdown_table(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    try:
+
+    def run() -> int:
         config = load_run_config(EvalConfig, args.config, flag_overrides(args, EvalConfig))
         results = rescore_evaluation(config) if args.rescore else run_evaluation(config)
-    except BuildInputError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
-        return 2
-    print(markdown_table(results))
-    return 0
+        print(markdown_table(results))
+        return 0
+
+    return cli_main(run)
 
 
 if __name__ == "__main__":

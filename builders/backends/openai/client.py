@@ -16,7 +16,7 @@ from typing import Any
 from builders.backends.openai.cache import CachedResponse, ResponseCache, cache_key
 from builders.backends.openai.cost import Budget
 from builders.backends.openai.prompts import ChatRequest
-from builders.errors import BuildInputError
+from builders.errors import InputError
 
 # Statuses worth retrying: timeouts, conflicts, rate limits and server errors.
 RETRY_STATUSES = {408, 409, 429}
@@ -187,7 +187,7 @@ class LLMClient:
         """Answer ``request`` from the cache or the server.
 
         ``check(text)`` returns a rejection reason ("" to accept); a rejected text is cached as a
-        marker without the text. Raises RequestFailed, BudgetExceeded or BuildInputError (fatal).
+        marker without the text. Raises RequestFailed, BudgetExceeded or InputError (fatal).
         """
         key = self.key(request)
         hit = self.cache.get(key)
@@ -311,13 +311,13 @@ class LLMClient:
             except openai.APIStatusError as error:
                 status = error.status_code
                 if status in (401, 403):
-                    raise BuildInputError(
+                    raise InputError(
                         f"the server refused the credentials (HTTP {status}); check "
                         "OPENAI_API_KEY and --base-url",
                         field="base_url",
                     ) from None
                 if status == 404:
-                    raise BuildInputError(
+                    raise InputError(
                         f"HTTP 404 from the server: unknown model '{self.settings.model}' or "
                         "wrong --base-url (it usually ends in /v1)",
                         field="model",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.resources import data_folder
 
 
@@ -27,12 +27,12 @@ def _read_prices(path: Path) -> dict[str, tuple[float, float]]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as error:
-        raise BuildInputError("price table not found", file=str(path)) from error
+        raise InputError("price table not found", file=str(path)) from error
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise BuildInputError(f"cannot read price table: {error}", file=str(path)) from error
+        raise InputError(f"cannot read price table: {error}", file=str(path)) from error
     table = data.get("prices", data) if isinstance(data, dict) else None
     if not isinstance(table, dict):
-        raise BuildInputError("price table must map model names", file=str(path), field="prices")
+        raise InputError("price table must map model names", file=str(path), field="prices")
     prices = {}
     for model, entry in table.items():
         if model == "version":
@@ -40,13 +40,13 @@ def _read_prices(path: Path) -> dict[str, tuple[float, float]]:
         try:
             prices[str(model)] = (float(entry["input"]), float(entry["output"]))
         except (TypeError, KeyError, ValueError) as error:
-            raise BuildInputError(
+            raise InputError(
                 "expected {input: USD per 1M tokens, output: USD per 1M tokens}",
                 file=str(path),
                 field=str(model),
             ) from error
         if min(prices[str(model)]) < 0:
-            raise BuildInputError("prices cannot be negative", file=str(path), field=str(model))
+            raise InputError("prices cannot be negative", file=str(path), field=str(model))
     return prices
 
 

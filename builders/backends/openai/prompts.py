@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.resources import data_folder
 from builders.tasks.templates import render
 
@@ -94,14 +94,14 @@ def load_llm_prompts(path: Path | None = None) -> LLMPrompts:
         raw = path.read_bytes()
         data = yaml.safe_load(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise BuildInputError(f"cannot read LLM prompts: {error}", file=str(path)) from error
+        raise InputError(f"cannot read LLM prompts: {error}", file=str(path)) from error
     if not isinstance(data, dict) or not isinstance(data.get("prompts"), dict):
-        raise BuildInputError("needs a 'prompts' mapping", file=str(path), field="prompts")
+        raise InputError("needs a 'prompts' mapping", file=str(path), field="prompts")
     roles = {}
     for role in ROLES:
         item = data["prompts"].get(role)
         if not isinstance(item, dict) or not item.get("system") or not item.get("user"):
-            raise BuildInputError(
+            raise InputError(
                 "needs 'system' and 'user' text", file=str(path), field=f"prompts.{role}"
             )
         try:
@@ -113,7 +113,7 @@ def load_llm_prompts(path: Path | None = None) -> LLMPrompts:
                 expected_completion_tokens=int(item.get("expected_completion_tokens", 100)),
             )
         except (TypeError, ValueError) as error:
-            raise BuildInputError(
+            raise InputError(
                 f"bad number: {error}", file=str(path), field=f"prompts.{role}"
             ) from error
     return LLMPrompts(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.schema import Example
 from builders.stage import AuditLog
 from builders.stages.dedup.minhash import NearDuplicateFinder, fold
@@ -32,32 +32,30 @@ def load_previous_release(folder: str) -> list[PreviousRow]:
     root = Path(folder)
     manifest_path = root / "manifest.json"
     if not root.is_dir():
-        raise BuildInputError(
-            "previous release folder not found", file=folder, field="dedupe_against"
-        )
+        raise InputError("previous release folder not found", file=folder, field="dedupe_against")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         files = [name for name in manifest["files"] if name.endswith(".parquet")]
     except FileNotFoundError:
-        raise BuildInputError(
+        raise InputError(
             "not a built dataset folder (no manifest.json)", file=folder, field="dedupe_against"
         ) from None
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise BuildInputError(
+        raise InputError(
             f"unreadable manifest.json ({error})", file=str(manifest_path), field="dedupe_against"
         ) from None
     data_files = [name for name in files if name.startswith("all/")] or [
         name for name in files if not name.startswith("audit/")
     ]
     if not data_files:
-        raise BuildInputError("manifest lists no data files", file=folder, field="dedupe_against")
+        raise InputError("manifest lists no data files", file=folder, field="dedupe_against")
     rows: dict[str, PreviousRow] = {}
     for name in data_files:
         try:
             table = pq.read_table(root / name, columns=["id", "task", "kind", "messages"])
         except (OSError, ValueError, KeyError) as error:
             message = " ".join(str(error).split())[:200]
-            raise BuildInputError(
+            raise InputError(
                 f"unreadable data file ({message})", file=str(root / name), field="dedupe_against"
             ) from None
         for row in table.to_pylist():

