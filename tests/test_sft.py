@@ -10,7 +10,7 @@ pytest.importorskip("torch", reason="needs the [train] extra")
 pytest.importorskip("trl", reason="needs the [train] extra")
 
 from builders.errors import InputError
-from train_safety.config import config_to_dict, load_run_config
+from builders.options import config_to_dict, load_run_config
 from train_safety.train.sft import SFTRunConfig, build_trainer, main, run_sft
 from train_safety.train.tiny_model import PLAIN_CHAT_TEMPLATE
 

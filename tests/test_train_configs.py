@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from builders.errors import InputError
-from train_safety.config import load_run_config
+from builders.options import load_run_config
 from train_safety.evaluation.run import EvalConfig
 from train_safety.train.sft import SFTRunConfig
 

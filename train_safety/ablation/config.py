@@ -28,7 +28,7 @@ from difflib import get_close_matches
 from typing import Any
 
 from builders.errors import InputError
-from train_safety.config import coerce_value, config_to_dict, read_yaml_mapping
+from builders.options import coerce_value, config_to_dict, read_yaml_mapping
 from train_safety.evaluation.run import EvalConfig
 from train_safety.train.sft import SFTRunConfig
 

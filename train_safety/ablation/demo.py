@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from builders.errors import InputError
+from builders.options import coerce_value, config_to_dict, read_yaml_mapping
 from train_safety.ablation.config import AblationConfig, load_ablation_config
 from train_safety.ablation.runner import log_progress, run_ablation
-from train_safety.config import coerce_value, config_to_dict, read_yaml_mapping
 from train_safety.data.derived_builds import write_derived_build
 
 RECIPE_FILE = "configs/demo-organism.yaml"

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from builders.options import config_to_dict
 from train_safety.ablation.config import (
     RUNNER_CHOSEN_FIELDS,
     AblationConfig,
@@ -33,7 +34,6 @@ from train_safety.ablation.config import (
     config_sha256,
     plan_conditions,
 )
-from train_safety.config import config_to_dict
 from train_safety.evaluation.run import EvalConfig
 from train_safety.train.sft import SFTRunConfig
 

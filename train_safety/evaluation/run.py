@@ -38,7 +38,7 @@ from typing import Any
 
 from builders.cli import cli_main
 from builders.errors import InputError
-from train_safety.config import add_dataclass_flags, config_to_dict, flag_overrides, load_run_config
+from builders.options import add_dataclass_flags, config_to_dict, flag_overrides, load_run_config
 from train_safety.evaluation.first_turn import MODES as FIRST_TURN_MODES
 from train_safety.evaluation.first_turn import SCORED_PART, first_turn
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from builders.cli import cli_main
 from builders.errors import InputError
-from train_safety.config import (
+from builders.options import (
     add_dataclass_flags,
     config_to_dict,
     flag_overrides,
