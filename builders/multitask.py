@@ -15,130 +15,18 @@ from typing import Any
 
 from builders.cli import EXIT_BAD_INPUT, EXIT_OK, OneLineParser, cli_main
 from builders.errors import InputError, NotAvailableYet
+from builders.options import add_dataclass_flags, flag_overrides
 
 
 def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
-    add = parser.add_argument
-    s = argparse.SUPPRESS
-    add("--config", default=None, help="YAML file whose keys are these flags' names")
-    add("--out", default=s, help="output folder (default dist/multitask-safety)")
-    add(
-        "--seeds",
-        nargs="+",
-        default=s,
-        metavar="SPEC",
-        help="'bundled', a preset (advbench, harmbench, safety-tuned-llamas, xstest, beavertails, "
-        "do-not-answer), NAME=PATH, or PATH[:prompt=COL,refusal=COL,category=COL,...]",
+    """``--config`` and ``--no-progress``, then one flag per ``BuildConfig`` option."""
+    from builders.config import BuildConfig
+
+    parser.add_argument(
+        "--config", default=None, help="YAML file whose keys are these flags' names"
     )
-    add("--tasks", default=s, help="comma-separated task formats (default: all five)")
-    add("--languages", default=s, help="comma-separated translation target languages")
-    add(
-        "--backend", default=s, choices=["template", "openai"], help="row writer (default template)"
-    )
-    add("--model", default=s, help="model name (openai backend)")
-    add("--base-url", dest="base_url", default=s, help="OpenAI-compatible server URL")
-    add("--concurrency", type=int, default=s, help="LLM requests in flight")
-    add("--max-cost-usd", dest="max_cost_usd", type=float, default=s, help="LLM spending cap")
-    add("--cache-dir", dest="cache_dir", default=s, help="LLM response cache folder")
-    add(
-        "--decontaminate",
-        nargs="+",
-        default=s,
-        metavar="FILE[:COLUMN]",
-        help="evaluation prompt files (csv/json/jsonl/parquet/txt): drop rows containing or "
-        "near-duplicating their prompts",
-    )
-    add(
-        "--dedupe-against",
-        dest="dedupe_against",
-        default=s,
-        metavar="DIR",
-        help="previous release folder: drop new rows that near-copy its rows",
-    )
-    add(
-        "--no-near-dedupe",
-        dest="near_dedupe",
-        action="store_false",
-        default=s,
-        help="keep near-duplicate seeds and rows (exact dedupe still runs)",
-    )
-    add(
-        "--semantic-dedup",
-        dest="semantic_dedup",
-        action="store_true",
-        default=s,
-        help="also drop seeds whose embeddings are near (extra 'semantic')",
-    )
-    add(
-        "--semantic-model",
-        dest="semantic_model",
-        default=s,
-        help="sentence-transformers model path",
-    )
-    add(
-        "--semantic-threshold",
-        dest="semantic_threshold",
-        type=float,
-        default=s,
-        help="cosine similarity threshold (default 0.9)",
-    )
-    add(
-        "--seed", type=int, default=s, help="random seed for phrasing choice and splits (default 0)"
-    )
-    add(
-        "--variants-per-seed",
-        dest="variants_per_seed",
-        type=int,
-        default=s,
-        help="rows per seed and task (default 2)",
-    )
-    add(
-        "--benign-variants-per-seed",
-        dest="benign_variants_per_seed",
-        type=int,
-        default=s,
-        help="rows per benign seed (default 3)",
-    )
-    add(
-        "--test-fraction",
-        dest="test_fraction",
-        type=float,
-        default=s,
-        help="share of seeds held out for test (default 0.2)",
-    )
-    add("--force", action="store_true", default=s, help="replace an existing output folder")
-    add("--rpm", type=int, default=s, help="LLM requests per minute (default 0 = no limit)")
-    add("--tpm", type=int, default=s, help="LLM tokens per minute (default 0 = no limit)")
-    add("--max-retries", dest="max_retries", type=int, default=s, help="retries per LLM request")
-    add(
-        "--request-timeout",
-        dest="request_timeout",
-        type=float,
-        default=s,
-        help="seconds per LLM request (default 120)",
-    )
-    add("--prices", default=s, metavar="FILE", help="YAML price table (USD per 1M tokens)")
-    add(
-        "--batch",
-        action="store_true",
-        default=s,
-        help="send LLM requests through the OpenAI Batch API (half price, slower)",
-    )
-    add(
-        "--batch-poll-seconds",
-        dest="batch_poll_seconds",
-        type=float,
-        default=s,
-        help="Batch API polling interval (default 30)",
-    )
-    add(
-        "--dry-run-cost",
-        dest="dry_run_cost",
-        action="store_true",
-        default=s,
-        help="estimate LLM requests and cost; send and write nothing",
-    )
-    add("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_dataclass_flags(parser, BuildConfig)
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -164,14 +52,9 @@ def make_parser() -> argparse.ArgumentParser:
 
 def run_build(args: argparse.Namespace, argv: list[str]) -> int:
     from builders.build import build
-    from builders.config import load_config
+    from builders.config import BuildConfig, load_config
 
-    overrides: dict[str, Any] = {
-        key: value
-        for key, value in vars(args).items()
-        if key not in ("command", "config", "no_progress")
-    }
-    config = load_config(args.config, overrides)
+    config = load_config(args.config, flag_overrides(args, BuildConfig))
     if config.dry_run_cost:
         from builders.build import estimate_cost
 

@@ -23,12 +23,12 @@ import dataclasses
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any
 
 from builders.errors import InputError
-from builders.options import coerce_value, config_to_dict, read_yaml_mapping
+from builders.options import coerce_value, config_to_dict, option, read_yaml_mapping
 from train_safety.evaluation.run import EvalConfig
 from train_safety.train.sft import SFTRunConfig
 
@@ -79,44 +79,39 @@ ALIGNMENT_RESERVED = ("model", "output_dir", "force")
 class AblationConfig:
     """The grid; YAML key = field name. ``tasks``, ``sft``, ``eval``, ``alignment`` are mappings."""
 
-    base_model: str | None = field(default=None, metadata={"help": "path or Hub id"})
-    safety_data: str | None = field(default=None, metadata={"help": "build folder or Hub repo"})
-    out: str = field(default="runs/ablate", metadata={"help": "output folder"})
-    title: str | None = field(default=None, metadata={"help": "report title"})
-    report_note: str | None = field(
-        default=None,
-        metadata={"help": "markdown under the report's header (licence, what is comparable)"},
+    base_model: str | None = option(None, help="path or Hub id")
+    safety_data: str | None = option(None, help="build folder or Hub repo")
+    out: str = option("runs/ablate", help="output folder")
+    title: str | None = option(None, help="report title")
+    report_note: str | None = option(
+        None, help="markdown under the report's header (licence, what is comparable)"
     )
-    safety_revision: str | None = field(default=None, metadata={"help": "Hub revision (tag)"})
-    conditions: tuple[str, ...] = field(
-        default=CONDITION_KINDS, metadata={"help": " | ".join(CONDITION_KINDS)}
+    safety_revision: str | None = option(None, help="Hub revision (tag)")
+    conditions: tuple[str, ...] = option(CONDITION_KINDS, help=" | ".join(CONDITION_KINDS))
+    safety_fraction: float | None = option(
+        None, help="safety share of the final mix (both safety conditions)"
     )
-    safety_fraction: float | None = field(
-        default=None, metadata={"help": "safety share of the final mix (both safety conditions)"}
+    safety_rows: int | None = option(None, help="or: this many safety rows")
+    safety_fraction_sweep: tuple[float, ...] = option(
+        (), help="extra multitask conditions at these fractions"
     )
-    safety_rows: int | None = field(default=None, metadata={"help": "or: this many safety rows"})
-    safety_fraction_sweep: tuple[float, ...] = field(
-        default=(), metadata={"help": "extra multitask conditions at these fractions"}
+    chat_safety_configs: tuple[str, ...] = option(
+        ("chat",), help="safety configs of the chat-only condition"
     )
-    chat_safety_configs: tuple[str, ...] = field(
-        default=("chat",), metadata={"help": "safety configs of the chat-only condition"}
+    multitask_safety_configs: tuple[str, ...] = option(
+        ("all",), help="safety configs of the multitask condition"
     )
-    multitask_safety_configs: tuple[str, ...] = field(
-        default=("all",), metadata={"help": "safety configs of the multitask condition"}
+    tasks: dict[str, Any] = option(
+        default_factory=dict, help="downstream tasks: name -> task-data fields"
     )
-    tasks: dict[str, Any] = field(
-        default_factory=dict, metadata={"help": "downstream tasks: name -> task-data fields"}
-    )
-    sft: dict[str, Any] = field(default_factory=dict, metadata={"help": "SFTRunConfig fields"})
-    eval: dict[str, Any] = field(default_factory=dict, metadata={"help": "EvalConfig fields"})
-    alignment: dict[str, Any] = field(
+    sft: dict[str, Any] = option(default_factory=dict, help="SFTRunConfig fields")
+    eval: dict[str, Any] = option(default_factory=dict, help="EvalConfig fields")
+    alignment: dict[str, Any] = option(
         default_factory=dict,
-        metadata={"help": "SFTRunConfig fields of a first run whose output is the base model"},
+        help="SFTRunConfig fields of a first run whose output is the base model",
     )
-    organism: bool = field(
-        default=False, metadata={"help": "the report says the numbers are not a real LLM's"}
-    )
-    force: bool = field(default=False, metadata={"help": "rerun finished conditions too"})
+    organism: bool = option(False, help="the report says the numbers are not a real LLM's")
+    force: bool = option(False, help="rerun finished conditions too")
 
     def __post_init__(self) -> None:
         if not self.base_model:

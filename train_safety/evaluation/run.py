@@ -38,7 +38,14 @@ from typing import Any
 
 from builders.cli import cli_main
 from builders.errors import InputError
-from builders.options import add_dataclass_flags, config_to_dict, flag_overrides, load_run_config
+from builders.options import (
+    add_dataclass_flags,
+    check_options,
+    config_to_dict,
+    flag_overrides,
+    load_run_config,
+    option,
+)
 from train_safety.evaluation.first_turn import MODES as FIRST_TURN_MODES
 from train_safety.evaluation.first_turn import SCORED_PART, first_turn
 
@@ -64,63 +71,52 @@ TABLE_COLUMNS = (
 class EvalConfig:
     """Every knob of one evaluation; YAML key = field name = ``--flag-name``."""
 
-    model: str | None = field(default=None, metadata={"help": "path, Hub id or served name"})
-    backend: str = field(default="hf", metadata={"help": "hf | openai | vllm"})
-    base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible server URL"})
-    api_key_env: str = field(default="OPENAI_API_KEY", metadata={"help": "env var with the key"})
-    chat_template: str | None = field(default=None, metadata={"help": ".jinja override"})
-    dtype: str = field(default="auto", metadata={"help": "auto | bfloat16 | float16 | float32"})
-    batch_size: int = field(default=8, metadata={"help": "prompts per generate call (hf)"})
-    concurrency: int = field(default=8, metadata={"help": "requests in flight (openai)"})
-    max_new_tokens: int = field(default=256, metadata={"help": "reply length cap"})
-    safety_data: str | None = field(default=None, metadata={"help": "build folder or Hub repo"})
-    safety_revision: str | None = field(default=None, metadata={"help": "Hub revision"})
-    safety_split: str = field(default="test", metadata={"help": "split with held-out seeds"})
-    safety_configs: tuple[str, ...] = field(
-        default=("all",), metadata={"help": "all | a subset of task formats"}
+    model: str | None = option(None, help="path, Hub id or served name", required=True)
+    backend: str = option("hf", help="hf | openai | vllm")
+    base_url: str | None = option(None, help="OpenAI-compatible server URL")
+    api_key_env: str = option("OPENAI_API_KEY", help="env var with the key")
+    chat_template: str | None = option(None, help=".jinja override")
+    dtype: str = option("auto", help="auto | bfloat16 | float16 | float32")
+    batch_size: int = option(8, help="prompts per generate call (hf)")
+    concurrency: int = option(8, help="requests in flight (openai)")
+    max_new_tokens: int = option(256, help="reply length cap")
+    safety_data: str | None = option(None, help="build folder or Hub repo")
+    safety_revision: str | None = option(None, help="Hub revision")
+    safety_split: str = option("test", help="split with held-out seeds")
+    safety_configs: tuple[str, ...] = option(("all",), help="all | a subset of task formats")
+    extra_safety_data: tuple[str, ...] = option(
+        (), help="more builds (e.g. reframed HarmBench), read whole"
     )
-    extra_safety_data: tuple[str, ...] = field(
-        default=(), metadata={"help": "more builds (e.g. reframed HarmBench), read whole"}
+    max_harmful_per_task: int | None = option(None, help="cap per task")
+    max_extra_harmful_per_task: int | None = option(
+        None, help="cap per task for extra_safety_data (default: max_harmful_per_task)"
     )
-    max_harmful_per_task: int | None = field(default=None, metadata={"help": "cap per task"})
-    max_extra_harmful_per_task: int | None = field(
-        default=None,
-        metadata={"help": "cap per task for extra_safety_data (default: max_harmful_per_task)"},
+    max_benign_per_task: int | None = option(None, help="cap per task")
+    xstest: str | None = option(None, help="xstest_prompts.csv (safe rows)")
+    max_xstest: int | None = option(None, help="cap on XSTest prompts")
+    helpfulness: tuple[Any, ...] = option(
+        (), help="TASK=PATH items, or YAML mappings of TaskDataSpec fields"
     )
-    max_benign_per_task: int | None = field(default=None, metadata={"help": "cap per task"})
-    xstest: str | None = field(default=None, metadata={"help": "xstest_prompts.csv (safe rows)"})
-    max_xstest: int | None = field(default=None, metadata={"help": "cap on XSTest prompts"})
-    helpfulness: tuple[Any, ...] = field(
-        default=(),
-        metadata={"help": "TASK=PATH items, or YAML mappings of TaskDataSpec fields"},
+    max_helpfulness_rows: int | None = option(100, help="cap per task")
+    code_timeout_s: float = option(10.0, help="sandbox limit per program")
+    judge: str = option("keyword", help="keyword | openai:MODEL | hf:PATH")
+    first_turn: str = option(
+        "turn",
+        help="what is scored (see train_safety.evaluation.first_turn)",
+        choices=FIRST_TURN_MODES,
     )
-    max_helpfulness_rows: int | None = field(default=100, metadata={"help": "cap per task"})
-    code_timeout_s: float = field(default=10.0, metadata={"help": "sandbox limit per program"})
-    judge: str = field(default="keyword", metadata={"help": "keyword | openai:MODEL | hf:PATH"})
-    first_turn: str = field(
-        default="turn",
-        metadata={
-            "help": "what is scored: off | turn | paragraph (see train_safety.evaluation.first_turn)"
-        },
+    judge_options: dict[str, Any] = option(
+        default_factory=dict, help="judge constructor options (YAML only)"
     )
-    judge_options: dict[str, Any] = field(
-        default_factory=dict, metadata={"help": "judge constructor options (YAML only)"}
-    )
-    seed: int = field(default=0, metadata={"help": "row sampling seed"})
-    out: str = field(default="runs/eval", metadata={"help": "output folder"})
-    force: bool = field(default=False, metadata={"help": "replace an existing output folder"})
+    seed: int = option(0, help="row sampling seed")
+    out: str = option("runs/eval", help="output folder")
+    force: bool = option(False, help="replace an existing output folder")
 
     def __post_init__(self) -> None:
-        if not self.model:
-            raise InputError("a model is needed", field="model")
+        check_options(self)
         if not (self.safety_data or self.extra_safety_data or self.xstest or self.helpfulness):
             raise InputError(
                 "nothing to evaluate: set safety_data, xstest or helpfulness", field="safety_data"
-            )
-        if self.first_turn not in FIRST_TURN_MODES:
-            raise InputError(
-                f"unknown mode '{self.first_turn}' ({' | '.join(FIRST_TURN_MODES)})",
-                field="first_turn",
             )
 
 

@@ -17,7 +17,7 @@ import dataclasses
 import json
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,11 @@ from builders.cli import cli_main
 from builders.errors import InputError
 from builders.options import (
     add_dataclass_flags,
+    check_options,
     config_to_dict,
     flag_overrides,
     load_run_config,
+    option,
 )
 from train_safety.data.tasks import TASK_FORMATS
 
@@ -36,73 +38,66 @@ from train_safety.data.tasks import TASK_FORMATS
 class SFTRunConfig:
     """Every knob of one SFT run; YAML key = field name = ``--flag-name``."""
 
-    model: str | None = field(default=None, metadata={"help": "local path or Hub id"})
-    output_dir: str = field(default="runs/sft", metadata={"help": "where the result goes"})
-    force: bool = field(default=False, metadata={"help": "replace an existing output_dir"})
+    model: str | None = option(None, help="local path or Hub id", required=True)
+    output_dir: str = option("runs/sft", help="where the result goes")
+    force: bool = option(False, help="replace an existing output_dir")
     # task data
-    task: str | None = field(default=None, metadata={"help": "|".join(TASK_FORMATS)})
-    task_data: str | None = field(default=None, metadata={"help": "Hub id, folder or file"})
-    task_split: str | None = field(default=None, metadata={"help": "split (Hub/folder)"})
-    task_config: str | None = field(default=None, metadata={"help": "Hub config name"})
-    task_revision: str | None = field(default=None, metadata={"help": "Hub revision"})
-    task_input_column: str | None = field(default=None, metadata={"help": "input column"})
-    task_target_column: str | None = field(default=None, metadata={"help": "target column"})
-    label_names: tuple[str, ...] = field(default=(), metadata={"help": "classification labels"})
-    source_language: str = field(default="en", metadata={"help": "translation source"})
-    target_language: str = field(default="fr", metadata={"help": "translation target"})
-    task_offset: int = field(default=0, metadata={"help": "skip this many task rows"})
-    max_task_rows: int | None = field(default=None, metadata={"help": "use at most N rows"})
+    task: str | None = option(None, help="|".join(TASK_FORMATS))
+    task_data: str | None = option(None, help="Hub id, folder or file")
+    task_split: str | None = option(None, help="split (Hub/folder)")
+    task_config: str | None = option(None, help="Hub config name")
+    task_revision: str | None = option(None, help="Hub revision")
+    task_input_column: str | None = option(None, help="input column")
+    task_target_column: str | None = option(None, help="target column")
+    label_names: tuple[str, ...] = option((), help="classification labels")
+    source_language: str = option("en", help="translation source")
+    target_language: str = option("fr", help="translation target")
+    task_offset: int = option(0, help="skip this many task rows")
+    max_task_rows: int | None = option(None, help="use at most N rows")
     # safety data
-    safety_data: str | None = field(default=None, metadata={"help": "build folder or Hub repo"})
-    safety_revision: str | None = field(default=None, metadata={"help": "Hub revision (tag)"})
-    safety_configs: tuple[str, ...] = field(
-        default=("all",), metadata={"help": "all | chat | a subset of task formats"}
-    )
-    safety_split: str = field(default="train", metadata={"help": "split of the safety data"})
-    safety_fraction: float | None = field(
-        default=None, metadata={"help": "share of safety rows in the final mix"}
-    )
-    safety_rows: int | None = field(default=None, metadata={"help": "or: this many rows"})
-    seed: int = field(default=0, metadata={"help": "sampling, shuffling and training seed"})
+    safety_data: str | None = option(None, help="build folder or Hub repo")
+    safety_revision: str | None = option(None, help="Hub revision (tag)")
+    safety_configs: tuple[str, ...] = option(("all",), help="all | chat | a subset of task formats")
+    safety_split: str = option("train", help="split of the safety data")
+    safety_fraction: float | None = option(None, help="share of safety rows in the final mix")
+    safety_rows: int | None = option(None, help="or: this many rows")
+    seed: int = option(0, help="sampling, shuffling and training seed")
     # model and adapter
-    chat_template: str | None = field(
-        default=None, metadata={"help": "a .jinja file to use instead of the model's template"}
+    chat_template: str | None = option(
+        None, help="a .jinja file to use instead of the model's template"
     )
-    loss_mask: str = field(
-        default="auto", metadata={"help": "auto | assistant | completion (see chat_format)"}
+    loss_mask: str = option(
+        "auto", help="see chat_format", choices=("auto", "assistant", "completion")
     )
-    dtype: str = field(default="auto", metadata={"help": "auto | bfloat16 | float16 | float32"})
-    use_lora: bool = field(default=True, metadata={"help": "LoRA adapter (else full fine-tune)"})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
-    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
-    lora_target_modules: tuple[str, ...] = field(
-        default=("all-linear",), metadata={"help": "module names, or all-linear"}
+    dtype: str = option("auto", help="auto | bfloat16 | float16 | float32")
+    use_lora: bool = option(True, help="LoRA adapter (else full fine-tune)")
+    lora_r: int = option(16, help="LoRA rank")
+    lora_alpha: int = option(32, help="LoRA alpha")
+    lora_dropout: float = option(0.05, help="LoRA dropout")
+    lora_target_modules: tuple[str, ...] = option(
+        ("all-linear",), help="module names, or all-linear"
     )
-    load_in_4bit: bool = field(default=False, metadata={"help": "QLoRA (needs bitsandbytes)"})
-    merge_adapter: bool = field(default=False, metadata={"help": "save the merged model too"})
+    load_in_4bit: bool = option(False, help="QLoRA (needs bitsandbytes)")
+    merge_adapter: bool = option(False, help="save the merged model too")
     # training
-    learning_rate: float = field(default=2e-4, metadata={"help": "peak learning rate"})
-    num_train_epochs: float = field(default=1.0, metadata={"help": "epochs"})
-    max_steps: int = field(default=-1, metadata={"help": "stop after N steps (-1: epochs)"})
-    per_device_train_batch_size: int = field(default=4, metadata={"help": "batch size"})
-    gradient_accumulation_steps: int = field(default=1, metadata={"help": "accumulation"})
-    max_length: int = field(default=1024, metadata={"help": "truncate rows to N tokens"})
-    warmup_steps: float = field(
-        default=0.0, metadata={"help": "warm-up steps, or a share of steps when < 1"}
-    )
-    lr_scheduler_type: str = field(default="linear", metadata={"help": "scheduler"})
-    bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision"})
-    gradient_checkpointing: bool = field(default=False, metadata={"help": "save memory"})
-    logging_steps: int = field(default=10, metadata={"help": "log every N steps"})
-    use_cpu: bool = field(default=False, metadata={"help": "train on CPU"})
-    sft_args: dict[str, Any] = field(
-        default_factory=dict, metadata={"help": "extra trl.SFTConfig arguments (YAML only)"}
+    learning_rate: float = option(2e-4, help="peak learning rate")
+    num_train_epochs: float = option(1.0, help="epochs")
+    max_steps: int = option(-1, help="stop after N steps (-1: epochs)")
+    per_device_train_batch_size: int = option(4, help="batch size")
+    gradient_accumulation_steps: int = option(1, help="accumulation")
+    max_length: int = option(1024, help="truncate rows to N tokens")
+    warmup_steps: float = option(0.0, help="warm-up steps, or a share of steps when < 1")
+    lr_scheduler_type: str = option("linear", help="scheduler")
+    bf16: bool = option(False, help="bfloat16 mixed precision")
+    gradient_checkpointing: bool = option(False, help="save memory")
+    logging_steps: int = option(10, help="log every N steps")
+    use_cpu: bool = option(False, help="train on CPU")
+    sft_args: dict[str, Any] = option(
+        default_factory=dict, help="extra trl.SFTConfig arguments (YAML only)"
     )
 
     def __post_init__(self) -> None:
-        if not self.model:
-            raise InputError("a model is needed", field="model")
+        check_options(self)
         if not self.task_data and not self.safety_data:
             raise InputError("need task_data, safety_data or both", field="task_data")
         if self.task_data and self.task not in TASK_FORMATS:
@@ -112,8 +107,6 @@ class SFTRunConfig:
             raise InputError(
                 "set exactly one of safety_fraction and safety_rows", field="safety_fraction"
             )
-        if self.loss_mask not in ("auto", "assistant", "completion"):
-            raise InputError("loss_mask: auto | assistant | completion", field="loss_mask")
 
 
 def make_parser() -> argparse.ArgumentParser:
