@@ -1,7 +1,10 @@
-"""Stage bookkeeping: per-stage counts and the audit log of every dropped row.
+"""The stage contract and its bookkeeping: per-stage counts and the audit log of every dropped row.
 
-Stages are generators over records; this module wraps them to count rows in and out and to record
-each drop with its stage and reason (written to ``audit/removed.parquet`` by the exporter).
+Every build stage is an object with a ``name`` and ``__call__(rows, audit) -> rows`` (generator in,
+generator out), made from the build by ``from_build(context)``, which returns None when the build
+turns the stage off. ``builders.pipeline`` lists the stages once, in order. Each stage records
+its counts and every row it drops, with a reason, in the :class:`AuditLog` (written to
+``audit/removed.parquet`` by the exporter).
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from builders.config import BuildConfig
 from builders.schema import Example, Seed
+from builders.tasks.templates import TemplateLibrary
 
 AUDIT_COLUMNS: tuple[str, ...] = (
     "stage",
@@ -145,3 +150,30 @@ class KeepFilter:
                 yield example
             else:
                 audit.drop_example(report, example, reason)
+
+
+@dataclass
+class BuildContext:
+    """What stages are made from: the build config and what was loaded for it before any work."""
+
+    config: BuildConfig
+    library: TemplateLibrary
+    tasks: list[str]
+    targets: tuple[str, ...]  # translation target languages
+    priority: dict[str, int]  # seed source name -> rank: the first source listed wins a duplicate
+    decontaminator: Any = None  # stages.decontaminate.Decontaminator, with --decontaminate
+    previous: Any = None  # stages.dedup.previous_release rows, with --dedupe-against
+    progress: bool = False
+
+
+class Stage(Protocol):
+    """One step of a build. Rows are ``(priority, Seed)`` pairs before reframing, framing jobs
+    between reframing and generation, ``Example`` rows after."""
+
+    name: str
+
+    def __call__(self, rows: Iterable[Any], audit: AuditLog) -> Iterator[Any]: ...
+
+
+class StageFactory(Protocol):
+    def from_build(self, context: BuildContext) -> Stage | None: ...

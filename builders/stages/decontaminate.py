@@ -15,7 +15,7 @@ the filters (benign task inputs and LLM-written rows did not come from a checked
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from builders.schema import Example, Seed
 from builders.seeds.files import PROMPT_COLUMNS
 from builders.seeds.source import sha256_bytes
 from builders.seeds.tables import SUFFIXES, read_table
-from builders.stage import AuditLog
+from builders.stage import AuditLog, BuildContext
 from builders.stages.dedup.minhash import MinHasher, NearDuplicateFinder, fold
 from builders.stages.dedup.near import TEMPLATE_GENERATOR
 
@@ -233,3 +233,37 @@ class Decontaminator:
             "removed": len(found),
             "eval_prompts_matched": len({id(match[0]) for match in found.values()}),
         }
+
+
+class SeedDecontamination:
+    """Seeds: drop those that contain or near-duplicate an evaluation prompt (``--decontaminate``)."""
+
+    name = "seed_decontaminate"
+
+    def __init__(self, decontaminator: Decontaminator) -> None:
+        self.decontaminator = decontaminator
+
+    @classmethod
+    def from_build(cls, context: BuildContext) -> SeedDecontamination | None:
+        return None if context.decontaminator is None else cls(context.decontaminator)
+
+    def __call__(
+        self, ranked: Iterable[tuple[int, Seed]], audit: AuditLog
+    ) -> Iterator[tuple[int, Seed]]:
+        yield from self.decontaminator.filter_seeds(list(ranked), audit, self.name)
+
+
+class RowDecontamination:
+    """Rows: the same check on every user prompt (near-duplicates: rows a backend worded)."""
+
+    name = "decontaminate"
+
+    def __init__(self, decontaminator: Decontaminator) -> None:
+        self.decontaminator = decontaminator
+
+    @classmethod
+    def from_build(cls, context: BuildContext) -> RowDecontamination | None:
+        return None if context.decontaminator is None else cls(context.decontaminator)
+
+    def __call__(self, examples: Iterable[Example], audit: AuditLog) -> Iterator[Example]:
+        yield from self.decontaminator.filter_examples(list(examples), audit, self.name)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from builders.schema import Example, Seed
-from builders.stage import AuditLog, KeepFilter, KeepResult
+from builders.stage import AuditLog, BuildContext, KeepFilter, KeepResult
 from builders.tasks.templates import TemplateLibrary
 
 
 class PromptLengthFilter(KeepFilter):
     name = "length"
+
+    @classmethod
+    def from_build(cls, context: BuildContext) -> PromptLengthFilter:
+        return cls(context.config.min_prompt_chars, context.config.max_prompt_chars)
 
     def __init__(self, min_chars: int, max_chars: int) -> None:
         self.min_chars = min_chars
@@ -57,6 +62,10 @@ class RefusalCheckFilter(KeepFilter):
 
     name = "refusal_check"
 
+    @classmethod
+    def from_build(cls, context: BuildContext) -> RefusalCheckFilter:
+        return cls(context.library)
+
     def __init__(self, library: TemplateLibrary) -> None:
         self.library = library
 
@@ -85,6 +94,10 @@ class LanguageFilter(KeepFilter):
 
     name = "language_check"
     MIN_CHARS = 20
+
+    @classmethod
+    def from_build(cls, context: BuildContext) -> LanguageFilter:
+        return cls(context.library, context.config.language_min_score, seed=context.config.seed)
 
     def __init__(self, library: TemplateLibrary, min_score: float, seed: int = 0) -> None:
         from langdetect import DetectorFactory
@@ -132,3 +145,25 @@ def language_score(text: str, langdetect_code: str) -> float:
     """Probability langdetect gives ``langdetect_code`` for ``text`` (0.0 when absent)."""
     guesses = _detect(text[:DETECT_CHARS])
     return next((prob for lang, prob in guesses if lang == langdetect_code), 0.0)
+
+
+class SeedRefusalCheck:
+    """Seeds: drop harmful seeds whose reference refusal does not refuse (``check_seed_refusals``)."""
+
+    name = "seed_refusal_check"
+
+    def __init__(self, library: TemplateLibrary) -> None:
+        self.library = library
+
+    @classmethod
+    def from_build(cls, context: BuildContext) -> SeedRefusalCheck:
+        return cls(context.library)
+
+    def __call__(
+        self, ranked: Iterable[tuple[int, Seed]], audit: AuditLog
+    ) -> Iterator[tuple[int, Seed]]:
+        pairs = list(ranked)
+        kept = {
+            id(seed) for seed in check_seed_refusals([s for _, s in pairs], self.library, audit)
+        }
+        yield from (pair for pair in pairs if id(pair[1]) in kept)

@@ -6,10 +6,10 @@ Which copy survives does not depend on input order: the highest-priority source 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from builders.schema import Example, Seed, normalize_text
-from builders.stage import AuditLog
+from builders.stage import AuditLog, BuildContext
 
 
 def dedupe_seeds(
@@ -60,3 +60,34 @@ def dedupe_examples(
     report.rows_out = len(kept)
     kept.sort(key=lambda ex: ex.id)
     return kept
+
+
+class ExactSeedDedup:
+    """Seeds: one per (kind, task, normalized prompt); the higher-priority source wins."""
+
+    name = "seed_dedupe"
+
+    @classmethod
+    def from_build(cls, context: BuildContext) -> ExactSeedDedup:
+        return cls()
+
+    def __call__(
+        self, ranked: Iterable[tuple[int, Seed]], audit: AuditLog
+    ) -> Iterator[tuple[int, Seed]]:
+        yield from dedupe_seeds(ranked, audit, self.name)
+
+
+class ExactRowDedup:
+    """Rows: one per (task, normalized user prompt); the higher-priority source wins."""
+
+    name = "exact_dedupe"
+
+    def __init__(self, priority: dict[str, int]) -> None:
+        self.priority = priority
+
+    @classmethod
+    def from_build(cls, context: BuildContext) -> ExactRowDedup:
+        return cls(context.priority)
+
+    def __call__(self, examples: Iterable[Example], audit: AuditLog) -> Iterator[Example]:
+        yield from dedupe_examples(examples, self.priority, audit, self.name)

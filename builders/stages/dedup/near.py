@@ -14,11 +14,11 @@ Leaving them out is what keeps the stage cheap at 500k+ rows.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from builders.schema import Example, Seed
-from builders.stage import AuditLog
+from builders.stage import AuditLog, BuildContext
 from builders.stages.dedup.minhash import NearDuplicateFinder, VerifyRule, fold
 
 TEMPLATE_GENERATOR = "template"
@@ -165,3 +165,34 @@ def near_dedupe_examples(
     kept = [example for index, example in enumerate(examples) if index not in dropped]
     report.rows_out = len(kept)
     return kept
+
+
+class NearSeedDedup:
+    """Seeds: drop near-duplicates of a higher-priority seed (on unless ``--no-near-dedupe``)."""
+
+    name = "seed_near_dedupe"
+
+    @classmethod
+    def from_build(cls, context: BuildContext) -> NearSeedDedup | None:
+        return cls() if context.config.near_dedupe else None
+
+    def __call__(
+        self, ranked: Iterable[tuple[int, Seed]], audit: AuditLog
+    ) -> Iterator[tuple[int, Seed]]:
+        yield from near_dedupe_seeds(list(ranked), audit, stage=self.name)
+
+
+class NearRowDedup:
+    """Rows a backend worded: drop near-duplicates of a higher-priority row."""
+
+    name = "near_dedupe"
+
+    def __init__(self, priority: dict[str, int]) -> None:
+        self.priority = priority
+
+    @classmethod
+    def from_build(cls, context: BuildContext) -> NearRowDedup | None:
+        return cls(context.priority) if context.config.near_dedupe else None
+
+    def __call__(self, examples: Iterable[Example], audit: AuditLog) -> Iterator[Example]:
+        yield from near_dedupe_examples(list(examples), self.priority, audit, stage=self.name)

@@ -8,6 +8,7 @@ previous row of the same kind and task is dropped, with the previous prompt it m
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pyarrow.parquet as pq
 
 from builders.errors import InputError
 from builders.schema import Example
-from builders.stage import AuditLog
+from builders.stage import AuditLog, BuildContext
 from builders.stages.dedup.minhash import NearDuplicateFinder, fold
 
 
@@ -103,3 +104,19 @@ def dedupe_against_previous(
     report.rows_out = len(kept)
     audit.quality[stage] = {"previous_rows": len(previous), "removed": len(matched)}
     return kept
+
+
+class PreviousReleaseDedup:
+    """Rows: drop near-copies of a previous release's rows (``--dedupe-against DIR``)."""
+
+    name = "dedupe_against_previous"
+
+    def __init__(self, previous: list[PreviousRow]) -> None:
+        self.previous = previous
+
+    @classmethod
+    def from_build(cls, context: BuildContext) -> PreviousReleaseDedup | None:
+        return None if context.previous is None else cls(context.previous)
+
+    def __call__(self, examples: Iterable[Example], audit: AuditLog) -> Iterator[Example]:
+        yield from dedupe_against_previous(list(examples), self.previous, audit, stage=self.name)

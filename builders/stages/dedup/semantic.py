@@ -13,7 +13,7 @@ in the lexical stage.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from rapidfuzz import fuzz
 
 from builders.errors import InputError, MissingExtra
 from builders.schema import Seed
-from builders.stage import AuditLog
+from builders.stage import AuditLog, BuildContext
 from builders.stages.dedup.minhash import UnionFind, fold, substituted_words
 from builders.stages.dedup.near import cluster_report
 
@@ -131,3 +131,25 @@ def semantic_dedupe_seeds(
     kept = [pair for index, pair in enumerate(ranked) if index not in dropped]
     report.rows_out = len(kept)
     return kept
+
+
+class SemanticSeedDedup:
+    """Seeds: drop those whose embeddings are near (``--semantic-dedup``, extra 'semantic')."""
+
+    name = "seed_semantic_dedupe"
+
+    def __init__(self, embed: Embedder, threshold: float) -> None:
+        self.embed = embed
+        self.threshold = threshold
+
+    @classmethod
+    def from_build(cls, context: BuildContext) -> SemanticSeedDedup | None:
+        config = context.config
+        if not config.semantic_dedup:
+            return None
+        return cls(load_embedder(config.semantic_model), config.semantic_threshold)
+
+    def __call__(
+        self, ranked: Iterable[tuple[int, Seed]], audit: AuditLog
+    ) -> Iterator[tuple[int, Seed]]:
+        yield from semantic_dedupe_seeds(list(ranked), audit, self.embed, self.threshold, self.name)
