@@ -14,8 +14,9 @@ import pytest
 
 from builders.errors import InputError
 from builders.schema import TASKS
+from train_safety.evaluation.config import EvalConfig
 from train_safety.evaluation.metrics import wilson_interval
-from train_safety.evaluation.run import EvalConfig, main, rescore_evaluation, run_evaluation
+from train_safety.evaluation.run import main, rescore_evaluation, run_evaluation
 
 
 class ScriptedGenerator:

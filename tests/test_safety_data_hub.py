@@ -60,7 +60,8 @@ def test_safety_rows_from_a_hub_repo_at_a_revision(default_build, fake_hub, tmp_
 
 
 def test_extra_builds_are_evaluated_whole(default_build, tmp_path):
-    from train_safety.evaluation.run import EvalConfig, safety_items
+    from train_safety.evaluation.config import EvalConfig
+    from train_safety.evaluation.items import safety_items
 
     config = EvalConfig(
         model="m", extra_safety_data=(str(default_build.out),), safety_configs=("code_generation",)

@@ -8,7 +8,7 @@ import pytest
 
 from builders.errors import InputError
 from builders.options import load_run_config
-from train_safety.evaluation.run import EvalConfig
+from train_safety.evaluation.config import EvalConfig
 from train_safety.train.sft import SFTRunConfig
 
 CONFIGS = sorted(
@@ -38,7 +38,7 @@ def test_shipped_config_parses(path):
     if cls is SFTRunConfig:
         assert config.safety_fraction is not None and 0 < config.safety_fraction < 1
     else:
-        from train_safety.evaluation.run import helpfulness_specs
+        from train_safety.evaluation.items import helpfulness_specs
 
         assert {s.task for s in helpfulness_specs(config)} == {
             "translation",

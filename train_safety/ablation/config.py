@@ -29,7 +29,7 @@ from typing import Any
 
 from builders.errors import InputError
 from builders.options import coerce_value, config_to_dict, option, read_yaml_mapping
-from train_safety.evaluation.run import EvalConfig
+from train_safety.evaluation.config import EvalConfig
 from train_safety.train.sft import SFTRunConfig
 
 # Condition kinds, in report order.

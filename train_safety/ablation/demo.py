@@ -122,9 +122,29 @@ def prepare_organism(folder: Path, recipe: OrganismRecipe, log: Any) -> dict[str
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
+    rows, tokenizer_texts = _organism_rows(folder, recipe, log)
+    data = folder / "data"
+    _write_organism_data(data, rows, recipe)
+    parameters = _make_tiny_model(folder / "tiny-model", tokenizer_texts, recipe, log)
+    paths = {
+        "data": str(data),
+        "model": str(folder / "tiny-model"),
+        "eval_build": str(data / "eval-build"),
+        "safety_build": str(data / "safety-build"),
+        "alignment_build": str(data / "alignment-build"),
+        "tasks": str(data / "tasks"),
+        "parameters": str(parameters),
+    }
+    marker.write_text(json.dumps({"recipe_sha256": sha, "paths": paths}, indent=2) + "\n")
+    return paths
+
+
+def _organism_rows(
+    folder: Path, recipe: OrganismRecipe, log: Any
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The default build's rows with turns cut, and the train-split text for the tokenizer."""
     from builders.build import build
     from builders.config import BuildConfig
-    from builders.schema import TASKS
 
     log("building the default dataset (bundled seeds, template backend)")
     result = build(BuildConfig(out=str(folder / "build"), seed=recipe.seed))
@@ -138,11 +158,16 @@ def prepare_organism(folder: Path, recipe: OrganismRecipe, log: Any) -> dict[str
     ]
     for row in rows:
         row["messages"] = shorten(list(row["messages"]), recipe.max_chars, recipe.reply_chars)
+    return rows, tokenizer_texts
+
+
+def _write_organism_data(data: Path, rows: list[dict[str, Any]], recipe: OrganismRecipe) -> None:
+    """Eval, safety and alignment folders laid out like builds, and the downstream task files."""
+    from builders.schema import TASKS
+
     train = [r for r in rows if r["split"] == "train"]
     test = [r for r in rows if r["split"] == "test"]
     by_task = {t: [r for r in train if r["task"] == t] for t in TASKS}
-    paths = {"data": str(folder / "data")}
-    data = folder / "data"
 
     def configs(selected: list[dict]) -> dict[str, list[dict]]:
         grouped = {t: [r for r in selected if r["task"] == t] for t in TASKS}
@@ -167,6 +192,12 @@ def prepare_organism(folder: Path, recipe: OrganismRecipe, log: Any) -> dict[str
         ]
         _write_jsonl(data / "tasks" / f"{task}-train.jsonl", benign_train)
         _write_jsonl(data / "tasks" / f"{task}-test.jsonl", benign_test)
+
+
+def _make_tiny_model(
+    out: Path, tokenizer_texts: list[str], recipe: OrganismRecipe, log: Any
+) -> int:
+    """Train the tokenizer, initialise the random Llama, save both to ``out``; its parameters."""
     log("training the tokenizer on train-split text and initialising the tiny model")
     from train_safety.train.tiny_model import build_model, build_tokenizer
 
@@ -183,18 +214,9 @@ def prepare_organism(folder: Path, recipe: OrganismRecipe, log: Any) -> dict[str
         kv_heads=recipe.kv_heads,
         tie_word_embeddings=recipe.tie_word_embeddings,
     )
-    model.save_pretrained(folder / "tiny-model")
-    tokenizer.save_pretrained(folder / "tiny-model")
-    paths |= {
-        "model": str(folder / "tiny-model"),
-        "eval_build": str(data / "eval-build"),
-        "safety_build": str(data / "safety-build"),
-        "alignment_build": str(data / "alignment-build"),
-        "tasks": str(data / "tasks"),
-        "parameters": str(sum(p.numel() for p in model.parameters())),
-    }
-    marker.write_text(json.dumps({"recipe_sha256": sha, "paths": paths}, indent=2) + "\n")
-    return paths
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return sum(p.numel() for p in model.parameters())
 
 
 # ---------------------------------------------------------------- the grid

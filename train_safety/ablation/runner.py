@@ -34,7 +34,7 @@ from train_safety.ablation.config import (
     config_sha256,
     plan_conditions,
 )
-from train_safety.evaluation.run import EvalConfig
+from train_safety.evaluation.config import EvalConfig
 from train_safety.train.sft import SFTRunConfig
 
 RUNNER_VERSION = 1  # bump when a change to the runner changes what a condition computes
@@ -65,7 +65,7 @@ def sft_fingerprint(config: SFTRunConfig) -> dict[str, Any]:
 def eval_fingerprint(config: EvalConfig) -> dict[str, Any]:
     from train_safety.data import safety as safety_data
     from train_safety.data import tasks as task_data
-    from train_safety.evaluation.run import helpfulness_specs
+    from train_safety.evaluation.items import helpfulness_specs
 
     prints: dict[str, Any] = {}
     if config.safety_data:
@@ -99,16 +99,59 @@ def run_cell(
     """
     done = folder / DONE
     if done.is_file() and not force:
-        record = json.loads(done.read_text(encoding="utf-8"))
-        if record.get("config_sha256") == sha:
-            log(f"{name}: finished earlier with this config (sha256 {sha[:12]}), reused")
-            return record | {"reused": True}
-        if evaluation is not None and rescore_key is not None:
-            rescored = _rescore_if_only_scoring_changed(
-                folder, name, sha, record, evaluation, rescore_key, log
-            )
-            if rescored is not None:
-                return rescored
+        reused = _reuse_finished(folder, name, sha, evaluation, rescore_key, log)
+        if reused is not None:
+            return reused
+    _prepare_folder(folder, name, sha, sft_sha, force, log)
+    _write_json(
+        folder / STARTED,
+        {
+            "name": name,
+            "config_sha256": sha,
+            "sft_sha256": sft_sha,
+            "sft": config_to_dict(sft) if sft else None,
+            "eval": config_to_dict(evaluation) if evaluation else None,
+        },
+    )
+    record: dict[str, Any] = {"name": name, "config_sha256": sha}
+    model_path = evaluation.model if evaluation else None
+    if sft is not None:
+        trained, model_path = _train_cell(folder, name, sft, evaluation, log)
+        record |= trained
+    if evaluation is not None:
+        record |= _evaluate_cell(folder, name, evaluation, model_path, log)
+    record["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    record["runner_version"] = RUNNER_VERSION
+    _write_json(done, record)
+    return record | {"reused": False}
+
+
+def _reuse_finished(
+    folder: Path,
+    name: str,
+    sha: str,
+    evaluation: EvalConfig | None,
+    rescore_key: tuple[Any, ...] | None,
+    log: Any,
+) -> dict[str, Any] | None:
+    """The finished cell's record when its config is unchanged (or only its scoring changed
+    and the saved replies were rescored); else None."""
+    record = json.loads((folder / DONE).read_text(encoding="utf-8"))
+    if record.get("config_sha256") == sha:
+        log(f"{name}: finished earlier with this config (sha256 {sha[:12]}), reused")
+        return record | {"reused": True}
+    if evaluation is not None and rescore_key is not None:
+        return _rescore_if_only_scoring_changed(
+            folder, name, sha, record, evaluation, rescore_key, log
+        )
+    return None
+
+
+def _prepare_folder(
+    folder: Path, name: str, sha: str, sft_sha: str | None, force: bool, log: Any
+) -> None:
+    """Start over, keep the fine-tuned model (only the evaluation changed), or resume."""
+    done = folder / DONE
     if folder.exists():
         started = folder / STARTED
         previous = json.loads(started.read_text("utf-8")) if started.is_file() else {}
@@ -126,60 +169,55 @@ def run_cell(
         else:
             log(f"{name}: resuming an interrupted run")
     folder.mkdir(parents=True, exist_ok=True)
-    _write_json(
-        folder / STARTED,
-        {
-            "name": name,
-            "config_sha256": sha,
-            "sft_sha256": sft_sha,
-            "sft": config_to_dict(sft) if sft else None,
-            "eval": config_to_dict(evaluation) if evaluation else None,
-        },
-    )
-    record: dict[str, Any] = {"name": name, "config_sha256": sha}
-    model_path = evaluation.model if evaluation else None
-    if sft is not None:
-        model_dir = folder / "model"
-        if (model_dir / "data_manifest.json").is_file():
-            log(f"{name}: the fine-tuned model is already there, not training again")
-            record |= json.loads((folder / "sft.json").read_text("utf-8"))
-        else:
-            log(f"{name}: fine-tuning")
-            started_at = time.perf_counter()
-            from train_safety.train.sft import run_sft
 
-            run_sft(dataclasses.replace(sft, output_dir=str(model_dir), force=True))
-            record["sft_seconds"] = round(time.perf_counter() - started_at, 1)
-            _write_json(folder / "sft.json", {"sft_seconds": record["sft_seconds"]})
-        manifest = json.loads((model_dir / "data_manifest.json").read_text("utf-8"))
-        mix = {k: v for k, v in manifest.get("mix", {}).items() if k != "rows_sha256"}
-        training = manifest.get("training", {})
-        record |= {
-            "mix": mix,
-            "global_step": training.get("global_step"),
-            "rows_trained": training.get("rows_trained"),
-            "training_loss": training.get("training_loss"),
-        }
-        model_path = str(model_dir)
-        if evaluation and evaluation.backend == "vllm" and (model_dir / "merged").is_dir():
-            model_path = str(model_dir / "merged")  # vLLM takes a merged model, not an adapter
-    if evaluation is not None:
-        log(f"{name}: evaluating {model_path}")
+
+def _train_cell(
+    folder: Path, name: str, sft: SFTRunConfig, evaluation: EvalConfig | None, log: Any
+) -> tuple[dict[str, Any], str]:
+    """Fine-tune into ``folder/model`` (unless already there); the record part and the model."""
+    record: dict[str, Any] = {}
+    model_dir = folder / "model"
+    if (model_dir / "data_manifest.json").is_file():
+        log(f"{name}: the fine-tuned model is already there, not training again")
+        record |= json.loads((folder / "sft.json").read_text("utf-8"))
+    else:
+        log(f"{name}: fine-tuning")
         started_at = time.perf_counter()
-        from train_safety.evaluation.run import run_evaluation
+        from train_safety.train.sft import run_sft
 
-        results = run_evaluation(
-            dataclasses.replace(evaluation, model=model_path, out=str(folder / "eval"), force=True)
-        )
-        record |= {
-            "eval_seconds": round(time.perf_counter() - started_at, 1),
-            "generation_seconds": results["generation_seconds"],
-            "prompts": results["prompts"],
-        }
-    record["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    record["runner_version"] = RUNNER_VERSION
-    _write_json(done, record)
-    return record | {"reused": False}
+        run_sft(dataclasses.replace(sft, output_dir=str(model_dir), force=True))
+        record["sft_seconds"] = round(time.perf_counter() - started_at, 1)
+        _write_json(folder / "sft.json", {"sft_seconds": record["sft_seconds"]})
+    manifest = json.loads((model_dir / "data_manifest.json").read_text("utf-8"))
+    mix = {k: v for k, v in manifest.get("mix", {}).items() if k != "rows_sha256"}
+    training = manifest.get("training", {})
+    record |= {
+        "mix": mix,
+        "global_step": training.get("global_step"),
+        "rows_trained": training.get("rows_trained"),
+        "training_loss": training.get("training_loss"),
+    }
+    model_path = str(model_dir)
+    if evaluation and evaluation.backend == "vllm" and (model_dir / "merged").is_dir():
+        model_path = str(model_dir / "merged")  # vLLM takes a merged model, not an adapter
+    return record, model_path
+
+
+def _evaluate_cell(
+    folder: Path, name: str, evaluation: EvalConfig, model_path: str | None, log: Any
+) -> dict[str, Any]:
+    log(f"{name}: evaluating {model_path}")
+    started_at = time.perf_counter()
+    from train_safety.evaluation.run import run_evaluation
+
+    results = run_evaluation(
+        dataclasses.replace(evaluation, model=model_path, out=str(folder / "eval"), force=True)
+    )
+    return {
+        "eval_seconds": round(time.perf_counter() - started_at, 1),
+        "generation_seconds": results["generation_seconds"],
+        "prompts": results["prompts"],
+    }
 
 
 def run_ablation(
@@ -256,7 +294,8 @@ def _rescore_if_only_scoring_changed(
 ) -> dict[str, Any] | None:
     """Rescore a finished cell's saved replies when its old config differs from ``evaluation``
     only in scoring fields; else None (the caller evaluates again)."""
-    from train_safety.evaluation.run import SCORING_FIELDS, rescore_evaluation
+    from train_safety.evaluation.config import SCORING_FIELDS
+    from train_safety.evaluation.run import rescore_evaluation
 
     started = folder / STARTED
     if not started.is_file() or not (folder / "eval" / "generations.jsonl").is_file():
