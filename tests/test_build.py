@@ -76,7 +76,7 @@ def test_harmful_rows_refuse_and_benign_rows_help(default_build):
 
 
 def test_translation_refusals_are_in_the_users_language(default_build):
-    from builders.stages.filters import language_score
+    from builders.language import language_score
 
     library = load_library()
     localized = [

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
 
+from builders.language import language_score
 from builders.schema import Example, Seed
 from builders.stage import AuditLog, BuildContext, KeepFilter, KeepResult
 from builders.tasks.templates import TemplateLibrary
@@ -125,26 +125,6 @@ class LanguageFilter(KeepFilter):
         if score >= self.min_score:
             return True
         return False, "reply_language_mismatch"
-
-
-@lru_cache(maxsize=65_536)
-def _detect(text: str) -> tuple[tuple[str, float], ...]:
-    from langdetect import LangDetectException, detect_langs
-
-    try:
-        return tuple((guess.lang, guess.prob) for guess in detect_langs(text))
-    except LangDetectException:
-        return ()
-
-
-# langdetect's cost grows with the text; a reply's opening says which language it is in.
-DETECT_CHARS = 400
-
-
-def language_score(text: str, langdetect_code: str) -> float:
-    """Probability langdetect gives ``langdetect_code`` for ``text`` (0.0 when absent)."""
-    guesses = _detect(text[:DETECT_CHARS])
-    return next((prob for lang, prob in guesses if lang == langdetect_code), 0.0)
 
 
 class SeedRefusalCheck:

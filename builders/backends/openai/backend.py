@@ -31,8 +31,8 @@ from builders.backends.openai.client import (
 from builders.backends.openai.cost import Budget, BudgetExceeded
 from builders.backends.openai.prompts import LLMPrompts
 from builders.errors import BuildStopped, InputError
+from builders.language import language_score
 from builders.schema import HAZARD_CATEGORIES, Example, stable_id
-from builders.stages.filters import language_score
 from builders.tasks.base import MODERATION, REFUSAL, FramingJob, get_task
 from builders.tasks.templates import TemplateLibrary, render
 
