@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trl import ModelConfig, SFTConfig
+
 from builders.cli import cli_main
 from builders.errors import InputError
 from builders.options import (
@@ -32,11 +34,14 @@ from builders.options import (
     option,
 )
 from train_safety.data.tasks import TASK_FORMATS
+from train_safety.train.trl_options import TRL_DEFAULT, with_trl_options
 
 
 @dataclass(frozen=True)
-class SFTRunConfig:
-    """Every knob of one SFT run; YAML key = field name = ``--flag-name``."""
+class _SFTRunOptions:
+    """Every knob of one SFT run; YAML key = field name = ``--flag-name``. The training options
+    TRL already has (learning rate, batch size, max_length, LoRA, ...) come from TRL itself:
+    see ``TRL_OPTIONS``."""
 
     model: str | None = option(None, help="local path or Hub id", required=True)
     output_dir: str = option("runs/sft", help="where the result goes")
@@ -69,29 +74,8 @@ class SFTRunConfig:
     loss_mask: str = option(
         "auto", help="see chat_format", choices=("auto", "assistant", "completion")
     )
-    dtype: str = option("auto", help="auto | bfloat16 | float16 | float32")
     use_lora: bool = option(True, help="LoRA adapter (else full fine-tune)")
-    lora_r: int = option(16, help="LoRA rank")
-    lora_alpha: int = option(32, help="LoRA alpha")
-    lora_dropout: float = option(0.05, help="LoRA dropout")
-    lora_target_modules: tuple[str, ...] = option(
-        ("all-linear",), help="module names, or all-linear"
-    )
-    load_in_4bit: bool = option(False, help="QLoRA (needs bitsandbytes)")
     merge_adapter: bool = option(False, help="save the merged model too")
-    # training
-    learning_rate: float = option(2e-4, help="peak learning rate")
-    num_train_epochs: float = option(1.0, help="epochs")
-    max_steps: int = option(-1, help="stop after N steps (-1: epochs)")
-    per_device_train_batch_size: int = option(4, help="batch size")
-    gradient_accumulation_steps: int = option(1, help="accumulation")
-    max_length: int = option(1024, help="truncate rows to N tokens")
-    warmup_steps: float = option(0.0, help="warm-up steps, or a share of steps when < 1")
-    lr_scheduler_type: str = option("linear", help="scheduler")
-    bf16: bool = option(False, help="bfloat16 mixed precision")
-    gradient_checkpointing: bool = option(False, help="save memory")
-    logging_steps: int = option(10, help="log every N steps")
-    use_cpu: bool = option(False, help="train on CPU")
     sft_args: dict[str, Any] = option(
         default_factory=dict, help="extra trl.SFTConfig arguments (YAML only)"
     )
@@ -107,6 +91,34 @@ class SFTRunConfig:
             raise InputError(
                 "set exactly one of safety_fraction and safety_rows", field="safety_fraction"
             )
+
+
+# The options TRL already declares, by the TRL class that declares them, with this project's
+# default where it differs from TRL's (TRL_DEFAULT: TRL's own).
+SFT_CONFIG_OPTIONS: dict[str, Any] = {
+    "learning_rate": 2e-4,
+    "num_train_epochs": 1.0,
+    "max_steps": TRL_DEFAULT,
+    "per_device_train_batch_size": 4,
+    "gradient_accumulation_steps": TRL_DEFAULT,
+    "max_length": TRL_DEFAULT,
+    "warmup_steps": 0.0,
+    "lr_scheduler_type": TRL_DEFAULT,
+    "bf16": False,
+    "gradient_checkpointing": False,
+    "logging_steps": TRL_DEFAULT,
+    "use_cpu": TRL_DEFAULT,
+}
+MODEL_CONFIG_OPTIONS: dict[str, Any] = {
+    "dtype": "auto",
+    "lora_r": TRL_DEFAULT,
+    "lora_alpha": TRL_DEFAULT,
+    "lora_dropout": TRL_DEFAULT,
+    "lora_target_modules": ("all-linear",),
+    "load_in_4bit": TRL_DEFAULT,
+}
+TRL_OPTIONS = {SFTConfig: SFT_CONFIG_OPTIONS, ModelConfig: MODEL_CONFIG_OPTIONS}
+SFTRunConfig = with_trl_options(_SFTRunOptions, "SFTRunConfig", TRL_OPTIONS)
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -249,7 +261,7 @@ def _peft_config(config: SFTRunConfig) -> Any:
 def build_trainer(config: SFTRunConfig, output_dir: str | Path) -> tuple[Any, dict[str, Any]]:
     """A ready ``trl.SFTTrainer`` and the data manifest; nothing trained or saved yet."""
     import datasets
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTTrainer
 
     from train_safety.data.chat_format import (
         COMPLETION_MASK,
@@ -277,20 +289,9 @@ def build_trainer(config: SFTRunConfig, output_dir: str | Path) -> tuple[Any, di
     dataset = datasets.Dataset.from_list(records)
     arguments = SFTConfig(
         output_dir=str(output_dir),
-        max_length=config.max_length,
+        **{name: getattr(config, name) for name in SFT_CONFIG_OPTIONS},
         assistant_only_loss=route != COMPLETION_MASK,
         completion_only_loss=route == COMPLETION_MASK,
-        learning_rate=config.learning_rate,
-        num_train_epochs=config.num_train_epochs,
-        max_steps=config.max_steps,
-        per_device_train_batch_size=config.per_device_train_batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        warmup_steps=config.warmup_steps,
-        lr_scheduler_type=config.lr_scheduler_type,
-        bf16=config.bf16,
-        gradient_checkpointing=config.gradient_checkpointing,
-        logging_steps=config.logging_steps,
-        use_cpu=config.use_cpu,
         seed=config.seed,
         save_strategy="no",
         report_to=[],
