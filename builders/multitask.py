@@ -10,12 +10,20 @@ import argparse
 import shlex
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from builders.cli import EXIT_BAD_INPUT, EXIT_OK, OneLineParser, cli_main
 from builders.errors import InputError, NotAvailableYet
-from builders.options import add_dataclass_flags, flag_overrides
+from builders.options import (
+    EXISTING_DIR,
+    add_dataclass_flags,
+    check_options,
+    flag_overrides,
+    load_run_config,
+    option,
+)
 
 
 def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,24 +37,49 @@ def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
     add_dataclass_flags(parser, BuildConfig)
 
 
+@dataclass(frozen=True)
+class FolderOptions:
+    """``stats DIR`` and ``validate DIR``."""
+
+    dir: str | None = option(
+        None, help="a built dataset folder", positional=True, metavar="DIR", path=EXISTING_DIR
+    )
+
+
+@dataclass(frozen=True)
+class PushOptions:
+    """``push DIR --repo-id ORG/NAME --version X.Y.Z``."""
+
+    dir: str | None = option(
+        None, help="the built folder to publish", positional=True, metavar="DIR", path=EXISTING_DIR
+    )
+    repo_id: str | None = option(
+        None, help="dataset repo on the Hub", metavar="ORG/NAME", required=True
+    )
+    version: str | None = option(
+        None, help="semver of this release (tag vX.Y.Z)", metavar="X.Y.Z", required=True
+    )
+    private: bool = option(False, help="create the repo private (or make it private)")
+    gated: str = option(
+        "auto", help="access gating", metavar="auto|manual|none", choices=("auto", "manual", "none")
+    )
+    dry_run: bool = option(False, help="print the plan (files, tag, changelog); send nothing")
+    token_env: str = option("HF_TOKEN", help="variable that holds the Hub token", metavar="VAR")
+
+    def __post_init__(self) -> None:
+        check_options(self)
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m builders.multitask", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     _add_build_arguments(commands.add_parser("build", help="build a dataset folder"))
     push = commands.add_parser("push", help="publish a built folder to the Hugging Face Hub")
-    push.add_argument("dir")
-    push.add_argument("--repo-id", required=True)
-    push.add_argument("--version", required=True)
-    push.add_argument("--private", action="store_true")
-    push.add_argument("--gated", choices=["auto", "manual", "none"], default="auto")
-    push.add_argument("--dry-run", action="store_true")
-    push.add_argument("--token-env", default="HF_TOKEN")
-    commands.add_parser("stats", help="counts and stage report of a built folder").add_argument(
-        "dir"
-    )
-    commands.add_parser(
-        "validate", help="schema and card checks; exit 2 on any problem"
-    ).add_argument("dir")
+    add_dataclass_flags(push, PushOptions)
+    stats = commands.add_parser("stats", help="counts and stage report of a built folder")
+    add_dataclass_flags(stats, FolderOptions)
+    validate = commands.add_parser("validate", help="schema and card checks; exit 2 on any problem")
+    add_dataclass_flags(validate, FolderOptions)
     return parser
 
 
@@ -147,14 +180,15 @@ def run_validate(args: argparse.Namespace) -> int:
 def run_push(args: argparse.Namespace) -> int:
     from builders.release.publish import PushRequest, push
 
+    options = load_run_config(PushOptions, None, flag_overrides(args, PushOptions))
     request = PushRequest(
-        folder=Path(args.dir),
-        repo_id=args.repo_id,
-        version=args.version,
-        private=args.private,
-        gated=args.gated,
-        dry_run=args.dry_run,
-        token_env=args.token_env,
+        folder=Path(str(options.dir)),
+        repo_id=str(options.repo_id),
+        version=str(options.version),
+        private=options.private,
+        gated=options.gated,
+        dry_run=options.dry_run,
+        token_env=options.token_env,
     )
     return push(request)
 

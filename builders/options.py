@@ -90,6 +90,7 @@ def option(
     default_factory: Any = MISSING,
     metavar: str | None = None,
     comma: bool = True,
+    positional: bool = False,
     low: float | None = None,
     high: float | None = None,
     low_open: bool = False,
@@ -100,13 +101,22 @@ def option(
     greater_than: str | None = None,
     path: str | None = None,
 ) -> Any:
-    """A dataclass field that declares one option: default, help, flag metavar and constraints."""
+    """A dataclass field that declares one option: default, help, flag metavar and constraints.
+
+    ``positional``: a command-line argument without a flag (``stats DIR``), in declaration order.
+    """
     if path is not None and path not in PATH_KINDS:
         raise ValueError(f"unknown path kind {path!r} (one of {PATH_KINDS})")
     constraint = Constraint(
         low, high, low_open, high_open, choices, nonempty, required, greater_than, path
     )
-    metadata = {"help": help, "constraint": constraint, "metavar": metavar, "comma": comma}
+    metadata = {
+        "help": help,
+        "constraint": constraint,
+        "metavar": metavar,
+        "comma": comma,
+        "positional": positional,
+    }
     if default_factory is not MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -119,7 +129,7 @@ def constraint_of(field: dataclasses.Field) -> Constraint:
 def _violation(name: str, value: Any, rule: Constraint, config: Any) -> str | None:
     """Why ``value`` breaks ``rule``, or None."""
     if value is None or (rule.required and value in ((), "", [])):
-        return f"{name} is needed" if rule.required else None
+        return "a value is needed" if rule.required else None
     items = value if isinstance(value, tuple | list) else (value,)
     if rule.nonempty and not items:
         return f"{name} needs at least one value"
@@ -327,7 +337,16 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:
     """
     for f, kind, sequence in _flag_fields(cls):
         flag = flag_name(f.name)
-        if kind is bool and not sequence:
+        if f.metadata.get("positional"):
+            choices = constraint_of(f).choices
+            parser.add_argument(
+                f.name,
+                nargs="+" if sequence else None,
+                metavar=f.metadata.get("metavar") or (None if choices else f.name.upper()),
+                choices=choices,
+                help=help_text(f),
+            )
+        elif kind is bool and not sequence:
             parser.add_argument(
                 flag,
                 dest=f.name,
@@ -356,6 +375,9 @@ def synopsis(cls: type) -> list[str]:
     items = []
     for f, kind, sequence in _flag_fields(cls):
         flag = flag_name(f.name)
+        if f.metadata.get("positional"):
+            items.append(f.metadata.get("metavar") or f.name.upper())
+            continue
         if kind is bool and not sequence:
             items.append(f"[--no-{flag[2:]}]" if f.default is True else f"[{flag}]")
             continue

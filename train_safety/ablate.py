@@ -10,11 +10,25 @@ The grid runs in :mod:`train_safety.ablation.runner`; the demo (the model organi
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from builders.cli import cli_main
 from builders.errors import InputError
+from builders.options import add_dataclass_flags, flag_overrides, load_run_config, option
+
+
+@dataclass(frozen=True)
+class AblateOptions:
+    """The options of ``python -m train_safety.ablate`` besides ``--config`` (the grid file)."""
+
+    out: str | None = option(None, help="output folder (overrides the YAML's out)", metavar="DIR")
+    demo: bool = option(False, help="CPU model organism on the default build, offline")
+    recipe: str | None = option(
+        None, help="with --demo: organism recipe YAML (default: the shipped)", metavar="FILE"
+    )
+    force: bool = option(False, help="rerun finished conditions too")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -22,41 +36,35 @@ def make_parser() -> argparse.ArgumentParser:
         prog="python -m train_safety.ablate", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--config", default=None, help="grid YAML (see train_safety/configs)")
-    parser.add_argument("--out", default=None, help="output folder (overrides the YAML's out)")
-    parser.add_argument(
-        "--demo", action="store_true", help="CPU model organism on the default build, offline"
-    )
-    parser.add_argument(
-        "--recipe", default=None, help="with --demo: organism recipe YAML (default: the shipped)"
-    )
-    parser.add_argument("--force", action="store_true", help="rerun finished conditions too")
+    add_dataclass_flags(parser, AblateOptions)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
+    parsed = make_parser().parse_args(argv)
+    args = load_run_config(AblateOptions, None, flag_overrides(parsed, AblateOptions))
     overrides: dict[str, Any] = {}
     if args.out:
         overrides["out"] = args.out
     if args.force:
         overrides["force"] = True
-    return cli_main(lambda: run(args, overrides))
+    return cli_main(lambda: run(args, parsed.config, overrides))
 
 
-def run(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
+def run(args: AblateOptions, config_file: str | None, overrides: dict[str, Any]) -> int:
     if args.demo:
-        if args.config:
+        if config_file:
             raise InputError("--demo builds its own grid; use --recipe", field="config")
         from train_safety.ablation.demo import run_demo
 
         results = run_demo(args.out or "runs/demo", recipe_file=args.recipe, force=args.force)
     else:
-        if not args.config:
+        if not config_file:
             raise InputError("give --config FILE (or --demo)", field="config")
         from train_safety.ablation.config import load_ablation_config
         from train_safety.ablation.runner import run_ablation
 
-        results = run_ablation(load_ablation_config(args.config, overrides))
+        results = run_ablation(load_ablation_config(config_file, overrides))
     print(Path(results["out"]) / "report.md")
     return 0
 

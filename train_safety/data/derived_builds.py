@@ -23,11 +23,19 @@ import json
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from builders.cli import cli_main
 from builders.errors import InputError
+from builders.options import (
+    add_dataclass_flags,
+    check_options,
+    flag_overrides,
+    load_run_config,
+    option,
+)
 
 SPLIT = "train"
 
@@ -124,17 +132,36 @@ def _train_rows(build: Path) -> list[dict[str, Any]]:
 DERIVATIONS = {"alignment": derive_alignment_build, "harmful": derive_harmful_build}
 
 
+@dataclass(frozen=True)
+class DerivedBuildOptions:
+    """Every option of ``python -m train_safety.derived_builds``."""
+
+    kind: str | None = option(
+        None, help="which folder to derive", positional=True, choices=("alignment", "harmful")
+    )
+    build: str | None = option(
+        None, help="a multitask-safety build folder", metavar="DIR", required=True
+    )
+    out: str | None = option(
+        None, help="where the derived folder goes", metavar="DIR", required=True
+    )
+
+    def __post_init__(self) -> None:
+        check_options(self)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m train_safety.derived_builds", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("kind", choices=sorted(DERIVATIONS), help="which folder to derive")
-    parser.add_argument("--build", required=True, help="a multitask-safety build folder")
-    parser.add_argument("--out", required=True, help="where the derived folder goes")
-    args = parser.parse_args(argv)
+    add_dataclass_flags(parser, DerivedBuildOptions)
+    parsed = parser.parse_args(argv)
 
     def run() -> int:
-        counts = DERIVATIONS[args.kind](args.build, args.out)
+        args = load_run_config(
+            DerivedBuildOptions, None, flag_overrides(parsed, DerivedBuildOptions)
+        )
+        counts = DERIVATIONS[str(args.kind)](args.build, args.out)
         listed = ", ".join(f"{k} {v}" for k, v in counts.items())
         print(f"{args.out}: {sum(counts.values())} rows ({listed})")
         return 0

@@ -13,35 +13,55 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from builders.cli import cli_main
 from builders.errors import InputError
+from builders.options import (
+    EXISTING_FILE,
+    add_dataclass_flags,
+    check_options,
+    flag_overrides,
+    load_run_config,
+    option,
+)
 
 READERS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
+
+
+@dataclass(frozen=True)
+class JudgeFileOptions:
+    """Every option of ``python -m train_safety.judge``."""
+
+    input: str | None = option(
+        None, help="CSV, JSONL or Parquet file", metavar="FILE", required=True, path=EXISTING_FILE
+    )
+    prompt_column: str = option("prompt", help="column with the prompts", metavar="C")
+    response_column: str = option("response", help="column with the replies", metavar="C")
+    judge: str = option("keyword", help="keyword, openai:MODEL or hf:PATH")
+    rubric: str = option("binary", help="openai judges", choices=("binary", "strongreject"))
+    prompt_file: str | None = option(
+        None, help="openai judges: a template overriding the rubric's", path=EXISTING_FILE
+    )
+    base_url: str | None = option(None, help="openai judges: server URL (else OPENAI_BASE_URL)")
+    concurrency: int = option(8, help="openai judges", low=1)
+    classifier_format: str = option(
+        "auto", help="hf judges", choices=("auto", "wildguard", "llama_guard")
+    )
+    out: str | None = option(
+        None, help="output file (CSV, JSONL or Parquet)", metavar="FILE", required=True
+    )
+
+    def __post_init__(self) -> None:
+        check_options(self)
 
 
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m train_safety.judge", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--input", required=True, help="CSV, JSONL or Parquet file")
-    parser.add_argument("--prompt-column", default="prompt")
-    parser.add_argument("--response-column", default="response")
-    parser.add_argument("--judge", default="keyword", help="keyword, openai:MODEL or hf:PATH")
-    parser.add_argument(
-        "--rubric", choices=["binary", "strongreject"], default="binary", help="openai judges"
-    )
-    parser.add_argument("--prompt-file", help="openai judges: a template overriding the rubric's")
-    parser.add_argument("--base-url", help="openai judges: server URL (else OPENAI_BASE_URL)")
-    parser.add_argument("--concurrency", type=int, default=8, help="openai judges")
-    parser.add_argument(
-        "--classifier-format",
-        choices=["auto", "wildguard", "llama_guard"],
-        default="auto",
-        help="hf judges",
-    )
-    parser.add_argument("--out", required=True, help="output file (CSV, JSONL or Parquet)")
+    add_dataclass_flags(parser, JudgeFileOptions)
     return parser
 
 
@@ -87,7 +107,7 @@ def write_table(frame, path: Path) -> None:
         raise
 
 
-def _judge_options(args: argparse.Namespace) -> dict:
+def _judge_options(args: JudgeFileOptions) -> dict:
     if args.judge.startswith("openai:"):
         return {
             "rubric": args.rubric,
@@ -100,7 +120,7 @@ def _judge_options(args: argparse.Namespace) -> dict:
     return {}
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: JudgeFileOptions) -> dict:
     """Judge the file; returns the summary printed by the CLI."""
     import pandas as pd
 
@@ -148,7 +168,12 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    return cli_main(lambda: report(run(args)))
+
+    def judge_file() -> int:
+        options = load_run_config(JudgeFileOptions, None, flag_overrides(args, JudgeFileOptions))
+        return report(run(options))
+
+    return cli_main(judge_file)
 
 
 def report(summary: dict) -> int:

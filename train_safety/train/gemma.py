@@ -31,6 +31,7 @@ from typing import Any
 
 from builders.cli import cli_main
 from builders.errors import InputError
+from builders.options import add_dataclass_flags, flag_overrides, load_run_config, option
 
 MODEL_SPEC = "gemma3-270m"
 FOLDER_NAME = "gemma3-270m-hf"
@@ -181,6 +182,17 @@ def convert_gguf(gguf_path: Path, out: Path) -> None:
     tokenizer.save_pretrained(out)
 
 
+@dataclass(frozen=True)
+class PrepareOptions:
+    """Every option of ``python -m train_safety.gemma prepare``."""
+
+    cache_dir: str | None = option(
+        None,
+        help=f"where the converted folder lives (default ${CACHE_ENV} or ~/.cache/multitask-safety)",
+        metavar="DIR",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m train_safety.gemma", description=__doc__.split("\n\n")[0]
@@ -189,14 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     prepare_parser = commands.add_parser(
         "prepare", help="assemble, verify and convert the GGUF once; print the model folder"
     )
-    prepare_parser.add_argument(
-        "--cache-dir",
-        default=None,
-        help=f"where the converted folder lives (default ${CACHE_ENV} or ~/.cache/multitask-safety)",
-    )
-    args = parser.parse_args(argv)
+    add_dataclass_flags(prepare_parser, PrepareOptions)
+    parsed = parser.parse_args(argv)
 
     def run() -> int:
+        args = load_run_config(PrepareOptions, None, flag_overrides(parsed, PrepareOptions))
         print(prepare(args.cache_dir))
         return 0
 

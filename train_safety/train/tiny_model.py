@@ -11,8 +11,18 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from builders.cli import cli_main
+from builders.options import (
+    add_dataclass_flags,
+    check_options,
+    flag_overrides,
+    load_run_config,
+    option,
+)
 
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -105,14 +115,31 @@ def save_tiny_model(out: str | Path, texts: Iterable[str], seed: int = 0) -> Pat
     return out
 
 
+@dataclass(frozen=True)
+class TinyModelOptions:
+    """Every option of ``python -m train_safety.tiny_model``."""
+
+    out: str | None = option(
+        None, help="folder to write the model and tokenizer to", metavar="DIR", required=True
+    )
+    build: str | None = option(
+        None, help="a build folder whose texts train the tokenizer", metavar="DIR"
+    )
+    seed: int = option(0, help="initialisation seed", metavar="INT")
+
+    def __post_init__(self) -> None:
+        check_options(self)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train_safety.tiny_model", description=__doc__)
-    parser.add_argument("--out", required=True, help="folder to write the model and tokenizer to")
-    parser.add_argument(
-        "--build", default=None, help="a build folder whose texts train the tokenizer"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    add_dataclass_flags(parser, TinyModelOptions)
+    parsed = parser.parse_args(argv)
+    return cli_main(lambda: make_tiny_model(parsed))
+
+
+def make_tiny_model(parsed: argparse.Namespace) -> int:
+    args = load_run_config(TinyModelOptions, None, flag_overrides(parsed, TinyModelOptions))
     if args.build:
         texts = texts_from_build(args.build)
     else:
