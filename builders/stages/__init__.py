@@ -1,1 +1,1 @@
-"""Build stages: filters, decontamination, split and deduplication (one job per module)."""
+"""Build stages, one job per module: filters, decontaminate, reframe, generate, split, dedup/."""
