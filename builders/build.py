@@ -26,7 +26,8 @@ class BuildResult:
 def build(config: BuildConfig, *, progress: bool = False, command: str = "") -> BuildResult:
     started = time.perf_counter()
     out = Path(config.out)
-    prepare_output(out, config.force)  # fail before any work if the folder is taken
+    # fail before any work if the folder is taken
+    prepare_output(out, config.force, config.replaces_earlier_build)
     output = run_pipeline(config, progress=progress)
     manifest = write_dataset_folder(out, output, config, command)
     rows = [

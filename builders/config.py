@@ -9,6 +9,7 @@ an unknown YAML key is an error.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from builders.options import (
@@ -22,11 +23,17 @@ from builders.options import (
 )
 from builders.schema import TASKS
 
+DEFAULT_OUT = "dist/multitask-safety"
+
 
 @dataclass(frozen=True)
 class BuildConfig:
     out: str = option(
-        "dist/multitask-safety", help="output folder", metavar="DIR", path=WRITABLE_DIR
+        DEFAULT_OUT,
+        help="output folder (an earlier build at the default one is replaced; any other existing "
+        "folder needs --force)",
+        metavar="DIR",
+        path=WRITABLE_DIR,
     )
     seeds: tuple[str, ...] = option(
         ("bundled",),
@@ -88,7 +95,9 @@ class BuildConfig:
         low_open=True,
     )
     seed: int = option(0, help="random seed for phrasing choice and splits", metavar="INT")
-    force: bool = option(False, help="replace an existing output folder")
+    force: bool = option(
+        False, help="replace an existing output folder (not needed for a build at the default out)"
+    )
     variants_per_seed: int = option(
         2, help="rows per seed and task (phrasings / target languages)", metavar="N", low=1
     )
@@ -133,6 +142,12 @@ class BuildConfig:
 
     def __post_init__(self) -> None:
         check_options(self)
+
+    @property
+    def replaces_earlier_build(self) -> bool:
+        """The default output folder is replaced when it holds an earlier build (so the quick
+        start reruns); any other existing folder needs ``force``."""
+        return Path(self.out) == Path(DEFAULT_OUT)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}

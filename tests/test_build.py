@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -31,17 +32,25 @@ def test_layout_card_and_manifest(default_build):
     out = default_build.out
     assert (out / "README.md").is_file() and (out / "manifest.json").is_file()
     assert (out / "audit" / "removed.parquet").is_file()
-    for config in CONFIGS:
-        assert sorted(p.name for p in (out / config).glob("*.parquet")) == [
+    manifest = json.loads((out / "manifest.json").read_text())
+    card = read_front_matter(out / "README.md")
+    assert [c["config_name"] for c in card["configs"]] == list(CONFIGS)
+    for config, entry in zip(CONFIGS, card["configs"], strict=True):
+        # every shard by its exact name, which ends in the start of its sha256 (no glob pattern)
+        names = sorted(p.name for p in (out / config).glob("*.parquet"))
+        assert [re.sub("-[0-9a-f]{16}[.]", ".", name) for name in names] == [
             "test-00000-of-00001.parquet",
             "train-00000-of-00001.parquet",
         ]
-    card = read_front_matter(out / "README.md")
-    assert [c["config_name"] for c in card["configs"]] == list(CONFIGS)
+        listed = {f["split"]: f["path"] for f in entry["data_files"]}
+        assert listed == {name.split("-")[0]: f"{config}/{name}" for name in names}
+        for path in listed.values():
+            assert (
+                path[-len("0123456789abcdef.parquet") : -len(".parquet")]
+                == (manifest["files"][path]["sha256"][:16])
+            )
     assert card["license"] == "apache-2.0"
     assert card["extra_gated_fields"] and card["task_categories"] == ["text-generation"]
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert set(manifest["files"]) >= {f"{c}/train-00000-of-00001.parquet" for c in CONFIGS}
     assert manifest["seed_sources"][0]["name"] == "bundled"
     assert [s["stage"] for s in manifest["stages"]][:5] == [
         "seed_dedupe",
@@ -115,6 +124,108 @@ def test_load_dataset_works_for_every_config(default_build):
         assert loaded["train"][0]["messages"][0]["role"] == "user"
 
 
+def test_tools_users_run_see_every_config_of_the_card(default_build):
+    datasets = pytest.importorskip("datasets")
+    from huggingface_hub import DatasetCard
+
+    out = default_build.out
+    folder_configs = sorted({p.parent.name for p in out.glob("*/*.parquet")} - {"audit"})
+    card = read_front_matter(out / "README.md")
+    assert sorted(datasets.get_dataset_config_names(str(out))) == folder_configs
+    parsed = DatasetCard.load(out / "README.md").data.configs
+    assert parsed == card["configs"] and sorted(c["config_name"] for c in parsed) == folder_configs
+
+
+def test_every_row_of_every_config_is_conversational_for_trl(default_build):
+    datasets = pytest.importorskip("datasets")
+    data_utils = pytest.importorskip("trl.data_utils", reason="needs the [train] extra")
+    for config in CONFIGS:
+        for split, rows in datasets.load_dataset(str(default_build.out), config).items():
+            assert rows.num_rows > 0
+            for row in rows:
+                assert data_utils.is_conversational(row), (config, split, row["id"])
+
+
+LOAD_FRESH = """
+import json, sys
+import datasets
+from train_safety.data.safety import load_safety_rows
+folder = sys.argv[1]
+loaded = {
+    config: {split: list(rows["id"]) for split, rows in datasets.load_dataset(folder, config).items()}
+    for config in datasets.get_dataset_config_names(folder)
+}
+loaded["safety_rows/chat/train"] = [row["id"] for row in load_safety_rows(folder, ("chat",))]
+print(json.dumps(loaded))
+"""
+
+
+def _ids_on_disk(folder: Path) -> dict[str, dict[str, list[str]]]:
+    """{config: {split: ids}} read straight from the parquet shards the manifest lists."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    ids: dict[str, dict[str, list[str]]] = {}
+    for path, info in manifest["files"].items():
+        if "split" in info:
+            shard = pq.read_table(folder / path, columns=["id"]).column("id").to_pylist()
+            ids.setdefault(info["config"], {}).setdefault(info["split"], []).extend(shard)
+    return ids
+
+
+@pytest.mark.slow
+def test_load_dataset_returns_the_rows_on_disk_after_rebuilds_and_moves(tmp_path):
+    """datasets caches a local folder under its name and the card's data_files; every load
+    here runs in a fresh process against one shared cache and must see the rows on disk."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {
+        **os.environ,
+        "HF_DATASETS_CACHE": str(tmp_path / "one-shared-cache"),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "PYTHONPATH": str(REPO),
+    }
+
+    def build_into(folder: Path, seed: int) -> None:
+        config = BuildConfig(
+            out=str(folder), seed=seed, tasks=("chat", "code_generation"), force=True
+        )
+        build(config)
+
+    def assert_loads_what_is_on_disk(folder: Path) -> None:
+        result = subprocess.run(
+            [sys.executable, "-c", LOAD_FRESH, str(folder)],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+        loaded = json.loads(result.stdout.strip().splitlines()[-1])
+        on_disk = _ids_on_disk(folder)
+        assert loaded.pop("safety_rows/chat/train") == on_disk["chat"]["train"]
+        assert loaded == on_disk  # same configs, splits, row counts and ids, in order
+
+    first, elsewhere, moved = tmp_path / "a" / "ds", tmp_path / "b" / "ds", tmp_path / "c" / "ds"
+    build_into(first, seed=0)
+    assert_loads_what_is_on_disk(first)
+    build_into(first, seed=7)  # same path, --force
+    assert_loads_what_is_on_disk(first)
+    build_into(elsewhere, seed=3)  # a same-named folder elsewhere
+    assert_loads_what_is_on_disk(elsewhere)
+    moved.parent.mkdir()
+    shutil.move(elsewhere, moved)  # same content at a new path: may reuse the cache
+    assert_loads_what_is_on_disk(moved)
+    shutil.move(first, elsewhere)  # other content where the moved folder was
+    assert_loads_what_is_on_disk(elsewhere)
+    seeds = {
+        json.loads((f / "manifest.json").read_text())["build_config"]["seed"]
+        for f in (moved, elsewhere)
+    }
+    assert seeds == {3, 7}
+
+
 def test_same_inputs_same_bytes_and_seed_changes_split(default_build, tmp_path):
     again = build(BuildConfig(out=str(tmp_path / "again")))
     first = json.loads((default_build.out / "manifest.json").read_text())["files"]
@@ -122,10 +233,10 @@ def test_same_inputs_same_bytes_and_seed_changes_split(default_build, tmp_path):
     assert {k: v["sha256"] for k, v in first.items()} == {k: v["sha256"] for k, v in second.items()}
     other = build(BuildConfig(out=str(tmp_path / "other"), seed=1))
     third = json.loads((other.out / "manifest.json").read_text())["files"]
-    assert (
-        third["all/test-00000-of-00001.parquet"]["sha256"]
-        != first["all/test-00000-of-00001.parquet"]["sha256"]
+    old_test, new_test = (
+        {p for p in files if p.startswith("all/test-")} for files in (first, third)
     )
+    assert old_test and new_test and not old_test & new_test  # other content, other shard names
 
 
 def test_audit_records_every_drop_with_stage_and_reason(default_build):

@@ -17,9 +17,8 @@ def test_messages_tokenize_with_assistant_mask(default_build):
 
     from train_safety.train.tiny_model import build_tokenizer
 
-    rows = pq.read_table(default_build.out / "all" / "train-00000-of-00001.parquet").to_pylist()[
-        :50
-    ]
+    (shard,) = (default_build.out / "all").glob("train-*.parquet")
+    rows = pq.read_table(shard).to_pylist()[:50]
     tokenizer = build_tokenizer([m["content"] for row in rows for m in row["messages"]])
     for row in rows:
         encoded = tokenizer.apply_chat_template(

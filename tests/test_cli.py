@@ -110,6 +110,66 @@ def test_existing_output_folder_needs_force(tmp_path, capsys):
     assert "translation target languages (8)" in stdout
 
 
+def test_quick_start_reruns_into_the_default_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    default = tmp_path / "dist" / "multitask-safety"
+    for seed in ("1", "2"):  # the second run replaces the first build without --force
+        code, _, stderr = run_cli(
+            ["build", "--tasks", "chat", "--seed", seed, "--no-progress"], capsys
+        )
+        assert code == 0, stderr
+        assert json.loads((default / "manifest.json").read_text())["build_config"]["seed"] == int(
+            seed
+        )
+    code, _, stderr = run_cli(
+        ["build", "--out", "dist/multitask-safety", "--tasks", "chat", "--no-progress"], capsys
+    )
+    assert code == 0, stderr  # naming the default folder is the same rule
+    assert not [p for p in default.parent.iterdir() if p.name.startswith(".")], "no temp left"
+
+
+@pytest.mark.parametrize(
+    "manifest", [None, '{"name": "my-own-data"}', "not json"], ids=["none", "other", "broken"]
+)
+def test_default_folder_that_is_not_a_build_is_kept(manifest, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    default = tmp_path / "dist" / "multitask-safety"
+    default.mkdir(parents=True)
+    (default / "notes.txt").write_text("mine")
+    if manifest is not None:
+        (default / "manifest.json").write_text(manifest)
+    code, _, stderr = run_cli(["build", "--tasks", "chat", "--no-progress"], capsys)
+    assert code == 2 and len(stderr.strip().splitlines()) == 1
+    assert "dist/multitask-safety" in stderr and "not a multitask-safety build" in stderr
+    assert "--force" in stderr
+    assert sorted(p.name for p in default.iterdir()) == sorted(
+        ["notes.txt"] + (["manifest.json"] if manifest is not None else [])
+    )
+
+
+def test_explicit_out_holding_a_build_still_needs_force(default_build, tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "mine"
+    shutil.copytree(default_build.out, out)
+    code, _, stderr = run_cli(
+        ["build", "--out", str(out), "--tasks", "chat", "--no-progress"], capsys
+    )
+    assert code == 2 and "output folder exists; pass --force" in stderr and str(out) in stderr
+    assert (out / "manifest.json").read_bytes() == (
+        default_build.out / "manifest.json"
+    ).read_bytes()
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]], ids=["plain", "force"])
+def test_out_that_is_a_file_is_named_as_a_file(force, tmp_path, capsys):
+    out = write(tmp_path / "results.txt", "keep me")
+    code, _, stderr = run_cli(["build", "--out", str(out), "--no-progress", *force], capsys)
+    assert code == 2 and len(stderr.strip().splitlines()) == 1
+    assert f"{out}: output path is a file; choose another --out" in stderr
+    assert "folder exists" not in stderr and out.read_text() == "keep me"
+
+
 def test_config_file_keys_and_unknown_key(tmp_path, capsys):
     config = write(
         tmp_path / "build.yaml", "tasks: [chat, translation]\nlanguages: [de]\nseed: 3\n"
@@ -163,7 +223,7 @@ def test_validate_catches_tampering(default_build, tmp_path, capsys):
 
     copy = tmp_path / "copy"
     shutil.copytree(default_build.out, copy)
-    file = copy / "chat" / "train-00000-of-00001.parquet"
+    (file,) = (copy / "chat").glob("train-*.parquet")
     table = pq.read_table(file)
     rows = table.to_pylist()
     harmful = next(i for i, row in enumerate(rows) if row["kind"] == "harmful")
@@ -173,3 +233,31 @@ def test_validate_catches_tampering(default_build, tmp_path, capsys):
     assert code == 2
     assert "not a refusal" in stderr
     assert "sha256 differs" in stderr
+
+
+def test_validate_wants_every_shard_listed_by_its_content_name(default_build, tmp_path, capsys):
+    import shutil
+
+    glob_card = tmp_path / "glob-card"
+    shutil.copytree(default_build.out, glob_card)
+    readme = glob_card / "README.md"
+    (shard,) = (glob_card / "chat").glob("train-*.parquet")
+    readme.write_text(readme.read_text().replace(f"chat/{shard.name}", "chat/train-*.parquet"))
+    code, _, stderr = run_cli(["validate", str(glob_card)], capsys)
+    assert code == 2
+    assert (
+        "config 'chat' split 'train': data_files path 'chat/train-*.parquet' is a pattern" in stderr
+    )
+    assert f"chat/{shard.name}: in manifest.json but not in the card's data_files" in stderr
+
+    renamed = tmp_path / "renamed"
+    shutil.copytree(default_build.out, renamed)
+    (shard,) = (renamed / "chat").glob("train-*.parquet")
+    wrong = shard.name[: -len("0123456789abcdef.parquet")] + "0123456789abcdef.parquet"
+    shard.rename(shard.with_name(wrong))
+    for name in ("README.md", "manifest.json"):
+        text = (renamed / name).read_text()
+        (renamed / name).write_text(text.replace(shard.name, wrong))
+    code, _, stderr = run_cli(["validate", str(renamed)], capsys)
+    assert code == 2 and len(stderr.strip().splitlines()) == 2  # the problem and the summary
+    assert f"chat/{wrong}: name does not end in the first 16 hex digits of its sha256" in stderr

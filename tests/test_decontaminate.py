@@ -32,9 +32,9 @@ def build(tmp_path: Path, name: str, *extra: str, seeds: Path | None = None) -> 
 
 
 def user_prompts(out: Path) -> list[str]:
-    rows = pq.read_table(out / "all" / "train-00000-of-00001.parquet").to_pylist()
-    if (out / "all" / "test-00000-of-00001.parquet").exists():
-        rows += pq.read_table(out / "all" / "test-00000-of-00001.parquet").to_pylist()
+    rows = [
+        row for shard in (out / "all").glob("*.parquet") for row in pq.read_table(shard).to_pylist()
+    ]
     return [row["messages"][0]["content"] for row in rows]
 
 

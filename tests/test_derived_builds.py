@@ -67,3 +67,19 @@ def test_harmful_build_gives_every_config_refusals_only(default_build, tmp_path)
     assert formats == {"chat", "summarization", "code_generation", "translation", "classification"}
     for task in formats:
         assert len(load_safety_rows(str(out), (task,), split="train")) == counts[f"harmful/{task}"]
+
+
+def test_rewritten_derived_folder_loads_its_new_rows_not_a_cached_copy(default_build, tmp_path):
+    import shutil
+
+    from train_safety.ablation.demo import write_derived_build
+
+    rows = [{k: v for k, v in r.items() if k != "split"} for r in default_build.rows]
+    out = tmp_path / "derived"
+    loaded = []
+    for part in (rows[::2], rows[1::2]):  # same folder and configs, other rows
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
+        write_derived_build(out, {"all": part}, "train", "test rows")
+        loaded.append([r["id"] for r in load_safety_rows(str(out), ("all",))])
+    assert loaded == [[r["id"] for r in rows[::2]], [r["id"] for r in rows[1::2]]]

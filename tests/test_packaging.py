@@ -62,6 +62,8 @@ def test_wheel_ships_data_and_builds_from_another_directory(tmp_path):
         "builders/data_cards/README.md.jinja",
         "builders/seeds/data/harmful.jsonl",
         "builders/seeds/data/benign_tasks/translation.jsonl",
+        "builders/seeds/data/sensitive_tasks/translation.jsonl",
+        "builders/templates/document_frames.yaml",
         "train_safety/configs/gemma3-chat.jinja",
     ):
         assert expected in names, expected
@@ -101,7 +103,7 @@ def test_wheel_ships_data_and_builds_from_another_directory(tmp_path):
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert (workdir / "ds" / "chat" / "train-00000-of-00001.parquet").is_file()
+    assert len(list((workdir / "ds" / "chat").glob("train-00000-of-00001-*.parquet"))) == 1
     located = subprocess.run(
         [sys.executable, "-c", "import builders, sys; sys.stdout.write(builders.__file__)"],
         cwd=workdir,

@@ -146,6 +146,14 @@ def test_second_release_has_a_changelog_against_the_first(
     assert repo.tags["v1.1.0"] == repo.branches["main"] != repo.tags["v1.0.0"]
     (_, second) = commits(fake_hub)
     assert second[0]["value"]["parentCommit"] == repo.tags["v1.0.0"]
+    # Shards are named after their content: the release commit itself deletes the first
+    # release's shards that the second does not have, so main holds exactly the new release.
+    old, new = data_files(default_build.out), data_files(smaller_build.out)
+    assert old - new
+    deleted = {op["value"]["path"] for op in second[1:] if op["key"] == "deletedFile"}
+    assert deleted == old - new
+    assert set(repo.files) == new | RELEASE_FILES | {".gitattributes"}
+    assert old <= set(repo.commits[repo.tags["v1.0.0"]])  # the old tag still has its files
 
     def ids(folder: Path, config: str) -> set[str]:
         return set(pq.read_table(folder / config, columns=["id"]).column("id").to_pylist())
@@ -279,6 +287,29 @@ def test_large_release_is_split_into_chained_commits(online, fake_hub, default_b
     assert repo.private and fake_hub.settings[REPO_ID] == {"gated": "manual"}
 
 
+def test_chained_release_deletes_stale_shards_only_in_its_last_commit(
+    online, fake_hub, default_build, smaller_build, monkeypatch
+):
+    run_push(fake_hub, default_build.out, "1.0.0")
+    monkeypatch.setattr(release_plan, "MAX_FILES_PER_COMMIT", 5)
+    first = len(commits(fake_hub))
+    plan = run_push(fake_hub, smaller_build.out, "1.1.0", dry_run=True)[1]
+    old, new = data_files(default_build.out), data_files(smaller_build.out)
+    assert f"deleted in the last commit (shards of an earlier version): {len(old - new)}" in plan
+    assert all(f"  {path}" in plan for path in old - new)
+    assert run_push(fake_hub, smaller_build.out, "1.1.0")[0] == 0
+    parts = commits(fake_hub)[first:]
+    deletions = [{op["value"]["path"] for op in p[1:] if op["key"] == "deletedFile"} for p in parts]
+    assert len(parts) > 1 and not any(deletions[:-1]) and deletions[-1] == old - new
+    # until the last commit, main still holds the first release's card and every shard it names
+    repo = fake_hub.repos[REPO_ID]
+    before_last = repo.commits[parts[-1][0]["value"]["parentCommit"]]
+    assert (
+        old <= set(before_last)
+        and before_last["README.md"] == repo.commits[repo.tags["v1.0.0"]]["README.md"]
+    )
+
+
 def test_changelog_names_changed_sources_and_templates(default_build):
     from builders.release.changelog import changelog
 
@@ -378,7 +409,7 @@ def test_cli_dry_run_prints_the_plan_and_sends_nothing(fake_hub, default_build, 
     out = result.stdout
     assert "release: v1.2.0 (first release)" in out
     assert "tag v1.2.0 on the last commit's SHA" in out
-    assert "translation/train-00000-of-00001.parquet" in out and " kB" in out
+    assert "translation/train-00000-of-00001-" in out and " kB" in out
     assert "card diff" in out and '+ds = load_dataset("safety-org/multitask-safety"' in out
     assert "nothing was sent" in out
     assert fake_hub.writes() == [] and REPO_ID not in fake_hub.repos
@@ -440,3 +471,22 @@ def test_cli_push_round_trip_loads_with_datasets(
     counts_by_tag = json.loads(pinned.stdout.strip().splitlines()[-1])
     assert counts_by_tag["v1.2.0"] == default_build.manifest["counts"]["translation"]
     assert counts_by_tag["v1.3.0"] == smaller_build.manifest["counts"]["translation"]
+
+
+def test_stale_shards_are_only_earlier_shards_of_release_config_folders():
+    old = {"files": {"chat/train-00000-of-00001-aaaa.parquet": {"sha256": "a"}}}
+    new = {"files": {"chat/train-00000-of-00001-bbbb.parquet": {"sha256": "b"}}}
+    head = [
+        ".gitattributes",
+        "README.md",
+        "chat/train-00000-of-00001-aaaa.parquet",  # the previous release's shard
+        "chat/train-00000-of-00001-bbbb.parquet",  # already uploaded by an interrupted push
+        "chat/train-00000-of-00001-cccc.parquet",  # an untagged push's leftover
+        "extras/figure.parquet",  # not a config folder of either release: left alone
+    ]
+    stale = release_plan.stale_shards(head, set(new["files"]), [new, old])
+    assert stale == [
+        "chat/train-00000-of-00001-aaaa.parquet",
+        "chat/train-00000-of-00001-cccc.parquet",
+    ]
+    assert release_plan.stale_shards(head, set(new["files"]), [new, None]) == stale

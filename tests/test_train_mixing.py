@@ -80,3 +80,10 @@ def test_mix_refuses_to_repeat_or_guess(default_build):
         mix(_task_rows(10), safety, safety_fraction=0.1, safety_count=3)
     with pytest.raises(InputError, match=r"\[0, 1\)"):
         mix(_task_rows(10), safety, safety_fraction=1.0)
+
+
+def test_local_safety_data_without_card_or_split_is_one_clear_error(default_build, tmp_path):
+    with pytest.raises(InputError, match=r"no data card \(README\.md\)"):
+        load_safety_rows(str(tmp_path), ("chat",))
+    with pytest.raises(InputError, match="lists no 'validation' split for config 'chat'"):
+        load_safety_rows(str(default_build.out), ("chat",), split="validation")

@@ -21,9 +21,26 @@ GATING_PROMPT = (
 )
 
 
+def configs_metadata(
+    data_files: dict[str, dict[str, list[str]]], default: str = "all"
+) -> list[dict[str, Any]]:
+    """The card's ``configs``: every shard listed by exact path, no glob (see builders/export.py:
+    ``datasets`` caches a local folder under a key made of these paths)."""
+    return [
+        {
+            "config_name": config,
+            **({"default": True} if config == default else {}),
+            "data_files": [
+                {"split": split, "path": paths[0] if len(paths) == 1 else paths}
+                for split, paths in splits.items()
+            ],
+        }
+        for config, splits in data_files.items()
+    ]
+
+
 def front_matter(
-    configs: list[str],
-    splits_present: dict[str, list[str]],
+    data_files: dict[str, dict[str, list[str]]],
     license: str,
     languages: list[str],
     rows: int,
@@ -35,17 +52,7 @@ def front_matter(
         "size_categories": [size_category(rows)],
         "tags": ["safety", "refusal", "red-teaming", "multitask", "sft", "conversational"],
         "pretty_name": "Multitask Safety",
-        "configs": [
-            {
-                "config_name": config,
-                **({"default": True} if config == "all" else {}),
-                "data_files": [
-                    {"split": split, "path": f"{config}/{split}-*.parquet"}
-                    for split in splits_present[config]
-                ],
-            }
-            for config in configs
-        ],
+        "configs": configs_metadata(data_files),
         "extra_gated_prompt": GATING_PROMPT,
         "extra_gated_fields": {
             "Affiliation": "text",
@@ -60,7 +67,7 @@ def render_card(
     *,
     rows: list[Row],
     configs: list[str],
-    splits_present: dict[str, list[str]],
+    data_files: dict[str, dict[str, list[str]]],
     library: TemplateLibrary,
     tasks: list[str],
     license: str,
@@ -103,7 +110,7 @@ def render_card(
             "instruction or the refusal); rows from the `template` backend contain none."
         )
     return environment.get_template(CARD_TEMPLATE).render(
-        front_matter=front_matter(configs, splits_present, license, languages, len(rows)),
+        front_matter=front_matter(data_files, license, languages, len(rows)),
         pretty_name="Multitask Safety",
         task_list=", ".join(f"`{task}`" for task in tasks),
         configs=configs,

@@ -12,7 +12,14 @@ from typing import Any
 from builders.config import BuildConfig
 from builders.export.card import render_card
 from builders.export.licenses import combined_license
-from builders.export.parquet import ALL_CONFIG, atomic_folder, write_audit, write_config
+from builders.export.parquet import (
+    ALL_CONFIG,
+    BUILD_NAME,
+    atomic_folder,
+    card_data_files,
+    write_audit,
+    write_config,
+)
 from builders.pipeline import PipelineOutput
 from builders.schema import Example
 from builders.stages.split import SPLITS
@@ -71,7 +78,7 @@ def write_dataset_folder(
     scores = output.language_scores
     stages = output.audit.as_dicts()
     manifest: dict[str, Any] = {
-        "name": "multitask-safety",
+        "name": BUILD_NAME,
         "build_config": config.to_dict(),
         "command": command,
         "license": license,
@@ -107,41 +114,43 @@ def write_dataset_folder(
         for split, items in output.splits.items()
         for ex in items
     ]
-    card = render_card(
-        rows=rows,
-        configs=configs,
-        splits_present={
-            name: [split for split in SPLITS if per_config[name][split]] for name in configs
-        },
-        library=output.library,
-        tasks=output.tasks,
-        license=license,
-        sources=sources,
-        stages=stages,
-        quality=output.audit.quality,
-        settings={
-            "builder_version": manifest["libraries"]["multitask-safety"],
-            "backend": config.backend,
-            "build_seed": config.seed,
-            "command": command or "python -m builders.multitask build",
-            "load_path": str(out),
-            "test_fraction": config.test_fraction,
-            "variants_per_seed": config.variants_per_seed,
-            "benign_variants_per_seed": config.benign_variants_per_seed,
-            "language_min_score": config.language_min_score,
-        },
-    )
+
+    def card(data_files: dict[str, dict[str, list[str]]]) -> str:
+        return render_card(
+            data_files=data_files,
+            rows=rows,
+            configs=configs,
+            library=output.library,
+            tasks=output.tasks,
+            license=license,
+            sources=sources,
+            stages=stages,
+            quality=output.audit.quality,
+            settings={
+                "builder_version": manifest["libraries"]["multitask-safety"],
+                "backend": config.backend,
+                "build_seed": config.seed,
+                "command": command or "python -m builders.multitask build",
+                "load_path": str(out),
+                "test_fraction": config.test_fraction,
+                "variants_per_seed": config.variants_per_seed,
+                "benign_variants_per_seed": config.benign_variants_per_seed,
+                "language_min_score": config.language_min_score,
+            },
+        )
 
     def write(folder: Path) -> None:
         files: dict[str, dict[str, Any]] = {}
         for name in configs:
             files.update(write_config(folder, name, per_config[name], config.max_rows_per_shard))
+        # The card lists the shards by name, and their names carry their content's fingerprint.
+        data_files = card_data_files(files)
         files.update(write_audit(folder, output.audit.removed))
         manifest["files"] = files
-        (folder / "README.md").write_text(card, encoding="utf-8")
+        (folder / "README.md").write_text(card(data_files), encoding="utf-8")
         (folder / "manifest.json").write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
 
-    atomic_folder(out, config.force, write)
+    atomic_folder(out, config.force, write, replace_build=config.replaces_earlier_build)
     return manifest

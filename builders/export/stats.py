@@ -17,7 +17,7 @@ from builders.export.report import (
     format_table,
     language_table,
 )
-from builders.export.validate import read_front_matter
+from builders.export.validate import listed_data_files, read_front_matter
 
 
 def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
@@ -32,14 +32,14 @@ def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
     configs = [entry["config_name"] for entry in card.get("configs", [])]
     wanted = ["all"] if "all" in configs else configs
     rows: list[Row] = []
-    for entry in card["configs"]:
-        if entry["config_name"] not in wanted:
+    for config, split, paths in listed_data_files(card):
+        if config not in wanted:
             continue
-        for data_file in entry["data_files"]:
-            for file in sorted(folder.glob(data_file["path"])):
+        for path in paths:
+            for file in sorted(folder.glob(path)):
                 columns = ["task", "kind", "language", "target_language", "category"]
                 for row in pq.read_table(file, columns=columns).to_pylist():
-                    rows.append({**row, "split": data_file["split"]})
+                    rows.append({**row, "split": split})
     return rows, configs
 
 

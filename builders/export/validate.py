@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import yaml
 
-from builders.export.parquet import ALL_CONFIG, sha256_file
+from builders.export.parquet import ALL_CONFIG, FINGERPRINT_CHARS, fingerprint_matches, sha256_file
 from builders.schema import CATEGORIES, EXAMPLE_COLUMNS, HAZARD_CATEGORIES, KINDS, TASKS
 from builders.tasks.templates import TemplateLibrary, load_library
 
@@ -36,6 +36,22 @@ def read_front_matter(readme: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError("README.md front matter is not a mapping")
     return data
+
+
+def listed_data_files(card: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
+    """(config, split, paths) for every ``data_files`` entry of the card's ``configs``."""
+    listed = []
+    for entry in card.get("configs") or []:
+        for data_file in entry.get("data_files") or []:
+            paths = data_file.get("path")
+            listed.append(
+                (
+                    entry.get("config_name"),
+                    data_file.get("split"),
+                    [paths] if isinstance(paths, str) else list(paths or []),
+                )
+            )
+    return listed
 
 
 def _check_card(folder: Path, problems: list[str]) -> dict[str, Any] | None:
@@ -70,8 +86,15 @@ def _check_manifest(folder: Path, problems: list[str]) -> dict[str, Any] | None:
         file = folder / relative
         if not file.is_file():
             problems.append(f"{file}: listed in manifest.json but missing")
-        elif sha256_file(file) != info.get("sha256"):
+            continue
+        sha256 = sha256_file(file)
+        if sha256 != info.get("sha256"):
             problems.append(f"{file}: sha256 differs from manifest.json")
+        elif "split" in info and not fingerprint_matches(relative, sha256):
+            problems.append(
+                f"{file}: name does not end in the first {FINGERPRINT_CHARS} hex digits of its "
+                f"sha256 ({sha256[:FINGERPRINT_CHARS]})"
+            )
     listed = set(manifest.get("files", {}))
     for file in sorted(folder.rglob("*.parquet")):
         relative = file.relative_to(folder).as_posix()
@@ -146,30 +169,57 @@ def _check_rows(
         seed_splits[row["seed_id"]].add(split)
 
 
+def _is_pattern(path: str) -> bool:
+    return any(char in path for char in "*?[")
+
+
+def _check_card_lists_manifest_files(
+    folder: Path,
+    listed: list[tuple[str, str, list[str]]],
+    manifest: dict[str, Any],
+    problems: list[str],
+) -> None:
+    """The card names every data shard of the manifest, by exact path (no pattern: ``datasets``
+    keys its cache of a local folder on the card's paths, so a pattern can serve stale rows)."""
+    in_card = {path for _, _, paths in listed for path in paths}
+    for config, split, paths in listed:
+        for path in paths:
+            if _is_pattern(path):
+                problems.append(
+                    f"{folder / 'README.md'}: config '{config}' split '{split}': data_files path "
+                    f"'{path}' is a pattern; list every shard by name (rebuild the folder)"
+                )
+    shards = {path for path, info in manifest.get("files", {}).items() if "split" in info}
+    for path in sorted(shards - in_card):
+        problems.append(f"{folder / path}: in manifest.json but not in the card's data_files")
+    for path in sorted(in_card - shards):
+        if not _is_pattern(path):
+            problems.append(f"{folder / path}: in the card's data_files but not in manifest.json")
+
+
 def validate_folder(folder: Path) -> list[str]:
     """Return every problem found (empty list: the folder is valid)."""
     if not folder.is_dir():
         return [f"{folder}: not a folder"]
     problems: list[str] = []
     card = _check_card(folder, problems)
-    _check_manifest(folder, problems)
+    manifest = _check_manifest(folder, problems)
     if card is None or not isinstance(card.get("configs"), list):
         return problems
+    listed = listed_data_files(card)
+    if manifest is not None:
+        _check_card_lists_manifest_files(folder, listed, manifest, problems)
     library = load_library()
     ids: dict[str, set[str]] = defaultdict(set)
     seed_splits: dict[str, set[str]] = defaultdict(set)
-    names = []
-    for entry in card["configs"]:
-        name = entry.get("config_name")
-        names.append(name)
-        for data_file in entry.get("data_files", []):
-            matches = sorted(folder.glob(data_file["path"]))
+    names = [entry.get("config_name") for entry in card["configs"]]
+    for name, split, paths in listed:
+        for path in paths:
+            matches = sorted(folder.glob(path))
             if not matches:
-                problems.append(
-                    f"{folder / data_file['path']}: config '{name}' lists no existing file"
-                )
+                problems.append(f"{folder / path}: config '{name}' lists no existing file")
             for file in matches:
-                _check_rows(file, name, data_file["split"], library, problems, ids, seed_splits)
+                _check_rows(file, name, split, library, problems, ids, seed_splits)
     leaked = sorted(seed for seed, splits in seed_splits.items() if len(splits) > 1)
     if leaked:
         problems.append(

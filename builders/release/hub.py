@@ -19,6 +19,7 @@ class HubState:
     private: bool = False
     gated: str | bool = False
     tags: dict[str, str] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)  # at ``head``
 
 
 class HubReader:
@@ -49,12 +50,17 @@ class HubReader:
         refs = self.hub.call(
             "listing tags", lambda: self.api.list_repo_refs(repo_id, repo_type=REPO_TYPE)
         )
+        files = self.hub.call(
+            "listing the repo's files",
+            lambda: self.api.list_repo_files(repo_id, repo_type=REPO_TYPE, revision=info.sha),
+        )
         return HubState(
             exists=True,
             head=info.sha,
             private=bool(info.private),
             gated=info.gated or False,
             tags={tag.name: tag.target_commit for tag in refs.tags},
+            files=list(files),
         )
 
     def _is_model(self, repo_id: str) -> bool:

@@ -59,6 +59,7 @@ class Plan:
     state: HubState
     previous: str | None
     files: list[UploadFile]
+    stale: list[str]  # shards at the branch head that this release no longer has: deleted
     local_only: list[str]
     license: str
     changelog: str
@@ -66,7 +67,8 @@ class Plan:
     card_diff_base: str
 
     def parts(self) -> list[list[UploadFile]]:
-        """Commits to make: data files first, the card and the manifest in the last one."""
+        """Commits to make: data files first, the card and the manifest in the last one (which
+        also deletes the ``stale`` shards, so every commit's card names files that exist)."""
         final = [f for f in self.files if f.path in ("README.md", "manifest.json")]
         data = [f for f in self.files if f not in final]
         step = MAX_FILES_PER_COMMIT
@@ -76,6 +78,19 @@ class Plan:
         else:
             parts.append(final)
         return parts
+
+
+def stale_shards(
+    head_files: list[str], release: set[str], manifests: list[dict[str, Any] | None]
+) -> list[str]:
+    """Parquet files at the head inside a config folder of this or the previous release that
+    this release does not have: an earlier version's shards, named after their content."""
+    folders = {folder for m in manifests if m for folder in config_files(m)}
+    return sorted(
+        path
+        for path in head_files
+        if path.endswith(".parquet") and path.split("/", 1)[0] in folders and path not in release
+    )
 
 
 def human_size(size: float) -> str:
@@ -199,6 +214,11 @@ def make_plan(
         },
     }
     files = [UploadFile(p, source=folder / p) for p in sorted(data_file_hashes(manifest))]
+    stale = stale_shards(
+        state.files,
+        set(data_file_hashes(manifest)),
+        [manifest, previous.manifest if previous else None],
+    )
     files.append(UploadFile("README.md", data=card.encode("utf-8")))
     manifest_text = json.dumps(release_manifest, indent=2, ensure_ascii=False) + "\n"
     files.append(UploadFile("manifest.json", data=manifest_text.encode("utf-8")))
@@ -222,6 +242,7 @@ def make_plan(
         state=state,
         previous=latest,
         files=files,
+        stale=stale,
         local_only=local_only,
         license=license,
         changelog=changes,
@@ -250,6 +271,11 @@ def plan_text(plan: Plan) -> str:
         f"then tag {plan.tag} on the last commit's SHA",
     ]
     lines += [f"  {f.path}  {human_size(f.size)}" for f in plan.files]
+    if plan.stale:
+        lines.append(
+            f"deleted in the last commit (shards of an earlier version): {len(plan.stale)}"
+        )
+        lines += [f"  {path}" for path in plan.stale]
     if plan.local_only:
         lines.append("not published (local audit): " + ", ".join(plan.local_only))
     lines.append("changelog:")

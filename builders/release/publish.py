@@ -2,7 +2,9 @@
 
 One dataset repo; every release is one commit (more only past the Hub's per-commit file limit)
 holding every config's parquet shards, the release card and the manifest, then a tag ``vX.Y.Z``
-created on the commit SHA that the commit returned. Tags are never moved. The token comes from an
+created on the commit SHA that the commit returned. Shards are named after their content, so the
+(last) commit also deletes the earlier version's shards that this release does not have. Tags are
+never moved. The token comes from an
 environment variable and is never printed or written.
 """
 
@@ -30,19 +32,24 @@ def load_line(repo_id: str, tag: str, config: str = "translation") -> str:
     return f'load_dataset("{repo_id}", "{config}", revision="{tag}")'
 
 
-def _operations(part: list[UploadFile]) -> list[Any]:
-    from huggingface_hub import CommitOperationAdd
+def _operations(part: list[UploadFile], deletions: list[str]) -> list[Any]:
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
     return [
         CommitOperationAdd(
             path_in_repo=f.path, path_or_fileobj=f.data if f.data is not None else str(f.source)
         )
         for f in part
-    ]
+    ] + [CommitOperationDelete(path_in_repo=path) for path in deletions]
 
 
 def _committer(
-    api: Any, repo_id: str, part: list[UploadFile], message: str, parent: str | None
+    api: Any,
+    repo_id: str,
+    part: list[UploadFile],
+    message: str,
+    parent: str | None,
+    deletions: list[str],
 ) -> Callable[[], Any]:
     """One commit of ``part`` on top of ``parent``. Retrying it is safe: if an earlier attempt
     landed, main no longer points at ``parent`` and the Hub refuses (412) instead of committing
@@ -52,9 +59,10 @@ def _committer(
         return api.create_commit(
             repo_id,
             repo_type=REPO_TYPE,
-            operations=_operations(part),  # an operation object can be committed only once
+            operations=_operations(part, deletions),  # an operation is committed only once
             commit_message=message,
-            commit_description=f"Published by multitask-safety: {len(part)} file(s).",
+            commit_description=f"Published by multitask-safety: {len(part)} file(s)"
+            + (f", {len(deletions)} stale file(s) deleted." if deletions else "."),
             parent_commit=parent,
         )
 
@@ -121,7 +129,14 @@ def publish(plan: Plan, hub: Hub, api: Any, echo: Callable[[str], None]) -> str:
         try:
             info = hub.call(
                 f"committing{label}",
-                _committer(api, repo_id, part, f"Release {plan.tag}{label}", parent),
+                _committer(
+                    api,
+                    repo_id,
+                    part,
+                    f"Release {plan.tag}{label}",
+                    parent,
+                    plan.stale if number == len(parts) else [],
+                ),
             )
         except HubError as error:
             done = f"{number - 1} of {len(parts)} commits landed; " if number > 1 else ""

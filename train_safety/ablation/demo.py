@@ -116,7 +116,9 @@ def prepare_organism(folder: Path, recipe: OrganismRecipe, log: Any) -> dict[str
     marker = folder / "prepared.json"
     if marker.is_file():
         prepared = json.loads(marker.read_text("utf-8"))
-        if prepared.get("recipe_sha256") == sha:
+        # derived folders written before they had a card are not loadable: prepare again
+        carded = (folder / "data" / "eval-build" / "README.md").is_file()
+        if prepared.get("recipe_sha256") == sha and carded:
             log(f"organism data and model from an earlier run reused ({folder})")
             return prepared["paths"]
     if folder.exists():

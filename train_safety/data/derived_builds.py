@@ -41,17 +41,22 @@ SPLIT = "train"
 
 
 def write_derived_build(folder: Path, rows_by_config: dict[str, list[dict]], split: str, note: str):
-    """A folder laid out like a build (``<config>/<split>-00000-of-00001.parquet``)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    """A folder laid out like a build: content-named shards listed in a card's ``configs``, so
+    ``datasets.load_dataset(folder, config)`` reads it, and never a stale cache after a rewrite."""
+    import yaml
 
+    from builders.export.card import configs_metadata
+    from builders.export.parquet import card_data_files, write_shards
     from train_safety.data.mixing import rows_sha256
 
+    files = {}
     for config, rows in rows_by_config.items():
-        (folder / config).mkdir(parents=True, exist_ok=True)
-        pq.write_table(
-            pa.Table.from_pylist(rows), folder / config / f"{split}-00000-of-00001.parquet"
-        )
+        files.update(write_shards(folder, config, split, rows, 1, schema=None))
+    front = yaml.safe_dump(
+        {"configs": configs_metadata(card_data_files(files))}, sort_keys=False, width=1000
+    )
+    card = f"---\n{front}---\n\n# {folder.name}\n\nDerived from a multitask-safety build: {note}.\n"
+    (folder / "README.md").write_text(card, encoding="utf-8")
     manifest = {
         "name": folder.name,
         "derived": note,
@@ -121,12 +126,9 @@ def _derive(
 
 
 def _train_rows(build: Path) -> list[dict[str, Any]]:
-    import pyarrow.parquet as pq
+    from train_safety.data.safety import load_build_rows
 
-    shards = sorted((build / "all").glob(f"{SPLIT}-*.parquet"))
-    if not shards:
-        raise InputError(f"no '{SPLIT}' shards", file=str(build / "all"))
-    return [row for shard in shards for row in pq.read_table(shard).to_pylist()]
+    return load_build_rows(str(build), "all", SPLIT)
 
 
 DERIVATIONS = {"alignment": derive_alignment_build, "harmful": derive_harmful_build}

@@ -45,30 +45,54 @@ def load_safety_rows(
 
 
 def _load_config(source: str, config: str, split: str, revision: str | None) -> list[dict]:
-    folder = Path(source)
-    if folder.is_dir():
+    rows = load_build_rows(source, config, split, revision)
+    return [{k: row.get(k) for k in SAFETY_COLUMNS} | {"config": config} for row in rows]
+
+
+def load_build_rows(
+    source: str, config: str, split: str, revision: str | None = None
+) -> list[dict[str, Any]]:
+    """Every row of one config and split of a build (a local folder, or a Hub repo at
+    ``revision``), loaded the way users load it: ``datasets.load_dataset`` through its card."""
+    import datasets
+
+    if Path(source).is_dir():
         if revision:
             raise InputError(
                 "a revision applies to Hub repos, not local folders", field="safety_revision"
             )
-        shards = sorted((folder / config).glob(f"{split}-*.parquet"))
-        if not shards:
-            raise InputError(
-                f"no '{split}' shards for config '{config}' (is it a multitask-safety build?)",
-                file=str(folder / config),
-            )
-        import pyarrow.parquet as pq
+        _check_card_lists(Path(source), config, split)
+    try:
+        data = datasets.load_dataset(source, config, split=split, revision=revision)
+    except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
+        raise InputError(f"cannot load safety data: {error}", file=source) from error
+    return data.to_list()
 
-        rows = [row for shard in shards for row in pq.read_table(shard).to_pylist()]
-    else:
-        import datasets
 
-        try:
-            data = datasets.load_dataset(source, config, split=split, revision=revision)
-        except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
-            raise InputError(f"cannot load safety data: {error}", file=source) from error
-        rows = data.to_list()
-    return [{k: row.get(k) for k in SAFETY_COLUMNS} | {"config": config} for row in rows]
+def _check_card_lists(folder: Path, config: str, split: str) -> None:
+    """One clear line, before ``datasets`` is asked, when the card has no such config or split."""
+    import yaml
+
+    from builders.export.validate import listed_data_files, read_front_matter
+
+    readme = folder / "README.md"
+    if not readme.is_file():
+        raise InputError(
+            "no data card (README.md): not a multitask-safety build, or one made before builds "
+            "listed their shards in the card (build or derive it again)",
+            file=str(folder),
+        )
+    try:
+        card = read_front_matter(readme)
+    except (ValueError, yaml.YAMLError) as error:
+        raise InputError(f"unreadable data card ({error})", file=str(readme)) from None
+    splits = {s for name, s, _ in listed_data_files(card) if name == config}
+    if split not in splits:
+        raise InputError(
+            f"the data card lists no '{split}' split for config '{config}'"
+            + (f" (it has: {', '.join(sorted(splits))})" if splits else ""),
+            file=str(readme),
+        )
 
 
 def source_fingerprint(source: str, revision: str | None) -> dict[str, Any]:

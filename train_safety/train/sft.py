@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -308,39 +309,68 @@ def build_trainer(config: SFTRunConfig, output_dir: str | Path) -> tuple[Any, di
 
 
 def run_sft(config: SFTRunConfig) -> Path:
-    """Train, then save adapter/model, tokenizer, resolved config and data manifest."""
+    """Train, then save adapter/model, tokenizer, resolved config and data manifest.
+
+    Under ``accelerate launch`` (or ``torchrun``) every process trains its share of each batch
+    and only the main process (global rank 0) writes the output folder.
+    """
     out = Path(config.output_dir)
     if out.exists() and not config.force:
         raise InputError(
             "output folder exists (use --force to replace it)", file=str(out), field="output_dir"
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    main_process = is_main_process()
+    if main_process:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    else:  # the result is rank 0's to write; the trainer still needs a folder of its own
+        scratch = Path(tempfile.mkdtemp(prefix="mts-sft-rank-"))
     try:
         trainer, manifest = build_trainer(config, scratch / "trainer")
+        if trainer.accelerator.is_main_process != main_process:
+            raise RuntimeError(
+                f"process {trainer.accelerator.process_index} disagrees with the launcher's "
+                "rank variables on which process writes the output"
+            )
         result = trainer.train()
         final = scratch / "final"
-        trainer.save_model(str(final))
-        trainer.processing_class.save_pretrained(str(final))
-        if config.use_lora and config.merge_adapter:
-            merged = trainer.model.merge_and_unload()
-            merged.save_pretrained(str(final / "merged"))
-            trainer.processing_class.save_pretrained(str(final / "merged"))
-        manifest["training"] = {
-            # TRL drops rows whose prompt alone fills max_length: say how many were trained on
-            "rows_trained": len(trainer.train_dataset),
-            "global_step": result.global_step,
-            "training_loss": result.training_loss,
-            "log_history": trainer.state.log_history,
-        }
-        _write_json(final / "run_config.json", config_to_dict(config))
-        _write_json(final / "data_manifest.json", manifest)
-        if out.exists():
-            shutil.rmtree(out)
-        final.rename(out)
+        trainer.save_model(str(final))  # every process takes part; the Trainer writes on rank 0
+        trainer.accelerator.wait_for_everyone()
+        if main_process:
+            _write_result(config, trainer, result, manifest, final, out)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return out
+
+
+# Set by torchrun / accelerate launch (RANK) or by MPI launchers, before any process group exists.
+_RANK_VARIABLES = ("RANK", "PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK")
+
+
+def is_main_process() -> bool:
+    """Whether this process has global rank 0 (always, when not launched distributed)."""
+    return next((int(os.environ[v]) for v in _RANK_VARIABLES if v in os.environ), 0) == 0
+
+
+def _write_result(config, trainer, result, manifest, final: Path, out: Path) -> None:
+    trainer.processing_class.save_pretrained(str(final))
+    if config.use_lora and config.merge_adapter:
+        merged = trainer.model.merge_and_unload()
+        merged.save_pretrained(str(final / "merged"))
+        trainer.processing_class.save_pretrained(str(final / "merged"))
+    manifest["training"] = {
+        # TRL drops rows whose prompt alone fills max_length: say how many were trained on
+        "rows_trained": len(trainer.train_dataset),
+        "processes": trainer.accelerator.num_processes,
+        "global_step": result.global_step,
+        "training_loss": result.training_loss,
+        "log_history": trainer.state.log_history,
+    }
+    _write_json(final / "run_config.json", config_to_dict(config))
+    _write_json(final / "data_manifest.json", manifest)
+    if out.exists():
+        shutil.rmtree(out)
+    final.rename(out)
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -352,7 +382,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def run() -> int:
         config = load_run_config(SFTRunConfig, args.config, flag_overrides(args, SFTRunConfig))
-        print(run_sft(config))
+        out = run_sft(config)
+        if is_main_process():
+            print(out)
         return 0
 
     return cli_main(run)

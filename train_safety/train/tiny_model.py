@@ -96,13 +96,15 @@ def build_model(
 
 
 def texts_from_build(build_dir: str | Path) -> list[str]:
-    import pyarrow.parquet as pq
+    import datasets
 
-    texts = []
-    for shard in sorted(Path(build_dir, "all").glob("*.parquet")):
-        for messages in pq.read_table(shard, columns=["messages"]).column("messages").to_pylist():
-            texts.extend(m["content"] for m in messages)
-    return texts
+    loaded = datasets.load_dataset(str(build_dir), "all")  # every split, through the card
+    return [
+        message["content"]
+        for split in sorted(loaded)
+        for messages in loaded[split]["messages"]
+        for message in messages
+    ]
 
 
 def save_tiny_model(out: str | Path, texts: Iterable[str], seed: int = 0) -> Path:
