@@ -38,7 +38,7 @@ class InputError(Exception):
 
 
 def install_command(extra: str) -> str:
-    return f"pip install '{PACKAGE}[{extra}]'"
+    return f'pip install "{PACKAGE}[{extra}]"'
 
 
 class MissingExtra(InputError):

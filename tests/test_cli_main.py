@@ -23,7 +23,7 @@ def test_missing_extra_names_the_extra_and_its_install_command(capsys):
 
     assert cli_main(run) == 2
     err = capsys.readouterr().err.strip()
-    assert "'train' extra" in err and "pip install 'multitask-safety[train]'" in err
+    assert "'train' extra" in err and 'pip install "multitask-safety[train]"' in err
     assert "\n" not in err
 
 
@@ -32,7 +32,7 @@ def test_missing_extra_error_class_has_the_same_shape():
     assert isinstance(error, InputError)
     assert error.one_line() == (
         "field 'semantic_dedup': --semantic-dedup needs the 'semantic' extra: "
-        "pip install 'multitask-safety[semantic]'"
+        'pip install "multitask-safety[semantic]"'
     )
 
 
