@@ -12,6 +12,7 @@ exit code, so no entry point repeats the catch → print → exit block:
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -87,3 +88,9 @@ def cli_main(run: Callable[[], int], *, interrupted: str | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+
+
+def run_command(module: str, argv: list[str] | None = None) -> int:
+    """``module.main(argv)``, imported inside ``cli_main``: a command whose module needs an extra
+    that is not installed says so in one line instead of an import traceback."""
+    return cli_main(lambda: importlib.import_module(module).main(argv))

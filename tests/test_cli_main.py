@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from builders.cli import cli_main
+from builders.cli import cli_main, run_command
 from builders.errors import BuildStopped, InputError, MissingExtra
 
 
@@ -57,3 +57,15 @@ def test_stop_exits_3_and_ctrl_c_only_with_a_message(capsys):
     assert cli_main(interrupted, interrupted="interrupted; nothing was written") == 130
     with pytest.raises(KeyboardInterrupt):
         cli_main(interrupted)
+
+
+def test_a_command_whose_module_needs_a_missing_extra_says_so_in_one_line(
+    tmp_path, monkeypatch, capsys
+):
+    (tmp_path / "needs_torch_command.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert run_command("needs_torch_command", []) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'train' extra" in err

@@ -1,6 +1,9 @@
-"""``python -m train_safety.evaluate``: ASR, over-refusal and helpfulness per task format; the command lives in :mod:`train_safety.evaluation.run`."""
+"""``python -m train_safety.evaluate``: ASR, over-refusal and helpfulness per task format.
 
-from train_safety.evaluation.run import main
+The command lives in :mod:`train_safety.evaluation.run`.
+"""
+
+from builders.cli import run_command
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_command("train_safety.evaluation.run"))

@@ -1,6 +1,9 @@
-"""``python -m train_safety.judge``: judge every (prompt, response) row of a file; the command lives in :mod:`train_safety.evaluation.judge_file`."""
+"""``python -m train_safety.judge``: judge every (prompt, response) row of a file.
 
-from train_safety.evaluation.judge_file import main
+The command lives in :mod:`train_safety.evaluation.judge_file`.
+"""
+
+from builders.cli import run_command
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_command("train_safety.evaluation.judge_file"))

@@ -1,6 +1,9 @@
-"""``python -m train_safety.sft``: fine-tune with a safety mix (TRL); the command lives in :mod:`train_safety.train.sft`."""
+"""``python -m train_safety.sft``: fine-tune with a safety mix (TRL).
 
-from train_safety.train.sft import main
+The command lives in :mod:`train_safety.train.sft`.
+"""
+
+from builders.cli import run_command
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_command("train_safety.train.sft"))

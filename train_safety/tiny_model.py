@@ -1,6 +1,9 @@
-"""``python -m train_safety.tiny_model``: the tiny from-scratch CPU model; the command lives in :mod:`train_safety.train.tiny_model`."""
+"""``python -m train_safety.tiny_model``: the tiny from-scratch CPU model.
 
-from train_safety.train.tiny_model import main
+The command lives in :mod:`train_safety.train.tiny_model`.
+"""
+
+from builders.cli import run_command
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_command("train_safety.train.tiny_model"))
