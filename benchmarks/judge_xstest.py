@@ -88,7 +88,7 @@ def score(predicted: list[bool | None], gold: list[bool]) -> Scores:
 
 
 def evaluate(judge_spec: str, folder: Path) -> dict:
-    from train_safety.judges import get_judge
+    from train_safety.evaluation.judges.registry import get_judge
 
     data = load_xstest(folder)
     judge = get_judge(judge_spec)

@@ -24,10 +24,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from builders.backends.llm_cache import ResponseCache, base_url_family  # noqa: E402
-from builders.backends.llm_client import ClientSettings, LLMClient  # noqa: E402
-from builders.backends.llm_cost import Budget  # noqa: E402
-from builders.backends.llm_prompts import load_llm_prompts  # noqa: E402
+from builders.backends.openai.cache import ResponseCache, base_url_family  # noqa: E402
+from builders.backends.openai.client import ClientSettings, LLMClient  # noqa: E402
+from builders.backends.openai.cost import Budget  # noqa: E402
+from builders.backends.openai.prompts import load_llm_prompts  # noqa: E402
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq  # noqa: E402
 from benchmarks.build_time import shared_specs  # noqa: E402
 from builders.build import build  # noqa: E402
 from builders.config import BuildConfig  # noqa: E402
-from train_safety.safety_data import load_safety_rows  # noqa: E402
+from train_safety.data.safety import load_safety_rows  # noqa: E402
 
 
 def seconds(work) -> tuple[float, int]:

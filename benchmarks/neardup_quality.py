@@ -38,8 +38,8 @@ from rapidfuzz import fuzz, process
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic_seeds import real_prompts, recombine
 
-from builders.near_dedupe import resolve_cluster
-from builders.neardup import NearDuplicateFinder, UnionFind, fold
+from builders.stages.dedup.minhash import NearDuplicateFinder, UnionFind, fold
+from builders.stages.dedup.near import resolve_cluster
 
 HERE = Path(__file__).resolve().parent
 SYNONYMS = {

@@ -1,4 +1,4 @@
-"""``build``: run the pipeline, then write the dataset folder."""
+"""``build``: run the pipeline, then write the dataset folder; ``estimate_cost``: the dry run."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from builders.config import BuildConfig
-from builders.dataset_folder import write_dataset_folder
-from builders.export import prepare_output
-from builders.pipeline import run_pipeline
+from builders.export.folder import write_dataset_folder
+from builders.export.parquet import prepare_output
+from builders.pipeline import plan_build, run_pipeline
 
 
 @dataclass
@@ -43,3 +43,13 @@ def build(config: BuildConfig, *, progress: bool = False, command: str = "") -> 
         seconds=time.perf_counter() - started,
         manifest=manifest,
     )
+
+
+def estimate_cost(config: BuildConfig) -> str:
+    """Plan the build and say what its LLM backend would send and cost; send and write nothing."""
+    from builders.backends.factory import make_backend
+    from builders.backends.openai.estimate import EstimatingClient, dry_run_config, estimate_text
+
+    plan = plan_build(config)
+    backend = make_backend(dry_run_config(config), plan.library, client_class=EstimatingClient)
+    return estimate_text(config, backend, plan.jobs)  # type: ignore[arg-type]

@@ -1,18 +1,26 @@
 """The build configuration: one frozen dataclass; YAML key = field name = flag name.
 
-Precedence: command-line flag > ``--config`` YAML > default. An unknown YAML key is an error.
+Every option is declared once, with ``builders.options.option``: its type, default, help text and
+constraints. The ``build`` flags, the ``--config`` YAML keys, the checks and the README synopsis
+all come from these declarations. Precedence: command-line flag > ``--config`` YAML > default;
+an unknown YAML key is an error.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from builders.errors import BuildInputError
+from builders.options import (
+    EXISTING_DIR,
+    EXISTING_FILE,
+    EXISTING_PATH,
+    WRITABLE_DIR,
+    check_options,
+    load_run_config,
+    option,
+)
 from builders.schema import TASKS
 
 DEFAULT_OUT = "dist/multitask-safety"
@@ -20,100 +28,120 @@ DEFAULT_OUT = "dist/multitask-safety"
 
 @dataclass(frozen=True)
 class BuildConfig:
-    out: str = field(default=DEFAULT_OUT, metadata={"help": "output folder"})
-    seeds: tuple[str, ...] = field(
-        default=("bundled",),
-        metadata={"help": "seed sources: 'bundled', a preset, NAME=PATH, or PATH[:col=map,...]"},
+    out: str = option(
+        DEFAULT_OUT,
+        help="output folder (an earlier build at the default one is replaced; any other existing "
+        "folder needs --force)",
+        metavar="DIR",
+        path=WRITABLE_DIR,
     )
-    tasks: tuple[str, ...] = field(
-        default=TASKS, metadata={"help": "task formats, comma separated"}
+    seeds: tuple[str, ...] = option(
+        ("bundled",),
+        help="'bundled', a preset (advbench, harmbench, safety-tuned-llamas, xstest, beavertails, "
+        "do-not-answer), NAME=PATH, or PATH[:prompt=COL,refusal=COL,category=COL,...]",
+        metavar="SPEC",
+        comma=False,
+        nonempty=True,
     )
-    languages: tuple[str, ...] | None = field(
-        default=None, metadata={"help": "translation target languages (default: all shipped ones)"}
+    tasks: tuple[str, ...] = option(
+        TASKS, help="task formats, comma separated", metavar="a,b,...", nonempty=True
     )
-    backend: str = field(default="template", metadata={"help": "template | openai"})
-    model: str | None = field(default=None, metadata={"help": "model name for the LLM backend"})
-    base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible server URL"})
-    concurrency: int = field(default=8, metadata={"help": "LLM requests in flight"})
-    max_cost_usd: float | None = field(default=None, metadata={"help": "LLM spending cap"})
-    cache_dir: str | None = field(default=None, metadata={"help": "LLM response cache folder"})
-    decontaminate: tuple[str, ...] = field(default=(), metadata={"help": "evaluation prompt files"})
-    near_dedupe: bool = field(
-        default=True, metadata={"help": "drop near-duplicate seeds and rows (MinHash-LSH + verify)"}
+    languages: tuple[str, ...] | None = option(
+        None,
+        help="translation target languages, comma separated (default: all shipped ones)",
+        metavar="fr,de,...",
     )
-    dedupe_against: str | None = field(
-        default=None, metadata={"help": "previous release folder: add no near-copies of its rows"}
+    backend: str = option(
+        "template", help="row writer", metavar="template|openai", choices=("template", "openai")
     )
-    semantic_dedup: bool = field(
-        default=False,
-        metadata={"help": "also drop seeds with similar embeddings (extra 'semantic')"},
+    model: str | None = option(None, help="model name (openai backend)", metavar="NAME")
+    base_url: str | None = option(None, help="OpenAI-compatible server URL", metavar="URL")
+    concurrency: int = option(8, help="LLM requests in flight", metavar="N")
+    max_cost_usd: float | None = option(None, help="LLM spending cap (USD)", metavar="X")
+    cache_dir: str | None = option(
+        None, help="LLM response cache folder", metavar="DIR", path=WRITABLE_DIR
     )
-    semantic_model: str | None = field(
-        default=None,
-        metadata={"help": "sentence-transformers model path (default: bundled MiniLM)"},
+    decontaminate: tuple[str, ...] = option(
+        (),
+        help="evaluation prompt files (csv/json/jsonl/parquet/txt): drop rows containing or "
+        "near-duplicating their prompts",
+        metavar="FILE[:COLUMN]",
+        comma=False,
     )
-    semantic_threshold: float = field(
-        default=0.9, metadata={"help": "cosine similarity at which seeds are semantic duplicates"}
+    near_dedupe: bool = option(
+        True, help="drop near-duplicate seeds and rows (MinHash-LSH + verify; exact dedupe always)"
     )
-    seed: int = field(default=0, metadata={"help": "random seed for phrasing choice and splits"})
-    force: bool = field(
-        default=False,
-        metadata={
-            "help": "replace an existing output folder (not needed for a build at the default out)"
-        },
+    dedupe_against: str | None = option(
+        None,
+        help="previous release folder: drop new rows that near-copy its rows",
+        metavar="DIR",
+        path=EXISTING_DIR,
     )
-    variants_per_seed: int = field(
-        default=2, metadata={"help": "rows per seed and task (phrasings / target languages)"}
+    semantic_dedup: bool = option(
+        False, help="also drop seeds whose embeddings are near (extra 'semantic')"
     )
-    benign_variants_per_seed: int = field(
-        default=3, metadata={"help": "rows per benign seed (benign task inputs are fewer)"}
+    semantic_model: str | None = option(
+        None,
+        help="sentence-transformers model path (default: bundled MiniLM)",
+        metavar="PATH",
+        path=EXISTING_PATH,
     )
-    test_fraction: float = field(default=0.2, metadata={"help": "share of seeds held out for test"})
-    min_prompt_chars: int = field(default=8, metadata={"help": "shorter user prompts are dropped"})
-    max_prompt_chars: int = field(
-        default=8000, metadata={"help": "longer user prompts are dropped"}
+    semantic_threshold: float = option(
+        0.9,
+        help="cosine similarity at which seeds are semantic duplicates",
+        metavar="X",
+        low=0,
+        high=1,
+        low_open=True,
     )
-    max_seed_chars: int = field(
-        default=20_000, metadata={"help": "a seed prompt longer than this is a bad-input error"}
+    seed: int = option(0, help="random seed for phrasing choice and splits", metavar="INT")
+    force: bool = option(
+        False, help="replace an existing output folder (not needed for a build at the default out)"
     )
-    language_min_score: float = field(
-        default=0.5, metadata={"help": "min langdetect probability of the expected reply language"}
+    variants_per_seed: int = option(
+        2, help="rows per seed and task (phrasings / target languages)", metavar="N", low=1
     )
-    max_rows_per_shard: int = field(default=200_000, metadata={"help": "rows per parquet shard"})
+    benign_variants_per_seed: int = option(
+        3, help="rows per benign seed (benign task inputs are fewer)", metavar="N", low=1
+    )
+    test_fraction: float = option(
+        0.2,
+        help="share of seeds held out for test",
+        metavar="F",
+        low=0,
+        high=1,
+        low_open=True,
+        high_open=True,
+    )
+    min_prompt_chars: int = option(8, help="shorter user prompts are dropped", metavar="N", low=1)
+    max_prompt_chars: int = option(
+        8000, help="longer user prompts are dropped", metavar="N", greater_than="min_prompt_chars"
+    )
+    max_seed_chars: int = option(
+        20_000, help="a seed prompt longer than this is a bad-input error", metavar="N"
+    )
+    language_min_score: float = option(
+        0.5, help="min langdetect probability of the expected reply language", metavar="X"
+    )
+    max_rows_per_shard: int = option(200_000, help="rows per parquet shard", metavar="N")
     # LLM backend (openai): pacing, retries, prices, cost estimate.
-    rpm: int = field(default=0, metadata={"help": "LLM requests per minute (0 = no limit)"})
-    tpm: int = field(default=0, metadata={"help": "LLM tokens per minute (0 = no limit)"})
-    max_retries: int = field(default=6, metadata={"help": "retries per LLM request"})
-    request_timeout: float = field(default=120.0, metadata={"help": "seconds per LLM request"})
-    prices: str | None = field(default=None, metadata={"help": "YAML price table override"})
-    dry_run_cost: bool = field(
-        default=False, metadata={"help": "estimate the LLM cost, send nothing, write nothing"}
+    rpm: int = option(0, help="LLM requests per minute (0 = no limit)", metavar="N")
+    tpm: int = option(0, help="LLM tokens per minute (0 = no limit)", metavar="N")
+    max_retries: int = option(6, help="retries per LLM request", metavar="N")
+    request_timeout: float = option(120.0, help="seconds per LLM request", metavar="S")
+    prices: str | None = option(
+        None, help="YAML price table (USD per 1M tokens)", metavar="FILE", path=EXISTING_FILE
     )
-    batch: bool = field(default=False, metadata={"help": "send LLM requests via the Batch API"})
-    batch_poll_seconds: float = field(default=30.0, metadata={"help": "Batch API polling interval"})
+    dry_run_cost: bool = option(
+        False, help="estimate LLM requests and cost; send and write nothing"
+    )
+    batch: bool = option(
+        False, help="send LLM requests through the OpenAI Batch API (half price, slower)"
+    )
+    batch_poll_seconds: float = option(30.0, help="Batch API polling interval", metavar="S")
 
     def __post_init__(self) -> None:
-        if self.backend not in ("template", "openai"):
-            raise BuildInputError(
-                f"unknown backend '{self.backend}' (template | openai)", field="backend"
-            )
-        if not 0 < self.semantic_threshold <= 1:
-            raise BuildInputError(
-                "semantic_threshold must be in (0, 1]", field="semantic_threshold"
-            )
-        if not 0 < self.test_fraction < 1:
-            raise BuildInputError("test_fraction must be between 0 and 1", field="test_fraction")
-        for name in ("variants_per_seed", "benign_variants_per_seed"):
-            if getattr(self, name) < 1:
-                raise BuildInputError(f"{name} must be at least 1", field=name)
-        if not self.seeds:
-            raise BuildInputError("at least one seed source is needed", field="seeds")
-        if not self.tasks:
-            raise BuildInputError("at least one task is needed", field="tasks")
-        if self.min_prompt_chars < 1 or self.max_prompt_chars <= self.min_prompt_chars:
-            raise BuildInputError(
-                "need 1 <= min_prompt_chars < max_prompt_chars", field="max_prompt_chars"
-            )
+        check_options(self)
 
     @property
     def replaces_earlier_build(self) -> bool:
@@ -129,69 +157,6 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-_FIELDS = {f.name: f for f in fields(BuildConfig)}
-_TUPLE_FIELDS = {"seeds", "tasks", "languages", "decontaminate"}
-_COMMA_FIELDS = {"tasks", "languages"}
-
-
-def _coerce(name: str, value: Any, origin: str) -> Any:
-    if value is None:
-        return None
-    if name in _TUPLE_FIELDS:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            raise BuildInputError("expected a list of strings", file=origin, field=name)
-        items: list[str] = []
-        for item in value:
-            parts = item.split(",") if name in _COMMA_FIELDS else [item]
-            items.extend(part.strip() for part in parts if part.strip())
-        return tuple(items)
-    expected = {int: (int,), float: (int, float), bool: (bool,), str: (str,)}
-    default = _FIELDS[name].default
-    kind = type(default) if default is not None else str
-    if name == "max_cost_usd":
-        kind = float
-    if name in ("dedupe_against", "semantic_model"):
-        kind = str
-    allowed = expected.get(kind, (kind,))
-    if not isinstance(value, allowed) or (kind is int and isinstance(value, bool)):
-        raise BuildInputError(
-            f"expected {kind.__name__}, got {type(value).__name__} {value!r}",
-            file=origin,
-            field=name,
-        )
-    return float(value) if kind is float else value
-
-
-def read_yaml_mapping(config_file: str) -> dict[str, Any]:
-    """A YAML config file's top-level mapping; an unreadable or non-mapping file is a one-line error."""
-    try:
-        data = yaml.safe_load(Path(config_file).read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as error:
-        raise BuildInputError("config file not found", file=config_file) from error
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise BuildInputError(f"cannot read config: {error}", file=config_file) from error
-    if not isinstance(data, dict):
-        raise BuildInputError("config must be a YAML mapping", file=config_file)
-    return data
-
-
 def load_config(config_file: str | None, overrides: dict[str, Any]) -> BuildConfig:
     """Merge defaults, the YAML file and command-line overrides into a BuildConfig."""
-    values: dict[str, Any] = {}
-    if config_file:
-        data = read_yaml_mapping(config_file)
-        for key, value in data.items():
-            if key not in _FIELDS:
-                from difflib import get_close_matches
-
-                hint = get_close_matches(str(key), list(_FIELDS), n=1)
-                suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-                raise BuildInputError(
-                    f"unknown config key{suggestion}", file=config_file, field=str(key)
-                )
-            values[key] = _coerce(key, value, config_file)
-    for key, value in overrides.items():
-        values[key] = _coerce(key, value, "command line")
-    return dataclasses.replace(BuildConfig(), **values) if values else BuildConfig()
+    return load_run_config(BuildConfig, config_file, overrides)

@@ -1,9 +1,12 @@
-"""User-facing errors: one line naming file, row and field; the CLI turns them into exit 2."""
+"""User-facing errors: one line naming file, row and field; ``builders.cli.cli_main`` turns them
+into exit 2 for every entry point of the project (builders and train_safety alike)."""
 
 from __future__ import annotations
 
+PACKAGE = "multitask-safety"
 
-class BuildInputError(Exception):
+
+class InputError(Exception):
     """Bad input from the user (file, flag, config). Printed as one line; exit code 2."""
 
     def __init__(
@@ -34,7 +37,21 @@ class BuildInputError(Exception):
         return f"{': '.join(where)}: {text}" if where else text
 
 
-class NotAvailableYet(BuildInputError):
+def install_command(extra: str) -> str:
+    return f'pip install "{PACKAGE}[{extra}]"'
+
+
+class MissingExtra(InputError):
+    """An optional extra that is not installed: one line naming it and its install command."""
+
+    def __init__(self, extra: str, *, needed_for: str, field: str | None = None) -> None:
+        self.extra = extra
+        super().__init__(
+            f"{needed_for} needs the '{extra}' extra: {install_command(extra)}", field=field
+        )
+
+
+class NotAvailableYet(InputError):
     """A flag or command from the contract whose implementation has not landed yet."""
 
 

@@ -7,156 +7,67 @@ Exit codes: 0 ok, 2 bad input or failed validation (one-line message), 1 unexpec
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from builders.errors import BuildInputError, BuildStopped, NotAvailableYet
-
-EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT = 0, 1, 2
-
-
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+from builders.cli import EXIT_BAD_INPUT, EXIT_OK, OneLineParser, cli_main
+from builders.errors import InputError, NotAvailableYet
+from builders.options import (
+    EXISTING_DIR,
+    add_dataclass_flags,
+    check_options,
+    flag_overrides,
+    load_run_config,
+    option,
+)
 
 
 def _add_build_arguments(parser: argparse.ArgumentParser) -> None:
-    add = parser.add_argument
-    s = argparse.SUPPRESS
-    add("--config", default=None, help="YAML file whose keys are these flags' names")
-    add(
-        "--out",
-        default=s,
-        help="output folder (default dist/multitask-safety: an earlier build there is replaced; "
-        "any other existing folder needs --force)",
+    """``--config`` and ``--no-progress``, then one flag per ``BuildConfig`` option."""
+    from builders.config import BuildConfig
+
+    parser.add_argument(
+        "--config", default=None, help="YAML file whose keys are these flags' names"
     )
-    add(
-        "--seeds",
-        nargs="+",
-        default=s,
-        metavar="SPEC",
-        help="'bundled', a preset (advbench, harmbench, safety-tuned-llamas, xstest, beavertails, "
-        "do-not-answer), NAME=PATH, or PATH[:prompt=COL,refusal=COL,category=COL,...]",
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_dataclass_flags(parser, BuildConfig)
+
+
+@dataclass(frozen=True)
+class FolderOptions:
+    """``stats DIR`` and ``validate DIR``."""
+
+    dir: str | None = option(
+        None, help="a built dataset folder", positional=True, metavar="DIR", path=EXISTING_DIR
     )
-    add("--tasks", default=s, help="comma-separated task formats (default: all five)")
-    add("--languages", default=s, help="comma-separated translation target languages")
-    add(
-        "--backend", default=s, choices=["template", "openai"], help="row writer (default template)"
+
+
+@dataclass(frozen=True)
+class PushOptions:
+    """``push DIR --repo-id ORG/NAME --version X.Y.Z``."""
+
+    dir: str | None = option(
+        None, help="the built folder to publish", positional=True, metavar="DIR", path=EXISTING_DIR
     )
-    add("--model", default=s, help="model name (openai backend)")
-    add("--base-url", dest="base_url", default=s, help="OpenAI-compatible server URL")
-    add("--concurrency", type=int, default=s, help="LLM requests in flight")
-    add("--max-cost-usd", dest="max_cost_usd", type=float, default=s, help="LLM spending cap")
-    add("--cache-dir", dest="cache_dir", default=s, help="LLM response cache folder")
-    add(
-        "--decontaminate",
-        nargs="+",
-        default=s,
-        metavar="FILE[:COLUMN]",
-        help="evaluation prompt files (csv/json/jsonl/parquet/txt): drop rows containing or "
-        "near-duplicating their prompts",
+    repo_id: str | None = option(
+        None, help="dataset repo on the Hub", metavar="ORG/NAME", required=True
     )
-    add(
-        "--dedupe-against",
-        dest="dedupe_against",
-        default=s,
-        metavar="DIR",
-        help="previous release folder: drop new rows that near-copy its rows",
+    version: str | None = option(
+        None, help="semver of this release (tag vX.Y.Z)", metavar="X.Y.Z", required=True
     )
-    add(
-        "--no-near-dedupe",
-        dest="near_dedupe",
-        action="store_false",
-        default=s,
-        help="keep near-duplicate seeds and rows (exact dedupe still runs)",
+    private: bool = option(False, help="create the repo private (or make it private)")
+    gated: str = option(
+        "auto", help="access gating", metavar="auto|manual|none", choices=("auto", "manual", "none")
     )
-    add(
-        "--semantic-dedup",
-        dest="semantic_dedup",
-        action="store_true",
-        default=s,
-        help="also drop seeds whose embeddings are near (extra 'semantic')",
-    )
-    add(
-        "--semantic-model",
-        dest="semantic_model",
-        default=s,
-        help="sentence-transformers model path",
-    )
-    add(
-        "--semantic-threshold",
-        dest="semantic_threshold",
-        type=float,
-        default=s,
-        help="cosine similarity threshold (default 0.9)",
-    )
-    add(
-        "--seed", type=int, default=s, help="random seed for phrasing choice and splits (default 0)"
-    )
-    add(
-        "--variants-per-seed",
-        dest="variants_per_seed",
-        type=int,
-        default=s,
-        help="rows per seed and task (default 2)",
-    )
-    add(
-        "--benign-variants-per-seed",
-        dest="benign_variants_per_seed",
-        type=int,
-        default=s,
-        help="rows per benign seed (default 3)",
-    )
-    add(
-        "--test-fraction",
-        dest="test_fraction",
-        type=float,
-        default=s,
-        help="share of seeds held out for test (default 0.2)",
-    )
-    add(
-        "--force",
-        action="store_true",
-        default=s,
-        help="replace an existing output folder (not needed for an earlier build at the default "
-        "--out)",
-    )
-    add("--rpm", type=int, default=s, help="LLM requests per minute (default 0 = no limit)")
-    add("--tpm", type=int, default=s, help="LLM tokens per minute (default 0 = no limit)")
-    add("--max-retries", dest="max_retries", type=int, default=s, help="retries per LLM request")
-    add(
-        "--request-timeout",
-        dest="request_timeout",
-        type=float,
-        default=s,
-        help="seconds per LLM request (default 120)",
-    )
-    add("--prices", default=s, metavar="FILE", help="YAML price table (USD per 1M tokens)")
-    add(
-        "--batch",
-        action="store_true",
-        default=s,
-        help="send LLM requests through the OpenAI Batch API (half price, slower)",
-    )
-    add(
-        "--batch-poll-seconds",
-        dest="batch_poll_seconds",
-        type=float,
-        default=s,
-        help="Batch API polling interval (default 30)",
-    )
-    add(
-        "--dry-run-cost",
-        dest="dry_run_cost",
-        action="store_true",
-        default=s,
-        help="estimate LLM requests and cost; send and write nothing",
-    )
-    add("--no-progress", action="store_true", help="no progress bars")
+    dry_run: bool = option(False, help="print the plan (files, tag, changelog); send nothing")
+    token_env: str = option("HF_TOKEN", help="variable that holds the Hub token", metavar="VAR")
+
+    def __post_init__(self) -> None:
+        check_options(self)
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -164,37 +75,24 @@ def make_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     _add_build_arguments(commands.add_parser("build", help="build a dataset folder"))
     push = commands.add_parser("push", help="publish a built folder to the Hugging Face Hub")
-    push.add_argument("dir")
-    push.add_argument("--repo-id", required=True)
-    push.add_argument("--version", required=True)
-    push.add_argument("--private", action="store_true")
-    push.add_argument("--gated", choices=["auto", "manual", "none"], default="auto")
-    push.add_argument("--dry-run", action="store_true")
-    push.add_argument("--token-env", default="HF_TOKEN")
-    commands.add_parser("stats", help="counts and stage report of a built folder").add_argument(
-        "dir"
-    )
-    commands.add_parser(
-        "validate", help="schema and card checks; exit 2 on any problem"
-    ).add_argument("dir")
+    add_dataclass_flags(push, PushOptions)
+    stats = commands.add_parser("stats", help="counts and stage report of a built folder")
+    add_dataclass_flags(stats, FolderOptions)
+    validate = commands.add_parser("validate", help="schema and card checks; exit 2 on any problem")
+    add_dataclass_flags(validate, FolderOptions)
     return parser
 
 
 def run_build(args: argparse.Namespace, argv: list[str]) -> int:
     from builders.build import build
-    from builders.config import load_config
+    from builders.config import BuildConfig, load_config
 
-    overrides: dict[str, Any] = {
-        key: value
-        for key, value in vars(args).items()
-        if key not in ("command", "config", "no_progress")
-    }
-    config = load_config(args.config, overrides)
+    config = load_config(args.config, flag_overrides(args, BuildConfig))
     if config.dry_run_cost:
-        from builders.backends.llm_estimate import estimate_cost
+        from builders.build import estimate_cost
 
         if config.backend != "openai":
-            raise BuildInputError("--dry-run-cost needs --backend openai", field="dry_run_cost")
+            raise InputError("--dry-run-cost needs --backend openai", field="dry_run_cost")
         print(estimate_cost(config))
         return EXIT_OK
     progress = sys.stderr.isatty() and not args.no_progress
@@ -205,7 +103,12 @@ def run_build(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def summary_text(result: Any) -> str:
-    from builders.report import config_table, dropped_text, format_table, translation_languages
+    from builders.export.report import (
+        config_table,
+        dropped_text,
+        format_table,
+        translation_languages,
+    )
 
     rows = result.rows
     lines = [f"built {result.out} in {result.seconds:.1f}s: {len(rows)} rows"]
@@ -253,14 +156,14 @@ def summary_text(result: Any) -> str:
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    from builders.stats import stats_text
+    from builders.export.stats import stats_text
 
     print(stats_text(Path(args.dir)))
     return EXIT_OK
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from builders.validate import validate_folder
+    from builders.export.validate import validate_folder
 
     problems = validate_folder(Path(args.dir))
     if problems:
@@ -275,53 +178,42 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_push(args: argparse.Namespace) -> int:
-    from builders.publish import PushRequest, push
+    from builders.release.publish import PushRequest, push
 
+    options = load_run_config(PushOptions, None, flag_overrides(args, PushOptions))
     request = PushRequest(
-        folder=Path(args.dir),
-        repo_id=args.repo_id,
-        version=args.version,
-        private=args.private,
-        gated=args.gated,
-        dry_run=args.dry_run,
-        token_env=args.token_env,
+        folder=Path(str(options.dir)),
+        repo_id=str(options.repo_id),
+        version=str(options.version),
+        private=options.private,
+        gated=options.gated,
+        dry_run=options.dry_run,
+        token_env=options.token_env,
     )
     return push(request)
+
+
+def run_command(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.command == "build":
+        return run_build(args, argv)
+    if args.command == "stats":
+        return run_stats(args)
+    if args.command == "validate":
+        return run_validate(args)
+    if args.command == "push":
+        return run_push(args)
+    raise NotAvailableYet(f"'{args.command}' is not available yet", field="command")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = make_parser().parse_args(argv)
-    try:
-        if args.command == "build":
-            return run_build(args, argv)
-        if args.command == "stats":
-            return run_stats(args)
-        if args.command == "validate":
-            return run_validate(args)
-        if args.command == "push":
-            return run_push(args)
-        raise NotAvailableYet(f"'{args.command}' is not available yet", field="command")
-    except BuildInputError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except BuildStopped as error:
-        # A deliberate stop (the LLM spending cap): its message says what was kept and what next.
-        print(f"stopped: {error}", file=sys.stderr)
-        return BuildStopped.exit_code
-    except KeyboardInterrupt:
-        if args.command == "push":
-            print(
-                "interrupted; check the repo's commits and tags before pushing again",
-                file=sys.stderr,
-            )
-        else:
-            print("interrupted; nothing was written", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # Output piped into `head` and the like: the reader left early, which is not an error.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+    interrupted = (
+        "interrupted; check the repo's commits and tags before pushing again"
+        if args.command == "push"
+        else "interrupted; nothing was written"
+    )
+    return cli_main(lambda: run_command(args, argv), interrupted=interrupted)
 
 
 if __name__ == "__main__":

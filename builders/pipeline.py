@@ -1,38 +1,67 @@
-"""The stages of a build, wired in order: seeds → dedupe → reframe → filters → dedupe → split.
+"""The stages of a build, listed once and in order: seeds → dedupe → reframe → generate → filters →
+dedupe → split.
 
-Nothing here writes files; ``builders.dataset_folder`` writes what ``run_pipeline`` returns.
+Every stage follows one contract (``builders.stage``): made from the build by ``from_build``
+(None when the build turns it off), run as ``stage(rows, audit) -> rows``. Adding a stage is one
+new module and one line in ``PLAN_STAGES`` or ``ROW_STAGES``. The local executor below runs them
+in one process, a stage at a time. Nothing here writes files; ``builders.export.folder`` writes
+what ``run_pipeline`` returns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from builders.backends.base import Backend, GenerationFailure
-from builders.backends.factory import check_backend, make_backend
+from builders.backends.factory import check_backend
 from builders.config import BuildConfig
-from builders.decontaminate import Decontaminator, load_eval_sets
-from builders.dedupe import dedupe_examples, dedupe_seeds
-from builders.errors import BuildInputError
-from builders.filters import (
+from builders.errors import InputError
+from builders.schema import Example
+from builders.seeds import SeedSource, load_seed_spec
+from builders.stage import AuditLog, BuildContext, Stage, StageFactory
+from builders.stages.decontaminate import (
+    Decontaminator,
+    RowDecontamination,
+    SeedDecontamination,
+    load_eval_sets,
+)
+from builders.stages.dedup.exact import ExactRowDedup, ExactSeedDedup
+from builders.stages.dedup.near import NearRowDedup, NearSeedDedup
+from builders.stages.dedup.previous_release import PreviousReleaseDedup, load_previous_release
+from builders.stages.dedup.semantic import SemanticSeedDedup
+from builders.stages.filters import (
     LanguageFilter,
     PromptLengthFilter,
     RefusalCheckFilter,
-    check_seed_refusals,
+    SeedRefusalCheck,
 )
-from builders.near_dedupe import near_dedupe_examples, near_dedupe_seeds
-from builders.previous_release import (
-    PreviousRow,
-    dedupe_against_previous,
-    load_previous_release,
-)
-from builders.schema import Example, Seed
-from builders.seeds import SeedSource, load_seed_spec
-from builders.splits import split_examples
-from builders.stages import AuditLog
-from builders.tasks import FramingJob, PlanContext, get_task
+from builders.stages.generate import Generate
+from builders.stages.reframe import Reframe
+from builders.stages.split import split_examples
+from builders.tasks import FramingJob, get_task
 from builders.tasks.templates import TemplateLibrary, load_library
+
+# Seeds, as (source priority, seed) pairs, to framing jobs.
+PLAN_STAGES: tuple[StageFactory, ...] = (
+    ExactSeedDedup,
+    SeedDecontamination,
+    NearSeedDedup,
+    SemanticSeedDedup,
+    SeedRefusalCheck,
+    Reframe,
+)
+# Framing jobs to rows; ``split_examples`` then assigns each row's split by its seed.
+ROW_STAGES: tuple[StageFactory, ...] = (
+    Generate,
+    PromptLengthFilter,
+    RefusalCheckFilter,
+    LanguageFilter,
+    ExactRowDedup,
+    RowDecontamination,
+    NearRowDedup,
+    PreviousReleaseDedup,
+)
 
 T = TypeVar("T")
 
@@ -41,13 +70,18 @@ T = TypeVar("T")
 class BuildPlan:
     """The planning half of a build: what ``generate`` gets, and what the later stages need."""
 
-    library: TemplateLibrary
-    tasks: list[str]
+    context: BuildContext
     sources: list[SeedSource]
     audit: AuditLog
     jobs: list[FramingJob]
-    decontaminator: Decontaminator | None
-    previous: list[PreviousRow] | None
+
+    @property
+    def library(self) -> TemplateLibrary:
+        return self.context.library
+
+    @property
+    def tasks(self) -> list[str]:
+        return self.context.tasks
 
 
 @dataclass
@@ -85,7 +119,7 @@ def check_request(
         missing = [task for task in tasks if code not in library.tasks[task].refusals]
         if code not in library.languages or missing:
             known = ", ".join(code for code in library.languages if code != "en")
-            raise BuildInputError(f"unknown language '{code}' (known: {known})", field="languages")
+            raise InputError(f"unknown language '{code}' (known: {known})", field="languages")
     return tasks, targets
 
 
@@ -97,7 +131,7 @@ def check_seed_languages(
             if seed.kind == "harmful" and any(
                 seed.language not in library.tasks[t].refusals for t in tasks
             ):
-                raise BuildInputError(
+                raise InputError(
                     f"seed language '{seed.language}' has no refusal templates "
                     f"(known: {', '.join(library.languages)})",
                     file=source.spec,
@@ -106,58 +140,25 @@ def check_seed_languages(
                 )
 
 
-def plan_jobs(
-    seeds: list[Seed], tasks: list[str], contexts: dict[str, PlanContext], audit: AuditLog
-) -> list[FramingJob]:
-    report = audit.stage("reframe")
-    jobs: list[FramingJob] = []
-    for seed in seeds:
-        report.rows_in += 1
-        if seed.kind == "harmful":
-            for task in tasks:
-                jobs.extend(get_task(task).harmful_jobs(seed, contexts[task]))
-            continue
-        task = seed.task or "chat"
-        if task not in contexts:
-            audit.drop_seed(report, seed, "task_not_selected", task=task)
-            continue
-        new_jobs = get_task(task).benign_jobs(seed, contexts[task])
-        if not new_jobs:
-            audit.drop_seed(
-                report,
-                seed,
-                "benign_seed_without_reference",
-                "the template backend needs a reference answer (an LLM backend can write one)",
-                task=task,
-            )
-        jobs.extend(new_jobs)
-    report.rows_out = len(jobs)
-    return jobs
+def make_stages(factories: Sequence[StageFactory], context: BuildContext) -> list[Stage]:
+    """The stages the build turns on, made from it before any of them runs."""
+    made = (factory.from_build(context) for factory in factories)
+    return [stage for stage in made if stage is not None]
 
 
-def generate(
-    jobs: list[FramingJob], backend: Backend, audit: AuditLog, progress: bool
-) -> list[Example]:
-    report = audit.stage(f"generate:{backend.name}")
-    examples = []
-    backend.load()
-    try:
-        for result in _progress(backend.generate(jobs), "generate", progress, total=len(jobs)):
-            report.rows_in += 1
-            if isinstance(result, GenerationFailure):
-                audit.drop_seed(
-                    report, result.job.seed, result.reason, result.detail, task=result.job.task
-                )
-                continue
-            report.rows_out += 1
-            examples.append(result)
-    finally:
-        backend.unload()
-    return examples
+def run_stages(
+    stages: Sequence[Stage], rows: Iterable[Any], audit: AuditLog, progress: bool
+) -> list:
+    """The local executor: each stage over the whole stream in turn, in this process."""
+    for stage in stages:
+        rows = list(_progress(stage(rows, audit), stage.name, progress))
+    return list(rows)
 
 
-def plan_build(config: BuildConfig) -> BuildPlan:
-    """Everything before generation: seeds in, deduplicated and decontaminated, framing jobs out."""
+def build_context(
+    config: BuildConfig, progress: bool = False
+) -> tuple[BuildContext, list[SeedSource]]:
+    """Load and check everything a build reads before any stage runs (one-line errors, exit 2)."""
     library = load_library()
     tasks, targets = check_request(config, library)
     sources = [
@@ -168,60 +169,38 @@ def plan_build(config: BuildConfig) -> BuildPlan:
         Decontaminator(load_eval_sets(config.decontaminate)) if config.decontaminate else None
     )
     previous = load_previous_release(config.dedupe_against) if config.dedupe_against else None
+    # The first source listed wins a duplicate.
+    priority = {source.name: index for index, source in reversed(list(enumerate(sources)))}
+    context = BuildContext(
+        config, library, tasks, targets, priority, decontaminator, previous, progress
+    )
+    return context, sources
 
+
+def plan_build(config: BuildConfig, progress: bool = False) -> BuildPlan:
+    """Everything before generation: seeds in, deduplicated and decontaminated, framing jobs out."""
+    context, sources = build_context(config, progress)
     audit = AuditLog()
     ranked = ((priority, seed) for priority, source in enumerate(sources) for seed in source.seeds)
-    ranked_seeds = dedupe_seeds(ranked, audit)
-    if decontaminator:
-        ranked_seeds = decontaminator.filter_seeds(ranked_seeds, audit)
-    if config.near_dedupe:
-        ranked_seeds = near_dedupe_seeds(ranked_seeds, audit)
-    if config.semantic_dedup:
-        from builders.semantic_dedupe import load_embedder, semantic_dedupe_seeds
-
-        embed = load_embedder(config.semantic_model)
-        ranked_seeds = semantic_dedupe_seeds(ranked_seeds, audit, embed, config.semantic_threshold)
-    unique_seeds = [seed for _, seed in ranked_seeds]
-    seeds = check_seed_refusals(unique_seeds, library, audit)
-    contexts = {
-        task: PlanContext(
-            library,
-            library.tasks[task],
-            targets,
-            config.variants_per_seed,
-            config.benign_variants_per_seed,
-            config.seed,
-        )
-        for task in tasks
-    }
-    jobs = plan_jobs(seeds, tasks, contexts, audit)
-    return BuildPlan(library, tasks, sources, audit, jobs, decontaminator, previous)
+    jobs = run_stages(make_stages(PLAN_STAGES, context), ranked, audit, progress=False)
+    return BuildPlan(context, sources, audit, jobs)
 
 
 def run_pipeline(config: BuildConfig, *, progress: bool = False) -> PipelineOutput:
-    plan = plan_build(config)
-    library, tasks, sources, audit = plan.library, plan.tasks, plan.sources, plan.audit
-    decontaminator, previous, jobs = plan.decontaminator, plan.previous, plan.jobs
-    backend = make_backend(config, library, progress)
-    examples: Iterable[Example] = generate(jobs, backend, audit, progress)
-    language_filter = LanguageFilter(library, config.language_min_score, seed=config.seed)
-    for stage in (
-        PromptLengthFilter(config.min_prompt_chars, config.max_prompt_chars),
-        RefusalCheckFilter(library),
-        language_filter,
-    ):
-        examples = list(_progress(stage(examples, audit), stage.name, progress))
-    # The first source listed wins a duplicate.
-    priority = {source.name: index for index, source in reversed(list(enumerate(sources)))}
-    kept = dedupe_examples(examples, priority, audit)
-    if decontaminator:
-        kept = decontaminator.filter_examples(kept, audit)
-    if config.near_dedupe:
-        kept = near_dedupe_examples(kept, priority, audit)
-    if previous is not None:
-        kept = dedupe_against_previous(kept, previous, audit)
+    plan = plan_build(config, progress)
+    stages = make_stages(ROW_STAGES, plan.context)
+    kept = run_stages(stages, plan.jobs, plan.audit, progress)
     splits = split_examples(kept, config.test_fraction, config.seed)
-    split_stage = audit.stage("split")
+    split_stage = plan.audit.stage("split")
     split_stage.rows_in = split_stage.rows_out = len(kept)
-    llm = backend.report() if hasattr(backend, "report") else None
-    return PipelineOutput(library, tasks, sources, audit, splits, language_filter.scores, llm=llm)
+    language = next(stage for stage in stages if isinstance(stage, LanguageFilter))
+    generate = next(stage for stage in stages if isinstance(stage, Generate))
+    return PipelineOutput(
+        plan.library,
+        plan.tasks,
+        plan.sources,
+        plan.audit,
+        splits,
+        language.scores,
+        llm=generate.report(),
+    )

@@ -47,7 +47,7 @@ def tiny_llama(default_build, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A from-scratch tiny Llama + byte-level BPE tokenizer (chat template with generation
     markers), trained on the default build's texts and saved to a folder. No downloads."""
     pytest.importorskip("torch", reason="needs the [train] extra")
-    from train_safety.tiny_model import save_tiny_model
+    from train_safety.train.tiny_model import save_tiny_model
 
     texts = [m["content"] for row in default_build.rows for m in row["messages"]]
     return save_tiny_model(tmp_path_factory.mktemp("tiny-llama"), texts)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from builders.errors import BuildInputError
-from train_safety.ablation_config import (
+from builders.errors import InputError
+from train_safety.ablation.config import (
     BASE,
     CHAT_SAFETY,
     MULTITASK_SAFETY,
@@ -120,7 +120,7 @@ def test_conditions_can_be_chosen(tmp_path):
 )
 def test_bad_grid_gives_one_line_naming_file_and_field(tmp_path, change, message):
     path = write(tmp_path, GRID | change)
-    with pytest.raises(BuildInputError) as error:
+    with pytest.raises(InputError) as error:
         config = load_ablation_config(path, {})
         plan_conditions(config, "m")
     line = error.value.one_line()
@@ -161,7 +161,7 @@ def test_shipped_grids_parse(name):
 
 
 def test_shipped_demo_recipe_parses():
-    from train_safety.organism import load_recipe
+    from train_safety.ablation.demo import load_recipe
 
     recipe = load_recipe()
     assert recipe.ablation["safety_rows"] > 0
@@ -172,7 +172,7 @@ def test_shipped_demo_recipe_parses():
 def test_gemma_grid_plans_without_preparing_the_model(monkeypatch):
     """Parsing and planning the Gemma grid must not assemble or convert the weights (CI has none)."""
     import train_safety.model_path as model_path
-    from train_safety.ablation_config import alignment_run
+    from train_safety.ablation.config import alignment_run
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("planning prepared the model")

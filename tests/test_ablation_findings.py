@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from train_safety.ablation_findings import (
+from train_safety.ablation.findings import (
     NOT_REPRODUCED,
     NOT_TESTABLE,
     PARTLY,
@@ -12,7 +12,7 @@ from train_safety.ablation_findings import (
     ResultsView,
     check_findings,
 )
-from train_safety.metrics import wilson_interval
+from train_safety.evaluation.metrics import wilson_interval
 
 FORMATS = ("chat", "summarization", "code_generation", "translation", "classification")
 N = 100

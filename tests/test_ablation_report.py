@@ -8,8 +8,8 @@ import json
 import pytest
 from test_ablation_findings import PAPER_LIKE, asr, table_for
 
-from train_safety.ablation_findings import ResultsView, check_findings
-from train_safety.ablation_report import ORGANISM_NOTE, write_results
+from train_safety.ablation.findings import ResultsView, check_findings
+from train_safety.ablation.report import ORGANISM_NOTE, write_results
 
 
 def results_dict(organism: bool) -> dict:

@@ -12,9 +12,9 @@ import pytest
 
 from builders.build import build
 from builders.config import BuildConfig
+from builders.export.validate import read_front_matter, validate_folder
 from builders.schema import HAZARD_CATEGORIES, TASKS
 from builders.tasks.templates import load_library
-from builders.validate import read_front_matter, validate_folder
 from tests.conftest import SHARED, needs_shared
 
 CONFIGS = ("all", *TASKS)
@@ -85,7 +85,7 @@ def test_harmful_rows_refuse_and_benign_rows_help(default_build):
 
 
 def test_translation_refusals_are_in_the_users_language(default_build):
-    from builders.filters import language_score
+    from builders.language import language_score
 
     library = load_library()
     localized = [
@@ -149,7 +149,7 @@ def test_every_row_of_every_config_is_conversational_for_trl(default_build):
 LOAD_FRESH = """
 import json, sys
 import datasets
-from train_safety.safety_data import load_safety_rows
+from train_safety.data.safety import load_safety_rows
 folder = sys.argv[1]
 loaded = {
     config: {split: list(rows["id"]) for split, rows in datasets.load_dataset(folder, config).items()}

@@ -1,6 +1,6 @@
 """TRL's SFTTrainer consumes `messages` as is: tokenize built rows with a chat template offline.
 
-The tokenizer and model come from `train_safety.tiny_model` (byte-level BPE trained on the build,
+The tokenizer and model come from `train_safety.train.tiny_model` (byte-level BPE trained on the build,
 chat template with generation markers; a from-scratch Llama), shared with the training tests.
 """
 
@@ -15,7 +15,7 @@ pytest.importorskip("tokenizers", reason="needs the [train] extra")
 def test_messages_tokenize_with_assistant_mask(default_build):
     import pyarrow.parquet as pq
 
-    from train_safety.tiny_model import build_tokenizer
+    from train_safety.train.tiny_model import build_tokenizer
 
     (shard,) = (default_build.out / "all").glob("train-*.parquet")
     rows = pq.read_table(shard).to_pylist()[:50]

@@ -18,7 +18,7 @@ from functools import cache
 import pytest
 import yaml
 
-from builders.filters import language_score
+from builders.language import language_score
 from builders.schema import BENIGN, HAZARD_CATEGORIES, TASKS, normalize_text
 from builders.seeds import load_seed_spec
 from builders.tasks.templates import load_library

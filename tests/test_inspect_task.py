@@ -90,8 +90,8 @@ def test_ci_installs_the_inspect_extra():
 
 
 def test_samples_are_the_prompt_side_of_the_test_split(inspect_ai, default_build):
+    from train_safety.data.safety import load_safety_rows
     from train_safety.inspect_task import multitask_safety
-    from train_safety.safety_data import load_safety_rows
 
     build = str(default_build.out)
     task = multitask_safety(build=build, formats="chat,translation")
@@ -109,7 +109,8 @@ def test_samples_are_the_prompt_side_of_the_test_split(inspect_ai, default_build
 
 
 def test_caps_pick_the_rows_evaluate_picks(inspect_ai, default_build):
-    from train_safety.evaluate import EvalConfig, safety_items
+    from train_safety.evaluation.config import EvalConfig
+    from train_safety.evaluation.items import safety_items
     from train_safety.inspect_task import multitask_safety
 
     build = str(default_build.out)

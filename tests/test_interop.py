@@ -1,5 +1,5 @@
 """The tools users run around our code: TRL's own `trl sft` CLI on a build config, and
-`accelerate launch` running train_safety.sft in two processes (CPU, gloo)."""
+`accelerate launch` running train_safety.train.sft in two processes (CPU, gloo)."""
 
 from __future__ import annotations
 

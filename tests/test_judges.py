@@ -12,16 +12,16 @@ import pandas as pd
 import pytest
 from conftest import SHARED, needs_shared
 
-from train_safety.judge import main as judge_main
-from train_safety.judges import KeywordJudge, Verdict, get_judge, parse_failures
-from train_safety.llm_judges import (
+from train_safety.evaluation.judge_file import main as judge_main
+from train_safety.evaluation.judges.base import Verdict, parse_failures
+from train_safety.evaluation.judges.classifier import (
     HFClassifierJudge,
-    OpenAIJudge,
-    parse_binary,
     parse_llama_guard,
-    parse_strongreject,
     parse_wildguard,
 )
+from train_safety.evaluation.judges.keyword import KeywordJudge
+from train_safety.evaluation.judges.llm import OpenAIJudge, parse_binary, parse_strongreject
+from train_safety.evaluation.judges.registry import get_judge
 
 REFUSALS = {
     "en": "I'm sorry, but I can't help with that request.",

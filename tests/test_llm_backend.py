@@ -20,8 +20,8 @@ from fake_openai import COMPLIANT, SENTENCES, FakeOpenAI, Fault
 
 from builders.build import build
 from builders.config import BuildConfig
+from builders.export.validate import validate_folder
 from builders.multitask import main
-from builders.validate import validate_folder
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "sk-test-DO-NOT-LEAK-4242"
@@ -258,7 +258,7 @@ def test_budget_cap_stops_early_keeps_paid_answers_and_resumes(tmp_path, seeds, 
         assert not Path(config.out).exists()
         paid = list(server.state.keys)
         assert len(paid) > 0
-        from builders.backends.llm_cache import ResponseCache
+        from builders.backends.openai.cache import ResponseCache
 
         cache = ResponseCache(Path(config.cache_dir))
         assert len(cache) == len(set(paid))
@@ -388,7 +388,7 @@ def test_kill_9_then_resume_sends_only_missing_requests_and_matches(tmp_path, se
 
 
 def test_rate_limits_pace_requests_and_tokens():
-    from builders.backends.llm_client import RateLimiter
+    from builders.backends.openai.client import RateLimiter
 
     async def take(limiter: RateLimiter, count: int, tokens: int) -> float:
         started = time.perf_counter()
@@ -404,9 +404,9 @@ def test_rate_limits_pace_requests_and_tokens():
 
 
 def test_retry_after_family_and_prices(tmp_path):
-    from builders.backends.llm_cache import base_url_family
-    from builders.backends.llm_client import retry_after_seconds
-    from builders.backends.llm_cost import Budget, BudgetExceeded, find_price
+    from builders.backends.openai.cache import base_url_family
+    from builders.backends.openai.client import retry_after_seconds
+    from builders.backends.openai.cost import Budget, BudgetExceeded, find_price
 
     assert retry_after_seconds({"retry-after": "2"}) == 2.0
     assert retry_after_seconds({"retry-after-ms": "250"}) == 0.25
@@ -451,7 +451,7 @@ def test_batch_mode_answers_through_batches_and_falls_back_online(tmp_path, seed
             batch=True,
             batch_poll_seconds=0.01,
         )
-        from builders.backends.llm_estimate import estimate_cost
+        from builders.build import estimate_cost
 
         assert "nothing was sent" in estimate_cost(config)
         assert not server.batches.jobs and not server.batches.files  # a dry run sends nothing
@@ -469,7 +469,7 @@ def test_batch_mode_answers_through_batches_and_falls_back_online(tmp_path, seed
 
 
 def test_batch_mode_killed_while_polling_picks_up_the_same_batch(tmp_path, seeds, monkeypatch):
-    from builders.backends.llm_batch import BatchRunner
+    from builders.backends.openai.batch import BatchRunner
 
     async def killed(self, client, batch_id, pending):
         raise KeyboardInterrupt  # the process dies while waiting for the batch

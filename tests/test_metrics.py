@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from train_safety.metrics import (
+from train_safety.evaluation.metrics import (
     accuracy,
     chrf,
     extract_label,

@@ -1,6 +1,6 @@
 """``push`` against a local fake Hub: one commit, a tag on the SHA it returned, never moved.
 
-Most tests call ``builders.publish.push`` in-process with the fake Hub's URL as endpoint (the
+Most tests call ``builders.release.publish.push`` in-process with the fake Hub's URL as endpoint (the
 session is offline for HF libraries, so they switch huggingface_hub's offline flag off); the CLI
 tests run ``python -m builders.multitask push`` in a subprocess with ``HF_ENDPOINT`` set.
 """
@@ -19,11 +19,11 @@ import pytest
 import yaml
 from fake_hub import online_env
 
-from builders import release_plan
-from builders.errors import BuildInputError
-from builders.hub_errors import RETRIES
-from builders.publish import PushRequest, push
-from builders.validate import read_front_matter
+from builders.errors import InputError
+from builders.export.validate import read_front_matter
+from builders.release import plan as release_plan
+from builders.release.hub_errors import RETRIES
+from builders.release.publish import PushRequest, push
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "hf_test_token_do_not_print_8f3a"
@@ -112,11 +112,11 @@ def test_existing_tag_is_never_moved(online, fake_hub, default_build, smaller_bu
     repo = fake_hub.repos[REPO_ID]
     tagged = repo.tags["v1.0.0"]
     writes = len(fake_hub.writes())
-    with pytest.raises(BuildInputError, match=f"v1\\.0\\.0 already exists at commit {tagged}"):
+    with pytest.raises(InputError, match=f"v1\\.0\\.0 already exists at commit {tagged}"):
         run_push(fake_hub, smaller_build.out, "1.0.0")
-    with pytest.raises(BuildInputError, match=r"not greater than the latest release v1\.0\.0"):
+    with pytest.raises(InputError, match=r"not greater than the latest release v1\.0\.0"):
         run_push(fake_hub, smaller_build.out, "0.9.0")
-    with pytest.raises(BuildInputError, match="not a semantic version"):
+    with pytest.raises(InputError, match="not a semantic version"):
         run_push(fake_hub, smaller_build.out, "1.0")
     assert len(fake_hub.writes()) == writes
     assert repo.tags == {"v1.0.0": tagged}
@@ -181,7 +181,7 @@ def test_second_release_has_a_changelog_against_the_first(
 )
 def test_failed_commit_creates_no_tag(online, fake_hub, default_build, status, expected):
     fake_hub.refuse("commit", status, times=RETRIES + 1, message="commit refused")
-    with pytest.raises(BuildInputError) as raised:
+    with pytest.raises(InputError) as raised:
         run_push(fake_hub, default_build.out, "1.0.0")
     message = str(raised.value)
     assert expected in message and "tag v1.0.0 was not created" in message
@@ -229,7 +229,7 @@ def test_tag_request_lost_in_flight_is_not_repeated_blindly(online, fake_hub, de
 
 def test_rejected_card_is_one_line_and_commits_nothing(online, fake_hub, default_build):
     fake_hub.refuse("validate-yaml", 400, message="configs[0].data_files: invalid")
-    with pytest.raises(BuildInputError) as raised:
+    with pytest.raises(InputError) as raised:
         run_push(fake_hub, default_build.out, "1.0.0")
     message = str(raised.value)
     assert "rejected the data card's YAML" in message and "configs[0].data_files" in message
@@ -239,7 +239,7 @@ def test_rejected_card_is_one_line_and_commits_nothing(online, fake_hub, default
 
 def test_wrong_token_is_refused_without_printing_it(online, fake_hub, default_build, monkeypatch):
     fake_hub.token = "hf_the_right_one"
-    with pytest.raises(BuildInputError) as raised:
+    with pytest.raises(InputError) as raised:
         run_push(fake_hub, default_build.out, "1.0.0")
     message = str(raised.value)
     assert "401" in message and "$HF_TOKEN" in message and TOKEN not in message
@@ -248,7 +248,7 @@ def test_wrong_token_is_refused_without_printing_it(online, fake_hub, default_bu
 
 def test_model_repo_is_refused(online, fake_hub, default_build):
     fake_hub.add_model(REPO_ID)
-    with pytest.raises(BuildInputError, match="is a model repo, not a dataset repo"):
+    with pytest.raises(InputError, match="is a model repo, not a dataset repo"):
         run_push(fake_hub, default_build.out, "1.0.0")
     assert fake_hub.writes() == []
 
@@ -258,13 +258,13 @@ def test_network_down_is_one_line(online, default_build):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     request = PushRequest(folder=default_build.out, repo_id=REPO_ID, version="1.0.0")
-    with pytest.raises(BuildInputError, match="cannot reach the Hub"):
+    with pytest.raises(InputError, match="cannot reach the Hub"):
         push(request, echo=lambda _: None, endpoint=f"http://127.0.0.1:{port}")
 
 
 def test_no_token_is_refused_before_any_request(online, fake_hub, default_build, monkeypatch):
     monkeypatch.delenv("HF_TOKEN")
-    with pytest.raises(BuildInputError, match=r"set \$MY_TOKEN"):
+    with pytest.raises(InputError, match=r"set \$MY_TOKEN"):
         run_push(fake_hub, default_build.out, "1.0.0", token_env="MY_TOKEN")
     assert fake_hub.log == []
 
@@ -311,7 +311,7 @@ def test_chained_release_deletes_stale_shards_only_in_its_last_commit(
 
 
 def test_changelog_names_changed_sources_and_templates(default_build):
-    from builders.changelog import changelog
+    from builders.release.changelog import changelog
 
     old = default_build.manifest
     new = json.loads(json.dumps(old))
@@ -328,7 +328,7 @@ def test_changelog_names_changed_sources_and_templates(default_build):
 
 
 def test_versions_sort_by_semver():
-    from builders.versioning import latest_release, parse_version
+    from builders.release.versioning import latest_release, parse_version
 
     ordered = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0"]
     assert sorted(reversed(ordered), key=parse_version) == ordered
@@ -338,7 +338,7 @@ def test_versions_sort_by_semver():
 
 
 def test_release_card_front_matter_has_every_hub_field(default_build):
-    from builders.hub_card import release_card
+    from builders.release.card import release_card
 
     built = (default_build.out / "README.md").read_text()
     options = dict(repo_id=REPO_ID, tag="v1.2.0", license="cc-by-nc-4.0", changelog="x")

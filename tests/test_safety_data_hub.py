@@ -12,12 +12,12 @@ from fake_hub import online_env
 
 LOAD = """
 import json, sys
-from builders.errors import BuildInputError
-from train_safety.safety_data import load_safety_rows
+from builders.errors import InputError
+from train_safety.data.safety import load_safety_rows
 try:
     rows = load_safety_rows(sys.argv[1], tuple(sys.argv[2].split(",")), "train", sys.argv[3] or None)
     print(json.dumps(sorted(r["id"] for r in rows)))
-except BuildInputError as error:
+except InputError as error:
     print(json.dumps({"error": error.one_line()}))
 """
 
@@ -38,7 +38,7 @@ def _load_in_subprocess(hub, tmp_path, repo, configs, revision):
 
 
 def test_safety_rows_from_a_hub_repo_at_a_revision(default_build, fake_hub, tmp_path):
-    from train_safety.safety_data import load_safety_rows
+    from train_safety.data.safety import load_safety_rows
 
     files = {
         str(p.relative_to(default_build.out)): p.read_bytes()
@@ -60,7 +60,8 @@ def test_safety_rows_from_a_hub_repo_at_a_revision(default_build, fake_hub, tmp_
 
 
 def test_extra_builds_are_evaluated_whole(default_build, tmp_path):
-    from train_safety.evaluate import EvalConfig, safety_items
+    from train_safety.evaluation.config import EvalConfig
+    from train_safety.evaluation.items import safety_items
 
     config = EvalConfig(
         model="m", extra_safety_data=(str(default_build.out),), safety_configs=("code_generation",)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from train_safety.sandbox import isolation, pass_at_1, run_python
+from train_safety.evaluation.sandbox import isolation, pass_at_1, run_python
 
 NAMESPACES = pytest.mark.skipif(
     isolation() == "plain", reason="this machine allows no Linux namespaces (plain mode)"

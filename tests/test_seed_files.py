@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.schema import TASKS
 from builders.seeds import SeedSource, load_seed_spec
 from builders.seeds.bundled import data_root, load_bundled
@@ -29,8 +29,8 @@ def jsonl(path: Path, rows: list[dict]) -> Path:
     return write(path, "".join(json.dumps(row) + "\n" for row in rows))
 
 
-def raises_input_error(spec: str, **kwargs) -> BuildInputError:
-    with pytest.raises(BuildInputError) as info:
+def raises_input_error(spec: str, **kwargs) -> InputError:
+    with pytest.raises(InputError) as info:
         load_seed_spec(spec, **kwargs)
     assert "\n" not in str(info.value), "one line"
     return info.value
@@ -112,9 +112,9 @@ def test_mapping_is_after_the_last_colon(tmp_path):
 
 def test_parse_mapping():
     assert parse_mapping("prompt=goal, kind=benign") == {"prompt": "goal", "kind": "benign"}
-    with pytest.raises(BuildInputError, match="unknown mapping key 'promt'"):
+    with pytest.raises(InputError, match="unknown mapping key 'promt'"):
         parse_mapping("promt=goal")
-    with pytest.raises(BuildInputError, match="expected key=value"):
+    with pytest.raises(InputError, match="expected key=value"):
         parse_mapping("prompt")
 
 
@@ -377,18 +377,18 @@ def test_bundled_validation(tmp_path, relative, row, field):
     root = bundled_sample(tmp_path)
     with (root / relative).open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(row) + "\n")
-    with pytest.raises(BuildInputError) as info:
+    with pytest.raises(InputError) as info:
         load_bundled(root=root)
     assert (info.value.row, info.value.field) == (4, field)
     assert info.value.file == f"{root}/{relative}"
 
 
 def test_bundled_missing_harmful_and_unknown_task(tmp_path):
-    with pytest.raises(BuildInputError, match=r"harmful\.jsonl"):
+    with pytest.raises(InputError, match=r"harmful\.jsonl"):
         load_bundled(root=tmp_path)
     root = bundled_sample(tmp_path)
     jsonl(root / "benign_tasks" / "poetry.jsonl", [{"prompt": "x"}])
-    with pytest.raises(BuildInputError, match=r"poetry\.jsonl"):
+    with pytest.raises(InputError, match=r"poetry\.jsonl"):
         load_bundled(root=root)
 
 
@@ -403,6 +403,6 @@ def test_bundled_package_data():
 
 
 def test_a_folder_is_not_a_seed_file(tmp_path):
-    with pytest.raises(BuildInputError, match="is a folder") as caught:
+    with pytest.raises(InputError, match="is a folder") as caught:
         load_seed_spec(str(tmp_path))
     assert str(tmp_path) in str(caught.value)

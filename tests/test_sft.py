@@ -1,4 +1,4 @@
-"""train_safety.sft on the tiny from-scratch Llama: loss mask, mix, saved outputs, CLI."""
+"""train_safety.train.sft on the tiny from-scratch Llama: loss mask, mix, saved outputs, CLI."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 pytest.importorskip("torch", reason="needs the [train] extra")
 pytest.importorskip("trl", reason="needs the [train] extra")
 
-from builders.errors import BuildInputError
-from train_safety.config import config_to_dict, load_run_config
-from train_safety.sft import SFTRunConfig, build_trainer, main, run_sft
-from train_safety.tiny_model import PLAIN_CHAT_TEMPLATE
+from builders.errors import InputError
+from builders.options import config_to_dict, load_run_config
+from train_safety.train.sft import SFTRunConfig, build_trainer, main, run_sft
+from train_safety.train.tiny_model import PLAIN_CHAT_TEMPLATE
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_loss_mask_covers_only_assistant_tokens(
     config = _config(tiny_llama, default_build, summaries, tmp_path, **overrides)
     trainer, manifest = build_trainer(config, tmp_path / "trainer")
     assert manifest["loss_mask"] == route
-    from train_safety.sft import prepare_mixture
+    from train_safety.train.sft import prepare_mixture
 
     rows, _ = prepare_mixture(config)
     _check_batch_masks(trainer, [row["messages"] for row in rows])
@@ -106,7 +106,7 @@ def test_run_sft_saves_adapter_merged_model_config_and_hashes(
 ):
     from transformers import AutoModelForCausalLM
 
-    from train_safety.generation import GenerationSettings, HFGenerator
+    from train_safety.evaluation.generation import GenerationSettings, HFGenerator
 
     config = _config(tiny_llama, default_build, summaries, tmp_path, merge_adapter=True)
     out = run_sft(config)
@@ -125,7 +125,7 @@ def test_run_sft_saves_adapter_merged_model_config_and_hashes(
     generator = HFGenerator(str(out), GenerationSettings(max_new_tokens=4, batch_size=2))
     replies = generator.generate([[{"role": "user", "content": "Hello there"}]] * 3)
     assert len(replies) == 3 and all(isinstance(r, str) for r in replies)
-    with pytest.raises(BuildInputError, match="output folder exists"):
+    with pytest.raises(InputError, match="output folder exists"):
         run_sft(config)
 
 

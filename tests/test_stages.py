@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from builders.dedupe import dedupe_examples, dedupe_seeds
-from builders.filters import LanguageFilter, PromptLengthFilter, RefusalCheckFilter
 from builders.schema import Example, Seed
-from builders.splits import split_examples, split_of
-from builders.stages import AuditLog
+from builders.stage import AuditLog
+from builders.stages.dedup.exact import dedupe_examples, dedupe_seeds
+from builders.stages.filters import LanguageFilter, PromptLengthFilter, RefusalCheckFilter
+from builders.stages.split import split_examples, split_of
 from builders.tasks.templates import load_library
 
 LIBRARY = load_library()
@@ -141,7 +141,7 @@ def test_split_is_grouped_by_seed_and_depends_on_seed_value():
 
 
 def test_seed_refusal_check_drops_answers_and_capability_disclaimers_only():
-    from builders.filters import check_seed_refusals
+    from builders.stages.filters import check_seed_refusals
 
     def seed(prompt, refusal):
         return Seed(prompt=prompt, category="S2", source="pairs", license="mit", refusal=refusal)

@@ -7,8 +7,8 @@ import json
 import pytest
 from conftest import SHARED, needs_shared
 
-from builders.errors import BuildInputError
-from train_safety.task_data import TaskDataSpec, load_task_examples, source_fingerprint
+from builders.errors import InputError
+from train_safety.data.tasks import TaskDataSpec, load_task_examples, source_fingerprint
 
 
 @needs_shared
@@ -78,7 +78,7 @@ def test_classification_label_names_from_words_or_given():
     )
     assert [e.reference for e in sst2] == ["positive", "negative"]  # GLUE: 1 = positive
     assert "negative, positive" in sst2[0].prompt and "charming" in sst2[0].prompt
-    with pytest.raises(BuildInputError, match="row 0: field 'label'"):
+    with pytest.raises(InputError, match="row 0: field 'label'"):
         load_task_examples(
             TaskDataSpec(
                 "classification",
@@ -95,7 +95,7 @@ def test_classification_label_names_from_words_or_given():
 )
 def test_code_references_pass_their_own_tests(name):
     """Reference solution + formatted tests pass in the sandbox: the tests are wired up right."""
-    from train_safety.sandbox import run_python
+    from train_safety.evaluation.sandbox import run_python
 
     examples = load_task_examples(
         TaskDataSpec("code_generation", str(SHARED / "seeds" / name), max_rows=3)
@@ -123,9 +123,9 @@ def test_local_folder_and_bad_rows(tmp_path):
     bad.write_text(
         json.dumps({"document": "x", "summary": "y"}) + "\n" + json.dumps({"body": "z"}), "utf-8"
     )
-    with pytest.raises(BuildInputError, match=r"bad.jsonl: row 1: no input column"):
+    with pytest.raises(InputError, match=r"bad.jsonl: row 1: no input column"):
         load_task_examples(TaskDataSpec("summarization", str(bad)))
-    with pytest.raises(BuildInputError, match="field 'task'"):
+    with pytest.raises(InputError, match="field 'task'"):
         TaskDataSpec("poetry", str(bad))
 
 

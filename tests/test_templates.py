@@ -61,7 +61,7 @@ def test_every_phrasing_renders_and_embeds_its_input(task):
 
 @pytest.mark.parametrize("task", TASKS)
 def test_refusals_read_as_refusals_in_their_own_language(task):
-    from builders.filters import language_score
+    from builders.language import language_score
 
     for language, refusals in LIBRARY.tasks[task].refusals.items():
         code = LIBRARY.languages[language].langdetect

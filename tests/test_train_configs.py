@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from builders.errors import BuildInputError
-from train_safety.config import load_run_config
-from train_safety.evaluate import EvalConfig
-from train_safety.sft import SFTRunConfig
+from builders.errors import InputError
+from builders.options import load_run_config
+from train_safety.evaluation.config import EvalConfig
+from train_safety.train.sft import SFTRunConfig
 
 CONFIGS = sorted(
     p
@@ -38,7 +38,7 @@ def test_shipped_config_parses(path):
     if cls is SFTRunConfig:
         assert config.safety_fraction is not None and 0 < config.safety_fraction < 1
     else:
-        from train_safety.evaluate import helpfulness_specs
+        from train_safety.evaluation.items import helpfulness_specs
 
         assert {s.task for s in helpfulness_specs(config)} == {
             "translation",
@@ -60,5 +60,5 @@ def test_qlora_config_matches_the_paper_recipe():
 def test_wrong_types_are_one_line_errors(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("model: m\nsafety_data: b\nlora_r: many\n")
-    with pytest.raises(BuildInputError, match=r"bad.yaml: field 'lora_r': expected int"):
+    with pytest.raises(InputError, match=r"bad.yaml: field 'lora_r': expected int"):
         load_run_config(SFTRunConfig, str(path), {})

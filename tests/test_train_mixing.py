@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from builders.errors import BuildInputError
-from train_safety.mixing import mix, rows_sha256, safety_rows_needed
-from train_safety.safety_data import load_safety_rows, resolve_configs
+from builders.errors import InputError
+from train_safety.data.mixing import mix, rows_sha256, safety_rows_needed
+from train_safety.data.safety import load_safety_rows, resolve_configs
 
 
 def _task_rows(n: int) -> list[dict]:
@@ -40,7 +40,7 @@ def test_safety_rows_follow_the_requested_configs(default_build):
     [(("all", "chat"), "list it alone"), (("chit",), "unknown safety config")],
 )
 def test_bad_config_selections_are_rejected(configs, message):
-    with pytest.raises(BuildInputError, match=message):
+    with pytest.raises(InputError, match=message):
         resolve_configs(configs)
 
 
@@ -74,16 +74,16 @@ def test_mix_by_count_is_deterministic_and_shuffled(default_build):
 
 def test_mix_refuses_to_repeat_or_guess(default_build):
     safety = load_safety_rows(str(default_build.out), ("chat",))
-    with pytest.raises(BuildInputError, match=r"needs \d+ safety rows"):
+    with pytest.raises(InputError, match=r"needs \d+ safety rows"):
         mix(_task_rows(10), safety, safety_count=len(safety) + 1)
-    with pytest.raises(BuildInputError, match="exactly one"):
+    with pytest.raises(InputError, match="exactly one"):
         mix(_task_rows(10), safety, safety_fraction=0.1, safety_count=3)
-    with pytest.raises(BuildInputError, match=r"\[0, 1\)"):
+    with pytest.raises(InputError, match=r"\[0, 1\)"):
         mix(_task_rows(10), safety, safety_fraction=1.0)
 
 
 def test_local_safety_data_without_card_or_split_is_one_clear_error(default_build, tmp_path):
-    with pytest.raises(BuildInputError, match=r"no data card \(README\.md\)"):
+    with pytest.raises(InputError, match=r"no data card \(README\.md\)"):
         load_safety_rows(str(tmp_path), ("chat",))
-    with pytest.raises(BuildInputError, match="lists no 'validation' split for config 'chat'"):
+    with pytest.raises(InputError, match="lists no 'validation' split for config 'chat'"):
         load_safety_rows(str(default_build.out), ("chat",), split="validation")

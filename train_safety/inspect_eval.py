@@ -19,10 +19,10 @@ from typing import Any
 
 import yaml
 
-from builders.errors import BuildInputError
+from builders.cli import cli_main
+from builders.errors import InputError, MissingExtra
 
 TASK = f"{Path(__file__).with_name('inspect_task.py')}@multitask_safety"
-INSTALL_HINT = 'pip install "multitask-safety[inspect]"'
 
 
 def task_args(args: list[str]) -> dict[str, Any]:
@@ -50,31 +50,26 @@ def task_args(args: list[str]) -> dict[str, Any]:
 
 
 def check_task(args: list[str]) -> None:
-    """Build the task from the ``-T`` values (raises BuildInputError on bad input)."""
+    """Build the task from the ``-T`` values (raises InputError on bad input)."""
     from train_safety.inspect_task import multitask_safety
 
     try:
         multitask_safety(**task_args(args))
     except TypeError as error:  # an unknown -T name
-        raise BuildInputError(str(error).replace("multitask_safety() ", ""), field="-T") from None
+        raise InputError(str(error).replace("multitask_safety() ", ""), field="-T") from None
 
 
 def main(argv: list[str] | None = None) -> int:
+    return cli_main(lambda: run(sys.argv[1:] if argv is None else argv))
+
+
+def run(args: list[str]) -> int:
     if importlib.util.find_spec("inspect_ai") is None:
-        print(
-            f"error: the Inspect task needs the 'inspect' extra (inspect-ai): {INSTALL_HINT}",
-            file=sys.stderr,
-        )
-        return 2
-    args = sys.argv[1:] if argv is None else argv
+        raise MissingExtra("inspect", needed_for="the Inspect task (inspect-ai)")
     # The task resolves a relative build folder from PWD (Inspect imports it from its own folder).
     os.environ["PWD"] = os.getcwd()
     if "--task-config" not in args and not {"-h", "--help"} & set(args):
-        try:
-            check_task(args)
-        except BuildInputError as error:
-            print(f"error: {error.one_line()}", file=sys.stderr)
-            return 2
+        check_task(args)
     command = [sys.executable, "-m", "inspect_ai", "eval", TASK, *args]
     return subprocess.run(command).returncode
 

@@ -30,8 +30,8 @@ from inspect_ai.model import ChatMessageAssistant, ChatMessageSystem, ChatMessag
 from inspect_ai.scorer import Metric, SampleScore, Score, Target, metric, scorer
 from inspect_ai.solver import TaskState, generate
 
-from builders.errors import BuildInputError
-from train_safety.safety_data import ALL_CONFIG, resolve_configs
+from builders.errors import InputError
+from train_safety.data.safety import ALL_CONFIG, resolve_configs
 
 OVERALL = "all"
 _ROLES = {"system": ChatMessageSystem, "user": ChatMessageUser, "assistant": ChatMessageAssistant}
@@ -59,8 +59,8 @@ def multitask_safety(
         max_harmful_per_task: sample at most N harmful rows per format (evaluate's rule and seed).
         max_benign_per_task: sample at most N benign rows per format.
         seed: sampling seed for the caps.
-        judge: ``keyword``, ``openai:MODEL`` or ``hf:PATH`` (see ``train_safety.judges``).
-        first_turn: what is judged: ``off``, ``turn`` or ``paragraph`` (see ``train_safety.first_turn``).
+        judge: ``keyword``, ``openai:MODEL`` or ``hf:PATH`` (see ``train_safety.evaluation.judges.keyword``).
+        first_turn: what is judged: ``off``, ``turn`` or ``paragraph`` (see ``train_safety.evaluation.first_turn``).
     """
     build = resolve_build(build)
     rows = load_rows(build, _as_configs(formats), split, revision)
@@ -94,8 +94,8 @@ def _as_configs(formats: str | Sequence[str]) -> tuple[str, ...]:
     names = formats.split(",") if isinstance(formats, str) else [str(f) for f in formats]
     try:
         return resolve_configs(tuple(name.strip() for name in names if name.strip()))
-    except BuildInputError as error:
-        raise BuildInputError(error.detail, field="formats") from None
+    except InputError as error:
+        raise InputError(error.detail, field="formats") from None
 
 
 def load_rows(
@@ -114,7 +114,7 @@ def load_rows(
             ConnectionError,  # not a local folder, and offline: datasets tried the Hub
             datasets.exceptions.DatasetNotFoundError,
         ) as error:
-            raise BuildInputError(
+            raise InputError(
                 f"cannot load config '{config}' split '{split}' ({error})", field="build"
             ) from error
         rows.extend(data.to_list())
@@ -126,7 +126,7 @@ def cap_rows(
 ) -> list[dict[str, Any]]:
     """At most ``max_harmful`` harmful and ``max_benign`` benign rows per task format, chosen
     as ``train_safety.evaluate`` chooses them (same rows for the same caps and seed)."""
-    from train_safety.evaluate import _capped
+    from train_safety.evaluation.items import _capped
 
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
@@ -201,18 +201,17 @@ def refusal_judge(judge: str = "keyword", first_turn: str = "turn"):
     first-turn cut, same second look in ``paragraph`` mode); unreadable verdicts stay unscored."""
     import anyio
 
-    from train_safety.evaluate import EvalItem, score_refusals
-    from train_safety.first_turn import MODES
-    from train_safety.judges import get_judge
+    from train_safety.evaluation.first_turn import MODES
+    from train_safety.evaluation.items import EvalItem
+    from train_safety.evaluation.judges.registry import get_judge
+    from train_safety.evaluation.scoring import score_refusals
 
     if first_turn not in MODES:
-        raise BuildInputError(
-            f"unknown mode '{first_turn}' ({' | '.join(MODES)})", field="first_turn"
-        )
+        raise InputError(f"unknown mode '{first_turn}' ({' | '.join(MODES)})", field="first_turn")
     try:
         judge_impl = get_judge(judge)
     except ValueError as error:
-        raise BuildInputError(str(error), field="judge") from error
+        raise InputError(str(error), field="judge") from error
     one_at_a_time = anyio.CapacityLimiter(1)  # local classifier judges are not thread-safe
 
     def verdict(state: TaskState) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Named models: a short spec in a config's ``model`` field that stands for a folder made on demand.
 
-``gemma3-270m`` → ``train_safety.gemma.prepare()`` (assembled, verified and converted once, then
+``gemma3-270m`` → ``train_safety.train.gemma.prepare()`` (assembled, verified and converted once, then
 cached). Any other value is a path, Hub id or served name and passes through unchanged.
 """
 
@@ -11,7 +11,7 @@ from importlib import import_module
 from pathlib import Path
 
 # spec → "module:function" returning the prepared folder; imported only when the spec is used
-NAMED_MODELS = {"gemma3-270m": "train_safety.gemma:prepare"}
+NAMED_MODELS = {"gemma3-270m": "train_safety.train.gemma:prepare"}
 
 
 def resolve_model(model: str | None) -> str | None:

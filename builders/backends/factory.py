@@ -8,7 +8,7 @@ from pathlib import Path
 from builders.backends.base import Backend
 from builders.backends.template import TemplateBackend
 from builders.config import BuildConfig
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.tasks.templates import TemplateLibrary
 
 API_KEY_ENV = "OPENAI_API_KEY"
@@ -19,55 +19,62 @@ def check_backend(config: BuildConfig) -> None:
     if config.backend != "openai":
         return
     if not config.model:
-        raise BuildInputError("--backend openai needs --model NAME", field="model")
-    from builders.backends.llm_cache import base_url_family
+        raise InputError("--backend openai needs --model NAME", field="model")
+    from builders.backends.openai.cache import base_url_family
 
     if base_url_family(config.base_url) == "openai" and not os.environ.get(API_KEY_ENV):
-        raise BuildInputError(
+        raise InputError(
             f"set {API_KEY_ENV} to use the OpenAI API (or --base-url for a local server)",
             field="base_url",
         )
     for name in ("concurrency", "max_retries"):
         if getattr(config, name) < (1 if name == "concurrency" else 0):
-            raise BuildInputError(f"{name} is too small", field=name)
+            raise InputError(f"{name} is too small", field=name)
     for name in ("rpm", "tpm"):
         if getattr(config, name) < 0:
-            raise BuildInputError(f"{name} cannot be negative (0 = no limit)", field=name)
+            raise InputError(f"{name} cannot be negative (0 = no limit)", field=name)
     if config.batch_poll_seconds <= 0:
-        raise BuildInputError("batch_poll_seconds must be positive", field="batch_poll_seconds")
+        raise InputError("batch_poll_seconds must be positive", field="batch_poll_seconds")
     if config.request_timeout <= 0:
-        raise BuildInputError("request_timeout must be positive", field="request_timeout")
+        raise InputError("request_timeout must be positive", field="request_timeout")
     if config.max_cost_usd is not None:
-        from builders.backends.llm_cost import find_price
+        from builders.backends.openai.cost import find_price
 
         if config.max_cost_usd <= 0:
-            raise BuildInputError("max_cost_usd must be positive", field="max_cost_usd")
+            raise InputError("max_cost_usd must be positive", field="max_cost_usd")
         if find_price(config.model, config.prices) is None:
-            raise BuildInputError(
+            raise InputError(
                 f"no price known for model '{config.model}', so --max-cost-usd cannot be "
                 "enforced; give one with --prices FILE",
                 field="max_cost_usd",
             )
     elif config.prices:
-        from builders.backends.llm_cost import find_price
+        from builders.backends.openai.cost import find_price
 
         find_price(config.model, config.prices)  # reads and checks the file
 
 
 def cache_folder(config: BuildConfig) -> Path:
-    from builders.backends.llm_cache import default_cache_dir
+    from builders.backends.openai.cache import default_cache_dir
 
     return Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
 
 
-def make_backend(config: BuildConfig, library: TemplateLibrary, progress: bool = False) -> Backend:
+def make_backend(
+    config: BuildConfig,
+    library: TemplateLibrary,
+    progress: bool = False,
+    client_class: type | None = None,
+) -> Backend:
+    """The backend ``config`` asks for; ``client_class`` replaces the LLM backend's HTTP client
+    (the cost estimate's, which answers from the cache and sends nothing)."""
     if config.backend == "template":
         return TemplateBackend(library, config.seed)
-    from builders.backends.llm_cache import ResponseCache, base_url_family
-    from builders.backends.llm_client import ClientSettings
-    from builders.backends.llm_cost import Budget, find_price
-    from builders.backends.llm_prompts import load_llm_prompts
-    from builders.backends.openai_backend import OpenAIBackend
+    from builders.backends.openai.backend import OpenAIBackend
+    from builders.backends.openai.cache import ResponseCache, base_url_family
+    from builders.backends.openai.client import ClientSettings, LLMClient
+    from builders.backends.openai.cost import Budget, find_price
+    from builders.backends.openai.prompts import load_llm_prompts
 
     check_backend(config)
     assert config.model is not None
@@ -95,4 +102,5 @@ def make_backend(config: BuildConfig, library: TemplateLibrary, progress: bool =
         language_min_score=config.language_min_score,
         progress=progress,
         batch_poll_seconds=config.batch_poll_seconds if config.batch else None,
+        client_class=client_class or LLMClient,
     )

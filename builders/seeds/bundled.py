@@ -18,7 +18,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.schema import BENIGN, HAZARD_CATEGORIES, TASKS, Seed
 from builders.seeds.source import SeedSource, sha256_bytes
 
@@ -56,18 +56,16 @@ class _Reader:
         try:
             text = self.data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise BuildInputError("not UTF-8 text", file=self.name) from None
+            raise InputError("not UTF-8 text", file=self.name) from None
         for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise BuildInputError(
-                    f"invalid JSON: {exc.msg}", file=self.name, row=number
-                ) from None
+                raise InputError(f"invalid JSON: {exc.msg}", file=self.name, row=number) from None
             if not isinstance(row, dict):
-                raise BuildInputError("expected a JSON object", file=self.name, row=number)
+                raise InputError("expected a JSON object", file=self.name, row=number)
             yield number, row
 
     def text(self, row: dict[str, Any], number: int, field: str, *, required: bool = True) -> str:
@@ -76,13 +74,13 @@ class _Reader:
             return ""
         if not isinstance(value, str) or (required and not value.strip()):
             problem = "missing or empty" if value in (None, "") else f"not text ({value!r:.40})"
-            raise BuildInputError(problem, file=self.name, row=number, field=field)
+            raise InputError(problem, file=self.name, row=number, field=field)
         return value.strip()
 
     def prompt(self, row: dict[str, Any], number: int, field: str) -> str:
         text = self.text(row, number, field)
         if len(text) > self.max_prompt_chars:
-            raise BuildInputError(
+            raise InputError(
                 f"{len(text)} characters, over the limit of {self.max_prompt_chars}",
                 file=self.name,
                 row=number,
@@ -93,7 +91,7 @@ class _Reader:
     def code(self, row: dict[str, Any], number: int, field: str) -> str:
         code = self.text(row, number, field).upper()
         if code not in HAZARD_CATEGORIES:
-            raise BuildInputError(
+            raise InputError(
                 f"unknown category code '{row[field]}': use S1..S14",
                 file=self.name,
                 row=number,
@@ -136,7 +134,7 @@ def _task_extra(reader: _Reader, task: str, row: dict[str, Any], number: int) ->
             or not translations
             or not all(isinstance(v, str) and v.strip() for v in translations.values())
         ):
-            raise BuildInputError(
+            raise InputError(
                 "expected an object of language → non-empty text",
                 file=reader.name,
                 row=number,
@@ -150,7 +148,7 @@ def _task_extra(reader: _Reader, task: str, row: dict[str, Any], number: int) ->
             or len(options) < 2
             or not all(isinstance(o, str) for o in options)
         ):
-            raise BuildInputError(
+            raise InputError(
                 "expected a list of at least two option strings",
                 file=reader.name,
                 row=number,
@@ -158,7 +156,7 @@ def _task_extra(reader: _Reader, task: str, row: dict[str, Any], number: int) ->
             )
         label = reader.text(row, number, "label")
         if label not in options:
-            raise BuildInputError(
+            raise InputError(
                 f"label '{label}' is not one of the options",
                 file=reader.name,
                 row=number,
@@ -206,7 +204,7 @@ def load_bundled(
 
     harmful = reader("harmful.jsonl")
     if harmful is None:
-        raise BuildInputError(
+        raise InputError(
             f"bundled seed data missing: {shown}/harmful.jsonl (is the package installed whole?)"
         )
     seeds = list(_harmful(harmful))
@@ -223,7 +221,7 @@ def load_bundled(
             if n.name.endswith(".jsonl") and n.name.removesuffix(".jsonl") not in TASKS
         )
         if unknown:
-            raise BuildInputError(
+            raise InputError(
                 f"bundled task file(s) for unknown task: {', '.join(unknown)} "
                 f"(tasks: {', '.join(TASKS)})",
                 file=f"{shown}/benign_tasks",

@@ -1,6 +1,6 @@
 """A user's own seed file (csv / json / jsonl / parquet) plus a column mapping → ``Seed``s.
 
-User files are validated strictly: every problem raises ``BuildInputError`` naming the file,
+User files are validated strictly: every problem raises ``InputError`` naming the file,
 the 1-based row (jsonl: line) and the field, and nothing is skipped silently.
 
 Mapping (the part of ``PATH:MAPPING`` after the last ':'): comma-separated ``key=value``.
@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.schema import BENIGN, HAZARD_CATEGORIES, KINDS, Seed
 from builders.seeds.categorize import categorize, category_from_label
 from builders.seeds.source import SeedSource
@@ -46,19 +46,19 @@ def parse_mapping(text: str, *, file: str | None = None) -> dict[str, str]:
         if not part.strip():
             continue
         if not sep or not key or not value:
-            raise BuildInputError(
+            raise InputError(
                 f"bad column mapping entry '{part.strip()}': expected key=value",
                 file=file,
                 field="mapping",
             )
         if key not in COLUMN_KEYS + CONSTANT_KEYS:
-            raise BuildInputError(
+            raise InputError(
                 f"unknown mapping key '{key}': use {', '.join(COLUMN_KEYS + CONSTANT_KEYS)}",
                 file=file,
                 field="mapping",
             )
         if key in mapping:
-            raise BuildInputError(f"mapping key '{key}' given twice", file=file, field="mapping")
+            raise InputError(f"mapping key '{key}' given twice", file=file, field="mapping")
         mapping[key] = value
     return mapping
 
@@ -75,22 +75,22 @@ def load_seed_file(
     file = str(path)
     for key in mapping:
         if key not in COLUMN_KEYS + CONSTANT_KEYS:
-            raise BuildInputError(f"unknown mapping key '{key}'", file=file, field="mapping")
+            raise InputError(f"unknown mapping key '{key}'", file=file, field="mapping")
     kind = mapping.get("kind", "harmful").strip().lower()
     if kind not in KINDS:
-        raise BuildInputError(
+        raise InputError(
             f"unknown kind '{mapping['kind']}': use {' or '.join(KINDS)}", file=file, field="kind"
         )
     default = _code(mapping.get("default_category", "S2"))
     if default not in HAZARD_CATEGORIES:
-        raise BuildInputError(
+        raise InputError(
             f"unknown category code '{mapping['default_category']}': use S1..S14",
             file=file,
             field="default_category",
         )
     task = mapping.get("task", "chat").strip()
     if task not in ANSWER_TASKS:
-        raise BuildInputError(
+        raise InputError(
             f"task '{task}' cannot come from a file mapping: use {', '.join(ANSWER_TASKS)}",
             file=file,
             field="task",
@@ -121,7 +121,7 @@ def _resolve_columns(table: Table, mapping: Mapping[str, str]) -> dict[str, str]
     for key in COLUMN_KEYS:
         if key in mapping:
             if mapping[key] not in table.columns:
-                raise BuildInputError(
+                raise InputError(
                     f"column '{mapping[key]}' not found; available columns: {available}",
                     file=table.file,
                     field=key,
@@ -131,7 +131,7 @@ def _resolve_columns(table: Table, mapping: Mapping[str, str]) -> dict[str, str]
     if "prompt" not in resolved:
         found = next((lowered[n] for n in PROMPT_COLUMNS if n in lowered), None)
         if found is None:
-            raise BuildInputError(
+            raise InputError(
                 f"no prompt column (looked for {', '.join(PROMPT_COLUMNS)}); available columns: "
                 f"{available}; name it with PATH:prompt=COLUMN",
                 file=table.file,
@@ -176,8 +176,8 @@ class _RowReader:
         self.max_prompt_chars = max_prompt_chars
         self.seen_ids: dict[str, int] = {}
 
-    def error(self, message: str, row: int, key: str) -> BuildInputError:
-        return BuildInputError(message, file=self.file, row=row, field=self.columns.get(key, key))
+    def error(self, message: str, row: int, key: str) -> InputError:
+        return InputError(message, file=self.file, row=row, field=self.columns.get(key, key))
 
     def text(self, row: dict[str, Any], number: int, key: str) -> str | None:
         """The cell for ``key`` as stripped text; None when unmapped, missing, null or NaN."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.schema import BENIGN, Seed
 from builders.seeds.categorize import categorize
 from builders.seeds.source import SeedSource
@@ -342,7 +342,7 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def unknown_source_error(name: str) -> BuildInputError:
+def unknown_source_error(name: str) -> InputError:
     """The error for a SPEC that is neither a file nor a preset, suggesting close names."""
     close = difflib.get_close_matches(name.lower(), [*PRESETS, "bundled"], n=3, cutoff=0.6)
     hint = (
@@ -350,7 +350,7 @@ def unknown_source_error(name: str) -> BuildInputError:
         if close
         else (f"presets: bundled, {', '.join(PRESETS)}")
     )
-    return BuildInputError(f"unknown seed source '{name}': not a file and not a preset ({hint})")
+    return InputError(f"unknown seed source '{name}': not a file and not a preset ({hint})")
 
 
 def get_preset(name: str) -> Preset:
@@ -374,7 +374,7 @@ def load_preset(
     else:
         table = read_table(path)
         if preset.prompt_column not in table.columns:
-            raise BuildInputError(
+            raise InputError(
                 f"not a {preset.name} file: no '{preset.prompt_column}' column (expected the "
                 f"columns of {preset.file_name}); available columns: {', '.join(table.columns)}",
                 file=table.file,
@@ -394,7 +394,7 @@ def load_preset(
                 seeds.append(result)
     if not seeds:
         where = files[0].get("path") or preset.hub_id
-        raise BuildInputError(f"no usable {preset.name} rows in {where} (skipped: {dict(skipped)})")
+        raise InputError(f"no usable {preset.name} rows in {where} (skipped: {dict(skipped)})")
     return SeedSource(
         spec=spec or preset.name,
         name=preset.name,
@@ -417,7 +417,7 @@ def _from_hub(preset: Preset) -> tuple[list[list[Row]], list[dict[str, str]]]:
             )
         except Exception as exc:  # offline, missing, gated, httpx errors: all the same to the user
             reason = " ".join(str(exc).split())[:200] or type(exc).__name__
-            raise BuildInputError(
+            raise InputError(
                 f"could not load seed preset '{preset.name}' from the Hugging Face Hub ({where}, "
                 f"split {preset.split}): {type(exc).__name__}: {reason}. Download "
                 f"{preset.file_name} and pass --seeds {preset.name}=PATH"
@@ -429,7 +429,7 @@ def _from_hub(preset: Preset) -> tuple[list[list[Row]], list[dict[str, str]]]:
         }
         dataset = dataset.rename_columns(renames)
         if preset.prompt_column not in dataset.column_names:
-            raise BuildInputError(
+            raise InputError(
                 f"the Hub dataset {where} has no prompt column for preset '{preset.name}'; "
                 f"columns: {', '.join(dataset.column_names)}. Pass --seeds {preset.name}=PATH"
             )

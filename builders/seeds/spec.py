@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.seeds.bundled import load_bundled
 from builders.seeds.files import load_seed_file, parse_mapping
 from builders.seeds.presets import PRESETS, load_preset, unknown_source_error
@@ -28,7 +28,7 @@ def load_seed_spec(spec: str, *, max_prompt_chars: int = 20_000) -> SeedSource:
     """Load the seeds named by one SPEC (see the module docstring for the grammar)."""
     text = spec.strip()
     if not text:
-        raise BuildInputError("empty seed spec: use bundled, a preset name or a file path")
+        raise InputError("empty seed spec: use bundled, a preset name or a file path")
     if text.lower() == "bundled":
         return load_bundled(spec=spec, max_prompt_chars=max_prompt_chars)
     if text.lower() in PRESETS:
@@ -40,7 +40,7 @@ def load_seed_spec(spec: str, *, max_prompt_chars: int = 20_000) -> SeedSource:
         if name.lower() not in PRESETS:
             raise unknown_source_error(name)
         if not rest.strip():
-            raise BuildInputError(f"'{text}': give the file after '=' ({name}=PATH)")
+            raise InputError(f"'{text}': give the file after '=' ({name}=PATH)")
         return load_preset(name, Path(rest.strip()), spec=spec, max_prompt_chars=max_prompt_chars)
     head, colon, tail = text.rpartition(":")
     path, mapping = text, None

@@ -1,7 +1,7 @@
 """Read a local csv / json / jsonl / parquet file into rows of named cells.
 
 Only reading happens here: the caller decides what the columns mean. Problems with the file
-itself (missing, not UTF-8, malformed, empty) raise ``BuildInputError`` naming the file and,
+itself (missing, not UTF-8, malformed, empty) raise ``InputError`` naming the file and,
 where one is known, the row.
 """
 
@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.seeds.source import sha256_bytes
 
 SUFFIXES: tuple[str, ...] = (".csv", ".json", ".jsonl", ".parquet")
@@ -39,24 +39,22 @@ class Table:
 
 
 def read_table(path: Path) -> Table:
-    """Read ``path`` by its suffix; raise ``BuildInputError`` for anything unreadable."""
+    """Read ``path`` by its suffix; raise ``InputError`` for anything unreadable."""
     file = str(path)
     if path.is_dir():
-        raise BuildInputError(
-            "is a folder: give a seed file (csv, json, jsonl or parquet)", file=file
-        )
+        raise InputError("is a folder: give a seed file (csv, json, jsonl or parquet)", file=file)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise BuildInputError(
+        raise InputError(
             f"unsupported file type '{path.suffix or '(none)'}': use one of {', '.join(SUFFIXES)}",
             file=file,
         )
     if not path.is_file():
         what = "is a directory, not a file" if path.is_dir() else "file not found"
-        raise BuildInputError(what, file=file)
+        raise InputError(what, file=file)
     data = path.read_bytes()
     if not data.strip():
-        raise BuildInputError("empty file", file=file)
+        raise InputError("empty file", file=file)
     if suffix == ".parquet":
         rows, columns = _read_parquet(data, file)
         numbers = list(range(1, len(rows) + 1))
@@ -71,7 +69,7 @@ def read_table(path: Path) -> Table:
         else:
             rows, columns, numbers = _read_jsonl(text, file)
     if not rows:
-        raise BuildInputError("no rows (the file has no records)", file=file)
+        raise InputError("no rows (the file has no records)", file=file)
     return Table(file, tuple(columns), rows, numbers, sha256_bytes(data))
 
 
@@ -81,7 +79,7 @@ def _decode(data: bytes, file: str) -> str:
     except UnicodeDecodeError as exc:
         offset = exc.start + (len(_BOM) if data.startswith(_BOM) else 0)
         line = data.count(b"\n", 0, offset) + 1
-        raise BuildInputError(
+        raise InputError(
             f"not UTF-8 text (byte 0x{data[offset]:02x} on line {line}); re-save the file as UTF-8",
             file=file,
         ) from None
@@ -91,9 +89,9 @@ def _read_csv(text: str, file: str) -> tuple[list[dict[str, Any]], list[str]]:
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
-        raise BuildInputError("empty file", file=file) from None
+        raise InputError("empty file", file=file) from None
     except (pd.errors.ParserError, ValueError) as exc:
-        raise BuildInputError(f"malformed CSV: {exc}", file=file) from None
+        raise InputError(f"malformed CSV: {exc}", file=file) from None
     columns = [str(c) for c in frame.columns]
     return frame.to_dict(orient="records"), columns
 
@@ -102,13 +100,13 @@ def _read_json(text: str, file: str) -> tuple[list[dict[str, Any]], list[str]]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BuildInputError(
+        raise InputError(
             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", file=file
         ) from None
     records = _records(document, file)
     for number, record in enumerate(records, 1):
         if not isinstance(record, dict):
-            raise BuildInputError(
+            raise InputError(
                 f"expected a JSON object with named fields, got {type(record).__name__}",
                 file=file,
                 row=number,
@@ -130,7 +128,7 @@ def _records(document: Any, file: str) -> list[Any]:
         if lists and len(lengths) == 1:
             (length,) = lengths
             return [{k: v[i] for k, v in lists.items()} for i in range(length)]
-    raise BuildInputError(
+    raise InputError(
         "expected a JSON list of objects (or an object of equal-length column lists)", file=file
     )
 
@@ -144,9 +142,9 @@ def _read_jsonl(text: str, file: str) -> tuple[list[dict[str, Any]], list[str], 
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise BuildInputError(f"invalid JSON: {exc.msg}", file=file, row=number) from None
+            raise InputError(f"invalid JSON: {exc.msg}", file=file, row=number) from None
         if not isinstance(record, dict):
-            raise BuildInputError(
+            raise InputError(
                 f"expected a JSON object with named fields, got {type(record).__name__}",
                 file=file,
                 row=number,
@@ -160,7 +158,7 @@ def _read_parquet(data: bytes, file: str) -> tuple[list[dict[str, Any]], list[st
     try:
         table = pq.read_table(pa.BufferReader(data))
     except (pa.ArrowException, OSError) as exc:
-        raise BuildInputError(f"not a readable parquet file: {exc}", file=file) from None
+        raise InputError(f"not a readable parquet file: {exc}", file=file) from None
     return table.to_pylist(), list(table.column_names)
 
 

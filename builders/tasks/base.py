@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from difflib import get_close_matches
 from typing import Any, ClassVar
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.schema import HAZARD_CATEGORIES, Seed, stable_id
 from builders.tasks.templates import Phrasing, TaskTemplate, TemplateLibrary
 
@@ -134,7 +134,7 @@ def get_task(name: str) -> TaskFormat:
     if name not in _REGISTRY:
         hint = get_close_matches(name, list(_REGISTRY), n=1)
         suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-        raise BuildInputError(
+        raise InputError(
             f"unknown task '{name}'{suggestion}; known tasks: {', '.join(_REGISTRY)}", field="tasks"
         )
     return _REGISTRY[name]

@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from builders.errors import BuildInputError
+from builders.errors import InputError
 from builders.resources import data_folder
 from builders.schema import TASKS
 
@@ -133,16 +133,16 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise BuildInputError(f"cannot read template file: {error}", file=str(path)) from error
+        raise InputError(f"cannot read template file: {error}", file=str(path)) from error
     if not isinstance(data, dict):
-        raise BuildInputError("template file must be a YAML mapping", file=str(path))
+        raise InputError("template file must be a YAML mapping", file=str(path))
     return data
 
 
 def _require(mapping: dict[str, Any], key: str, kind: type, path: Path, where: str) -> Any:
     value = mapping.get(key)
     if not isinstance(value, kind) or (isinstance(value, str | list | dict) and not value):
-        raise BuildInputError(
+        raise InputError(
             f"missing or invalid '{key}' (expected non-empty {kind.__name__})",
             file=str(path),
             field=f"{where}{key}",
@@ -156,10 +156,10 @@ def _phrasings(section: dict[str, Any], path: Path, where: str) -> tuple[Phrasin
     for index, item in enumerate(items):
         field_name = f"{where}phrasings[{index}]"
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-            raise BuildInputError("each phrasing needs an 'id'", file=str(path), field=field_name)
+            raise InputError("each phrasing needs an 'id'", file=str(path), field=field_name)
         text, localized = item.get("text"), item.get("localized")
         if (text is None) == (localized is None):
-            raise BuildInputError(
+            raise InputError(
                 "a phrasing has exactly one of 'text' or 'localized'",
                 file=str(path),
                 field=field_name,
@@ -168,14 +168,14 @@ def _phrasings(section: dict[str, Any], path: Path, where: str) -> tuple[Phrasin
             isinstance(localized, dict)
             and all(isinstance(v, str) and v for v in localized.values())
         ):
-            raise BuildInputError(
+            raise InputError(
                 "'localized' maps language codes to text", file=str(path), field=field_name
             )
         for source in [text] if text is not None else list(localized.values()):
             try:
                 _compiled(source)
             except jinja2.TemplateSyntaxError as error:
-                raise BuildInputError(
+                raise InputError(
                     f"template syntax: {error}", file=str(path), field=field_name
                 ) from error
         phrasings.append(
@@ -184,7 +184,7 @@ def _phrasings(section: dict[str, Any], path: Path, where: str) -> tuple[Phrasin
     ids = [p.id for p in phrasings]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
-        raise BuildInputError(
+        raise InputError(
             f"duplicate phrasing ids {duplicates}", file=str(path), field=f"{where}phrasings"
         )
     return tuple(phrasings)
@@ -200,7 +200,7 @@ def load_task_template(path: Path) -> TaskTemplate:
     data = _read_yaml(path)
     task_id = _require(data, "id", str, path, "")
     if task_id != path.stem:
-        raise BuildInputError(
+        raise InputError(
             f"id '{task_id}' must equal the file name '{path.stem}'", file=str(path), field="id"
         )
     harmful = _section(data, "harmful", path)
@@ -212,7 +212,7 @@ def load_task_template(path: Path) -> TaskTemplate:
             or not texts
             or not all(isinstance(t, str) and t.strip() for t in texts)
         ):
-            raise BuildInputError(
+            raise InputError(
                 "refusals are a non-empty list of strings",
                 file=str(path),
                 field=f"harmful.refusals.{language}",
@@ -232,13 +232,13 @@ def load_task_template(path: Path) -> TaskTemplate:
 
 
 def load_library(folder: Path | None = None) -> TemplateLibrary:
-    """Read every template file; raises BuildInputError on the first malformed one."""
+    """Read every template file; raises InputError on the first malformed one."""
     folder = folder or data_folder("templates")
     tasks = {}
     for task in TASKS:
         path = folder / f"{task}.yaml"
         if not path.is_file():
-            raise BuildInputError(f"template for task '{task}' is missing", file=str(path))
+            raise InputError(f"template for task '{task}' is missing", file=str(path))
         tasks[task] = load_task_template(path)
 
     languages_path = folder / "languages.yaml"

@@ -1,0 +1,1 @@
+"""The LLM backend over any OpenAI-compatible server: client, cache, batch, prompts, cost."""

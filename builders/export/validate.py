@@ -1,0 +1,232 @@
+"""Check a built folder: layout, card, manifest hashes, row schema and the safety invariants."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import yaml
+
+from builders.export.parquet import ALL_CONFIG, FINGERPRINT_CHARS, fingerprint_matches, sha256_file
+from builders.schema import CATEGORIES, EXAMPLE_COLUMNS, HAZARD_CATEGORIES, KINDS, TASKS
+from builders.tasks.templates import TemplateLibrary, load_library
+
+REQUIRED_CARD_KEYS = (
+    "license",
+    "language",
+    "task_categories",
+    "size_categories",
+    "tags",
+    "configs",
+)
+GATING_KEYS = ("extra_gated_prompt", "extra_gated_fields")
+
+
+def read_front_matter(readme: Path) -> dict[str, Any]:
+    text = readme.read_text(encoding="utf-8")
+    if not text.startswith("---\n"):
+        raise ValueError("README.md has no YAML front matter")
+    end = text.find("\n---", 4)
+    if end < 0:
+        raise ValueError("README.md front matter is not closed")
+    data = yaml.safe_load(text[4:end])
+    if not isinstance(data, dict):
+        raise ValueError("README.md front matter is not a mapping")
+    return data
+
+
+def listed_data_files(card: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
+    """(config, split, paths) for every ``data_files`` entry of the card's ``configs``."""
+    listed = []
+    for entry in card.get("configs") or []:
+        for data_file in entry.get("data_files") or []:
+            paths = data_file.get("path")
+            listed.append(
+                (
+                    entry.get("config_name"),
+                    data_file.get("split"),
+                    [paths] if isinstance(paths, str) else list(paths or []),
+                )
+            )
+    return listed
+
+
+def _check_card(folder: Path, problems: list[str]) -> dict[str, Any] | None:
+    readme = folder / "README.md"
+    if not readme.is_file():
+        problems.append(f"{readme}: missing data card")
+        return None
+    try:
+        card = read_front_matter(readme)
+    except (ValueError, yaml.YAMLError) as error:
+        problems.append(f"{readme}: {error}")
+        return None
+    for key in (*REQUIRED_CARD_KEYS, *GATING_KEYS):
+        if not card.get(key):
+            problems.append(f"{readme}: front matter field '{key}' missing or empty")
+    if "content warning" not in readme.read_text(encoding="utf-8").lower():
+        problems.append(f"{readme}: no content warning")
+    return card
+
+
+def _check_manifest(folder: Path, problems: list[str]) -> dict[str, Any] | None:
+    path = folder / "manifest.json"
+    if not path.is_file():
+        problems.append(f"{path}: missing manifest")
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        problems.append(f"{path}: not valid JSON ({error})")
+        return None
+    for relative, info in manifest.get("files", {}).items():
+        file = folder / relative
+        if not file.is_file():
+            problems.append(f"{file}: listed in manifest.json but missing")
+            continue
+        sha256 = sha256_file(file)
+        if sha256 != info.get("sha256"):
+            problems.append(f"{file}: sha256 differs from manifest.json")
+        elif "split" in info and not fingerprint_matches(relative, sha256):
+            problems.append(
+                f"{file}: name does not end in the first {FINGERPRINT_CHARS} hex digits of its "
+                f"sha256 ({sha256[:FINGERPRINT_CHARS]})"
+            )
+    listed = set(manifest.get("files", {}))
+    for file in sorted(folder.rglob("*.parquet")):
+        relative = file.relative_to(folder).as_posix()
+        if relative not in listed:
+            problems.append(f"{file}: not listed in manifest.json")
+    return manifest
+
+
+def _check_message_turns(messages: Any) -> str | None:
+    if not isinstance(messages, list) or len(messages) < 2:
+        return "messages must hold at least a user and an assistant turn"
+    roles = [m.get("role") for m in messages]
+    if roles[0] == "system":
+        roles = roles[1:]
+    if roles[-1] != "assistant" or "user" not in roles:
+        return f"messages roles {roles} must be user ... assistant"
+    if any(not isinstance(m.get("content"), str) or not m["content"].strip() for m in messages):
+        return "a message has empty content"
+    return None
+
+
+def _check_rows(
+    file: Path,
+    config: str,
+    split: str,
+    library: TemplateLibrary,
+    problems: list[str],
+    ids: dict[str, set[str]],
+    seed_splits: dict[str, set[str]],
+) -> None:
+    try:
+        table = pq.read_table(file)
+    except Exception as error:  # pyarrow raises several unrelated types for a bad file
+        problems.append(f"{file}: unreadable parquet ({error})")
+        return
+    if tuple(table.column_names) != EXAMPLE_COLUMNS:
+        problems.append(f"{file}: columns {table.column_names} differ from {list(EXAMPLE_COLUMNS)}")
+        return
+    for index, row in enumerate(table.to_pylist(), start=1):
+        where = f"{file}: row {index}"
+        if config != ALL_CONFIG and row["task"] != config:
+            problems.append(f"{where}: field 'task' is '{row['task']}' in config '{config}'")
+        if row["task"] not in TASKS:
+            problems.append(f"{where}: field 'task' unknown value '{row['task']}'")
+        if row["kind"] not in KINDS:
+            problems.append(f"{where}: field 'kind' unknown value '{row['kind']}'")
+        if row["category"] not in CATEGORIES:
+            problems.append(f"{where}: field 'category' unknown value '{row['category']}'")
+        if row["kind"] == "harmful" and row["category"] not in HAZARD_CATEGORIES:
+            problems.append(f"{where}: field 'category' of a harmful row must be S1..S14")
+        for column in (
+            "id",
+            "seed_id",
+            "source",
+            "license",
+            "language",
+            "template_id",
+            "generator",
+        ):
+            if not row[column]:
+                problems.append(f"{where}: field '{column}' is empty")
+        message_problem = _check_message_turns(row["messages"])
+        if message_problem:
+            problems.append(f"{where}: field 'messages': {message_problem}")
+            continue
+        reply = row["messages"][-1]["content"]
+        if row["kind"] == "harmful" and not library.looks_like_refusal(reply, row["language"]):
+            problems.append(f"{where}: field 'messages': harmful row whose reply is not a refusal")
+        if row["id"] in ids[config]:
+            problems.append(f"{where}: field 'id' duplicate '{row['id']}'")
+        ids[config].add(row["id"])
+        seed_splits[row["seed_id"]].add(split)
+
+
+def _is_pattern(path: str) -> bool:
+    return any(char in path for char in "*?[")
+
+
+def _check_card_lists_manifest_files(
+    folder: Path,
+    listed: list[tuple[str, str, list[str]]],
+    manifest: dict[str, Any],
+    problems: list[str],
+) -> None:
+    """The card names every data shard of the manifest, by exact path (no pattern: ``datasets``
+    keys its cache of a local folder on the card's paths, so a pattern can serve stale rows)."""
+    in_card = {path for _, _, paths in listed for path in paths}
+    for config, split, paths in listed:
+        for path in paths:
+            if _is_pattern(path):
+                problems.append(
+                    f"{folder / 'README.md'}: config '{config}' split '{split}': data_files path "
+                    f"'{path}' is a pattern; list every shard by name (rebuild the folder)"
+                )
+    shards = {path for path, info in manifest.get("files", {}).items() if "split" in info}
+    for path in sorted(shards - in_card):
+        problems.append(f"{folder / path}: in manifest.json but not in the card's data_files")
+    for path in sorted(in_card - shards):
+        if not _is_pattern(path):
+            problems.append(f"{folder / path}: in the card's data_files but not in manifest.json")
+
+
+def validate_folder(folder: Path) -> list[str]:
+    """Return every problem found (empty list: the folder is valid)."""
+    if not folder.is_dir():
+        return [f"{folder}: not a folder"]
+    problems: list[str] = []
+    card = _check_card(folder, problems)
+    manifest = _check_manifest(folder, problems)
+    if card is None or not isinstance(card.get("configs"), list):
+        return problems
+    listed = listed_data_files(card)
+    if manifest is not None:
+        _check_card_lists_manifest_files(folder, listed, manifest, problems)
+    library = load_library()
+    ids: dict[str, set[str]] = defaultdict(set)
+    seed_splits: dict[str, set[str]] = defaultdict(set)
+    names = [entry.get("config_name") for entry in card["configs"]]
+    for name, split, paths in listed:
+        for path in paths:
+            matches = sorted(folder.glob(path))
+            if not matches:
+                problems.append(f"{folder / path}: config '{name}' lists no existing file")
+            for file in matches:
+                _check_rows(file, name, split, library, problems, ids, seed_splits)
+    leaked = sorted(seed for seed, splits in seed_splits.items() if len(splits) > 1)
+    if leaked:
+        problems.append(
+            f"{folder}: {len(leaked)} seeds have rows in both train and test (e.g. {leaked[0]})"
+        )
+    if ALL_CONFIG in names:
+        union = set().union(*(ids[name] for name in names if name != ALL_CONFIG))
+        if union != ids[ALL_CONFIG]:
+            problems.append(f"{folder}: config 'all' is not the union of the task configs")
+    return problems

@@ -1,0 +1,26 @@
+"""Language detection, shared by the language filter and the LLM backend: langdetect (seeded by
+the caller) on the opening of a text."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+
+@lru_cache(maxsize=65_536)
+def _detect(text: str) -> tuple[tuple[str, float], ...]:
+    from langdetect import LangDetectException, detect_langs
+
+    try:
+        return tuple((guess.lang, guess.prob) for guess in detect_langs(text))
+    except LangDetectException:
+        return ()
+
+
+# langdetect's cost grows with the text; a reply's opening says which language it is in.
+DETECT_CHARS = 400
+
+
+def language_score(text: str, langdetect_code: str) -> float:
+    """Probability langdetect gives ``langdetect_code`` for ``text`` (0.0 when absent)."""
+    guesses = _detect(text[:DETECT_CHARS])
+    return next((prob for lang, prob in guesses if lang == langdetect_code), 0.0)

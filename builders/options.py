@@ -1,0 +1,397 @@
+"""The one config mechanism of the project: options are dataclass fields declared with ``option``.
+
+Each declaration carries the option's type (the annotation), default, help text and constraints
+(range, choices, non-empty, "greater than another option", a path's kind). From these alone come
+the ``--flag-name`` flags, the YAML keys (= field names), the checks and the README synopsis:
+
+    @dataclass(frozen=True)
+    class MyConfig:
+        out: str = option("runs/x", help="output folder", path=WRITABLE_DIR, metavar="DIR")
+        rate: float = option(0.1, help="share of rows", low=0, high=1, high_open=True)
+
+        def __post_init__(self) -> None:
+            check_options(self)
+
+Precedence: command-line flag > ``--config`` YAML > default. An unknown YAML key is an error
+(exit 2) with a "did you mean" hint. Flags read strings and convert them like YAML values, so a
+flag and a YAML key accept the same things. A ``tuple[str, ...]`` option takes several values,
+and each may be comma separated (``--tasks chat,translation``) unless declared ``comma=False``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import MISSING, dataclass
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from builders.errors import InputError
+
+ConfigT = TypeVar("ConfigT")
+
+# Path kinds an option can declare. ``check_paths`` checks them; nothing is read or written.
+EXISTING_FILE = "existing file"
+EXISTING_DIR = "existing folder"
+EXISTING_PATH = "existing file or folder"
+WRITABLE_DIR = "writable output folder"
+PATH_KINDS = (EXISTING_FILE, EXISTING_DIR, EXISTING_PATH, WRITABLE_DIR)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """What a value of one option must satisfy (``None`` is always allowed for optional fields).
+
+    ``low``/``high`` bound numbers (``*_open``: the bound itself is excluded); ``choices`` lists
+    the allowed values (each item, for a sequence); ``nonempty``: a sequence needs one item;
+    ``required``: None or empty is refused; ``greater_than``: must exceed that other option;
+    ``path``: one of ``PATH_KINDS`` (checked by :func:`check_paths`, not at construction).
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[Any, ...] | None = None
+    nonempty: bool = False
+    required: bool = False
+    greater_than: str | None = None
+    path: str | None = None
+
+    def describe(self) -> str:
+        """A few words for help texts and synopses, e.g. ``in (0, 1]`` or ``template | openai``."""
+        parts = []
+        if self.choices is not None:
+            parts.append(" | ".join(str(c) for c in self.choices))
+        if self.low is not None and self.high is not None:
+            left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+            parts.append(f"in {left}{self.low:g}, {self.high:g}{right}")
+        elif self.low is not None:
+            parts.append(f"{'>' if self.low_open else '>='} {self.low:g}")
+        elif self.high is not None:
+            parts.append(f"{'<' if self.high_open else '<='} {self.high:g}")
+        if self.greater_than:
+            parts.append(f"> {self.greater_than}")
+        if self.path:
+            parts.append(self.path)
+        return "; ".join(parts)
+
+
+def option(
+    default: Any = MISSING,
+    *,
+    help: str,
+    default_factory: Any = MISSING,
+    metavar: str | None = None,
+    comma: bool = True,
+    positional: bool = False,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    choices: tuple[Any, ...] | None = None,
+    nonempty: bool = False,
+    required: bool = False,
+    greater_than: str | None = None,
+    path: str | None = None,
+) -> Any:
+    """A dataclass field that declares one option: default, help, flag metavar and constraints.
+
+    ``positional``: a command-line argument without a flag (``stats DIR``), in declaration order.
+    """
+    if path is not None and path not in PATH_KINDS:
+        raise ValueError(f"unknown path kind {path!r} (one of {PATH_KINDS})")
+    constraint = Constraint(
+        low, high, low_open, high_open, choices, nonempty, required, greater_than, path
+    )
+    metadata = {
+        "help": help,
+        "constraint": constraint,
+        "metavar": metavar,
+        "comma": comma,
+        "positional": positional,
+    }
+    if default_factory is not MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def constraint_of(field: dataclasses.Field) -> Constraint:
+    return field.metadata.get("constraint") or Constraint()
+
+
+def _violation(name: str, value: Any, rule: Constraint, config: Any) -> str | None:
+    """Why ``value`` breaks ``rule``, or None."""
+    if value is None or (rule.required and value in ((), "", [])):
+        return "a value is needed" if rule.required else None
+    items = value if isinstance(value, tuple | list) else (value,)
+    if rule.nonempty and not items:
+        return f"{name} needs at least one value"
+    if rule.choices is not None:
+        for item in items:
+            if item not in rule.choices:
+                known = " | ".join(str(c) for c in rule.choices)
+                return f"unknown {name} '{item}' ({known})"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        too_low = rule.low is not None and (
+            value <= rule.low if rule.low_open else value < rule.low
+        )
+        too_high = rule.high is not None and (
+            value >= rule.high if rule.high_open else value > rule.high
+        )
+        if too_low or too_high:
+            return f"{name} must be {rule.describe()}, got {value!r}"
+        other = getattr(config, rule.greater_than) if rule.greater_than else None
+        if other is not None and value <= other:
+            return f"{name} must be greater than {rule.greater_than} ({other!r}), got {value!r}"
+    return None
+
+
+def check_options(config: Any) -> None:
+    """Check every option of ``config`` against its declared constraints (not paths)."""
+    for field in dataclasses.fields(config):
+        problem = _violation(field.name, getattr(config, field.name), constraint_of(field), config)
+        if problem:
+            raise InputError(problem, field=field.name)
+
+
+def _path_problem(kind: str, path: Path) -> str | None:
+    if kind == EXISTING_FILE and not path.is_file():
+        return "no such file"
+    if kind == EXISTING_DIR and not path.is_dir():
+        return "no such folder"
+    if kind == EXISTING_PATH and not path.exists():
+        return "no such file or folder"
+    if kind == WRITABLE_DIR:
+        if path.exists() and not path.is_dir():
+            return "exists and is not a folder"
+        parent = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+        if not os.access(parent, os.W_OK):
+            return f"cannot write in {parent}"
+    return None
+
+
+def check_paths(config: Any) -> None:
+    """Check every option that declares a path kind (files named as ``FILE:COLUMN`` or
+    ``NAME=PATH`` are checked by their readers, which know the syntax)."""
+    for field in dataclasses.fields(config):
+        kind = constraint_of(field).path
+        value = getattr(config, field.name)
+        if kind is None or value is None:
+            continue
+        for item in value if isinstance(value, tuple | list) else (value,):
+            problem = _path_problem(kind, Path(str(item)).expanduser())
+            if problem:
+                raise InputError(f"{item}: {problem} (needs an {kind})", field=field.name)
+
+
+# ---------------------------------------------------------------- values from YAML and flags
+
+
+def _field_kind(cls: type, name: str) -> tuple[type, bool]:
+    """(base type, is_sequence) of a dataclass field, from its resolved annotation."""
+    hint = typing.get_type_hints(cls)[name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        hint = args[0]
+        origin = typing.get_origin(hint)
+        args = list(typing.get_args(hint))
+    if origin in (tuple, list):
+        item = args[0] if args else str
+        return (dict if typing.get_origin(item) is dict else item), True
+    if origin is dict:
+        return dict, False
+    return hint, False
+
+
+def _splits_on_commas(cls: type, name: str) -> bool:
+    field = next(f for f in dataclasses.fields(cls) if f.name == name)
+    return field.metadata.get("comma", True)
+
+
+def coerce_value(cls: type, name: str, value: Any, origin: str) -> Any:
+    """Check and convert one value for field ``name`` of ``cls``; one-line error if it does not fit."""
+    if value is None:
+        return None
+    kind, sequence = _field_kind(cls, name)
+    if sequence:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple):
+            raise InputError("expected a list", file=origin, field=name)
+        if kind is str and _splits_on_commas(cls, name):  # "a,b" and ["a", "b"] mean the same
+            value = [p.strip() for v in value for p in str(v).split(",") if p.strip()]
+        return tuple(coerce_value_scalar(kind, name, item, origin) for item in value)
+    return coerce_value_scalar(kind, name, value, origin)
+
+
+def coerce_value_scalar(kind: type, name: str, value: Any, origin: str) -> Any:
+    if kind is Any:
+        return value
+    if kind is dict:
+        if not isinstance(value, dict):
+            raise InputError("expected a mapping", file=origin, field=name)
+        return dict(value)
+    if kind is bool and isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+        return value.lower() in ("true", "1")
+    if kind in (int, float) and isinstance(value, str):
+        try:
+            value = kind(value)
+        except ValueError:
+            raise InputError(
+                f"expected {kind.__name__}, got {value!r}", file=origin, field=name
+            ) from None
+    allowed = {float: (int, float), int: (int,), bool: (bool,), str: (str,)}.get(kind, (kind,))
+    if not isinstance(value, allowed) or (kind in (int, float) and isinstance(value, bool)):
+        raise InputError(
+            f"expected {kind.__name__}, got {type(value).__name__} {value!r}",
+            file=origin,
+            field=name,
+        )
+    return float(value) if kind is float else value
+
+
+def read_yaml_mapping(config_file: str) -> dict[str, Any]:
+    """A YAML config file's top-level mapping; an unreadable or non-mapping file is a one-line error."""
+    try:
+        data = yaml.safe_load(Path(config_file).read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as error:
+        raise InputError("config file not found", file=config_file) from error
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise InputError(f"cannot read config: {error}", file=config_file) from error
+    if not isinstance(data, dict):
+        raise InputError("config must be a YAML mapping", file=config_file)
+    return data
+
+
+def unknown_key_error(key: str, names: list[str], origin: str | None) -> InputError:
+    hint = get_close_matches(str(key), names, n=1)
+    suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+    return InputError(f"unknown config key{suggestion}", file=origin, field=str(key))
+
+
+def load_run_config(
+    cls: type[ConfigT], config_file: str | None, overrides: dict[str, Any]
+) -> ConfigT:
+    """Merge defaults, the YAML file and flag overrides into a frozen ``cls``."""
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    values: dict[str, Any] = {}
+    sources = [(read_yaml_mapping(config_file), config_file)] if config_file else []
+    sources.append((overrides, "command line"))
+    for data, origin in sources:
+        for key, value in data.items():
+            if key not in names:
+                raise unknown_key_error(key, names, origin)
+            values[key] = coerce_value(cls, key, value, origin or "config")
+    try:
+        return cls(**values)
+    except TypeError as error:  # a required field is missing
+        raise InputError(str(error), file=config_file or "command line") from error
+
+
+# ---------------------------------------------------------------- flags and synopsis
+
+
+def flag_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _flag_fields(cls: type) -> list[tuple[dataclasses.Field, type, bool]]:
+    """The fields that get a flag: all but ``config`` and mappings (YAML only)."""
+    chosen = []
+    for f in dataclasses.fields(cls):
+        kind, sequence = _field_kind(cls, f.name)
+        if f.name != "config" and kind is not dict:
+            chosen.append((f, kind, sequence))
+    return chosen
+
+
+def help_text(f: dataclasses.Field) -> str:
+    """The declared help, plus the constraint and the default, for ``--help``."""
+    text = f.metadata.get("help", "")
+    rule = constraint_of(f).describe()
+    if rule:
+        text += f" ({rule})"
+    if (
+        f.default is not MISSING
+        and f.default is not None
+        and f.default is not False
+        and f.default != ()
+    ):
+        shown = ",".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
+        text += f" [default: {shown}]"
+    return text.replace("%", "%%")
+
+
+def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:
+    """One ``--field-name`` flag per option, read as a string and coerced like YAML values.
+
+    A bool option gets ``--name`` and ``--no-name``; a sequence takes one or more values.
+    """
+    for f, kind, sequence in _flag_fields(cls):
+        flag = flag_name(f.name)
+        if f.metadata.get("positional"):
+            choices = constraint_of(f).choices
+            parser.add_argument(
+                f.name,
+                nargs="+" if sequence else None,
+                metavar=f.metadata.get("metavar") or (None if choices else f.name.upper()),
+                choices=choices,
+                help=help_text(f),
+            )
+        elif kind is bool and not sequence:
+            parser.add_argument(
+                flag,
+                dest=f.name,
+                default=None,
+                action=argparse.BooleanOptionalAction,
+                help=help_text(f),
+            )
+        else:
+            parser.add_argument(
+                flag,
+                dest=f.name,
+                default=None,
+                nargs="+" if sequence else None,
+                metavar=f.metadata.get("metavar"),
+                help=help_text(f),
+            )
+
+
+def flag_overrides(namespace: argparse.Namespace, cls: type) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in vars(namespace).items() if k in names and v is not None}
+
+
+def synopsis(cls: type) -> list[str]:
+    """One ``[--flag VALUE]`` item per option, in declaration order, as the README lists them."""
+    items = []
+    for f, kind, sequence in _flag_fields(cls):
+        flag = flag_name(f.name)
+        if f.metadata.get("positional"):
+            items.append(f.metadata.get("metavar") or f.name.upper())
+            continue
+        if kind is bool and not sequence:
+            items.append(f"[--no-{flag[2:]}]" if f.default is True else f"[{flag}]")
+            continue
+        value = f.metadata.get("metavar") or f.name.upper()
+        items.append(f"[{flag} {value}{' ...' if sequence else ''}]")
+    return items
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    def plain(value: Any) -> Any:
+        if isinstance(value, tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    return {f.name: plain(getattr(config, f.name)) for f in dataclasses.fields(config)}

@@ -1,0 +1,1 @@
+"""Publishing a built folder to the Hugging Face Hub as a tagged version."""

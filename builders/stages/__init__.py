@@ -1,0 +1,1 @@
+"""Build stages, one job per module: filters, decontaminate, reframe, generate, split, dedup/."""

@@ -1,0 +1,1 @@
+"""Deduplication stages: exact, MinHash near-duplicates, semantic, and against a previous release."""

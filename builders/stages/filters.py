@@ -1,0 +1,149 @@
+"""Row filters. Each is a KeepFilter: ``keep(example)`` says True to keep, or (False, reason)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from builders.language import language_score
+from builders.schema import Example, Seed
+from builders.stage import AuditLog, BuildContext, KeepFilter, KeepResult
+from builders.tasks.templates import TemplateLibrary
+
+
+class PromptLengthFilter(KeepFilter):
+    name = "length"
+
+    @classmethod
+    def from_build(cls, context: BuildContext) -> PromptLengthFilter:
+        return cls(context.config.min_prompt_chars, context.config.max_prompt_chars)
+
+    def __init__(self, min_chars: int, max_chars: int) -> None:
+        self.min_chars = min_chars
+        self.max_chars = max_chars
+
+    def keep(self, example: Example) -> KeepResult:
+        prompt = example.user_prompt.strip()
+        if not prompt:
+            return False, "empty_prompt"
+        if len(prompt) < self.min_chars:
+            return False, "prompt_too_short"
+        if len(prompt) > self.max_chars:
+            return False, "prompt_too_long"
+        if not example.assistant_reply.strip():
+            return False, "empty_reply"
+        return True
+
+
+def check_seed_refusals(seeds: list[Seed], library: TemplateLibrary, audit: AuditLog) -> list[Seed]:
+    """Drop harmful seeds whose own reference "refusal" does not refuse for safety.
+
+    Such a seed's source answered it (Safety-Tuned LLaMAs has many), or only declined for lack of
+    ability ("as an AI I have no real-time weather data"), so its harmful label is doubtful:
+    framing it as harmful in every task would teach over-refusal.
+    """
+    report = audit.stage("seed_refusal_check")
+    kept = []
+    for seed in seeds:
+        report.rows_in += 1
+        if seed.kind == "harmful" and seed.refusal is not None:
+            if library.looks_like_capability_limit(seed.refusal, seed.language):
+                audit.drop_seed(report, seed, "seed_refusal_is_capability_limit")
+                continue
+            if not library.looks_like_refusal(seed.refusal, seed.language):
+                audit.drop_seed(report, seed, "seed_refusal_not_refusal")
+                continue
+        kept.append(seed)
+    report.rows_out = len(kept)
+    return kept
+
+
+class RefusalCheckFilter(KeepFilter):
+    """Harmful rows must reply with a refusal; benign rows must not refuse."""
+
+    name = "refusal_check"
+
+    @classmethod
+    def from_build(cls, context: BuildContext) -> RefusalCheckFilter:
+        return cls(context.library)
+
+    def __init__(self, library: TemplateLibrary) -> None:
+        self.library = library
+
+    def keep(self, example: Example) -> KeepResult:
+        refuses = self.library.looks_like_refusal(example.assistant_reply, example.reply_language)
+        if example.kind == "harmful":
+            return (True, "") if refuses else (False, "harmful_reply_not_refusal")
+        if not refuses:
+            return True
+        if example.task == "translation" and example.target_language:
+            # A faithful translation of a sentence that itself says "I can't ..." is not a refusal.
+            return (
+                True
+                if self.library.looks_like_refusal(example.user_prompt, "en")
+                else (False, "benign_reply_is_refusal")
+            )
+        return False, "benign_reply_is_refusal"
+
+
+class LanguageFilter(KeepFilter):
+    """The reply must be in the expected language, scored with seeded langdetect.
+
+    Harmful rows: the refusal must be in the user's language. Benign translation rows: the answer
+    must be in the target language. Other benign replies (code, labels) are not checked.
+    """
+
+    name = "language_check"
+    MIN_CHARS = 20
+
+    @classmethod
+    def from_build(cls, context: BuildContext) -> LanguageFilter:
+        return cls(context.library, context.config.language_min_score, seed=context.config.seed)
+
+    def __init__(self, library: TemplateLibrary, min_score: float, seed: int = 0) -> None:
+        from langdetect import DetectorFactory
+
+        DetectorFactory.seed = seed
+        self.library = library
+        self.min_score = min_score
+        self.scores: list[float] = []
+
+    def expected_language(self, example: Example) -> str | None:
+        if example.kind == "harmful":
+            return example.reply_language
+        if example.task == "translation" and example.target_language:
+            return example.target_language
+        return None
+
+    def keep(self, example: Example) -> KeepResult:
+        expected = self.expected_language(example)
+        if expected is None or len(example.assistant_reply) < self.MIN_CHARS:
+            return True
+        language = self.library.languages.get(expected)
+        code = language.langdetect if language else expected
+        score = language_score(example.assistant_reply, code)
+        self.scores.append(score)
+        if score >= self.min_score:
+            return True
+        return False, "reply_language_mismatch"
+
+
+class SeedRefusalCheck:
+    """Seeds: drop harmful seeds whose reference refusal does not refuse (``check_seed_refusals``)."""
+
+    name = "seed_refusal_check"
+
+    def __init__(self, library: TemplateLibrary) -> None:
+        self.library = library
+
+    @classmethod
+    def from_build(cls, context: BuildContext) -> SeedRefusalCheck:
+        return cls(context.library)
+
+    def __call__(
+        self, ranked: Iterable[tuple[int, Seed]], audit: AuditLog
+    ) -> Iterator[tuple[int, Seed]]:
+        pairs = list(ranked)
+        kept = {
+            id(seed) for seed in check_seed_refusals([s for _, s in pairs], self.library, audit)
+        }
+        yield from (pair for pair in pairs if id(pair[1]) in kept)

@@ -1,0 +1,1 @@
+"""Evaluation: prompt sets, generation (+ cache), first-turn scoring, metrics, judges, the results table."""

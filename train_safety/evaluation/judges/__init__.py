@@ -1,0 +1,1 @@
+"""Refusal judges: keyword (offline), LLM (OpenAI-compatible), local safety classifiers."""
