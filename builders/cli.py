@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import NoReturn
@@ -46,6 +47,64 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def plain_text(text: str) -> str:
+    """Docstring text for ``--help``: reST roles and literals (``:mod:`x```, ````x````) as
+    plain words, and ``\\`` line continuations as the shell writes them."""
+    text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", text)
+    return text.replace("``", "").replace("\\\\", "\\")
+
+
+def command_parser(prog: str, doc: str | None) -> OneLineParser:
+    """The parser of one command: one-line usage errors (exit 2) and, as description, the first
+    paragraph of the command's docstring in plain text."""
+    first = (doc or "").strip().split("\n\n")[0]
+    return OneLineParser(
+        prog=prog,
+        description=plain_text(" ".join(first.split())),
+    )
+
+
+def synopsis_items(parser: argparse.ArgumentParser) -> list[str]:
+    """One item per option of ``parser`` (``[--flag VALUE]``, ``DIR``), in the order ``--help``
+    lists them: the README's synopses are made of these."""
+    items = []
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
+            continue
+        metavar = action.metavar if isinstance(action.metavar, str) else None
+        if not action.option_strings:
+            choices = "|".join(map(str, action.choices)) if action.choices else None
+            name = metavar or choices or action.dest.upper()
+            items.append(f"[{name}]" if action.nargs == "?" and not _required(action) else name)
+            continue
+        flag = action.option_strings[0]
+        if isinstance(action, argparse.BooleanOptionalAction):
+            default = getattr(action, "declared_default", action.default)
+            items.append(f"[--no-{flag[2:]}]" if default is True else f"[{flag}]")
+        elif action.nargs == 0:
+            items.append(f"[{flag}]")
+        else:
+            value = metavar or action.dest.upper()
+            many = " ..." if action.nargs in ("+", "*") else ""
+            items.append(f"[{flag} {value}{many}]")
+    return items
+
+
+def _required(action: argparse.Action) -> bool:
+    return bool(getattr(action, "declared_required", False))
+
+
+def synopsis_text(command: str, items: list[str], width: int = 100) -> str:
+    """``command`` and its items wrapped at ``width``, continuation lines indented 8 spaces."""
+    lines = [command]
+    for item in items:
+        if len(lines[-1]) + 1 + len(item) > width:
+            lines.append(" " * 8 + item)
+        else:
+            lines[-1] += " " + item
+    return "\n".join(lines)
 
 
 def missing_extra(error: ImportError) -> str | None:

@@ -44,7 +44,7 @@ class Toy:
 @pytest.mark.parametrize(
     ("values", "field", "words"),
     [
-        ({}, "name", "a value is needed"),
+        ({}, "name", "a value is needed: give --name NAME"),
         ({"name": "n", "rate": 0}, "rate", "rate must be in (0, 1]"),
         ({"name": "n", "rate": 1.5}, "rate", "rate must be in (0, 1]"),
         ({"name": "n", "mode": "c"}, "mode", "unknown mode 'c' (a | b)"),

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from builders.errors import InputError
+from train_safety.evaluation.config import BACKENDS
 
 Conversation = list[dict[str, str]]
-BACKENDS = ("hf", "openai", "vllm")
 
 
 class Generator(Protocol):
