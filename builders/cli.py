@@ -70,6 +70,8 @@ def synopsis_items(parser: argparse.ArgumentParser) -> list[str]:
     """One item per option of ``parser`` (``[--flag VALUE]``, ``DIR``), in the order ``--help``
     lists them: the README's synopses are made of these."""
     items = []
+    # With --config, a required option may come from the YAML file instead of a flag.
+    flags_required = "--config" not in parser._option_string_actions
     for action in parser._actions:
         if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
             continue
@@ -87,8 +89,9 @@ def synopsis_items(parser: argparse.ArgumentParser) -> list[str]:
             items.append(f"[{flag}]")
         else:
             value = metavar or action.dest.upper()
-            many = " ..." if action.nargs in ("+", "*") else ""
-            items.append(f"[{flag} {value}{many}]")
+            many = " ..." if action.nargs in ("+", "*") and "," not in value else ""
+            item = f"{flag} {value}{many}"
+            items.append(item if flags_required and _required(action) else f"[{item}]")
     return items
 
 

@@ -430,6 +430,17 @@ def help_text(f: dataclasses.Field) -> str:
     return text.replace("%", "%%")
 
 
+def metavar_of(field: dataclasses.Field, kind: type) -> str:
+    """The declared metavar, else the choices (when short), else one word for the type."""
+    declared = field.metadata.get("metavar")
+    if declared:
+        return declared
+    choices = constraint_of(field).choices
+    if choices and len("|".join(map(str, choices))) <= 40:
+        return "|".join(map(str, choices))
+    return {int: "N", float: "X"}.get(kind, "NAME" if choices else "VALUE")
+
+
 def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:
     """One ``--field-name`` flag per option, read as a string and coerced like YAML values.
 
@@ -459,14 +470,15 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:
             )
             action.declared_default = f.default  # type: ignore[attr-defined]  # for synopses
         else:
-            parser.add_argument(
+            action = parser.add_argument(
                 flag,
                 dest=f.name,
                 default=None,
                 nargs="+" if sequence else None,
-                metavar=f.metadata.get("metavar"),
+                metavar=metavar_of(f, kind),
                 help=help_text(f),
             )
+            action.declared_required = constraint_of(f).required  # type: ignore[attr-defined]
 
 
 def flag_overrides(namespace: argparse.Namespace, cls: type) -> dict[str, Any]:
