@@ -18,7 +18,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from builders.errors import BuildStopped, InputError, MissingExtra, install_command
 
@@ -44,7 +44,12 @@ EXTRA_OF_MODULE = {
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse whose usage errors are one line and exit 2, like every other bad input."""
+    """argparse whose usage errors are one line and exit 2, like every other bad input. Flags
+    are exact, as YAML keys are: no abbreviations (``--variants`` is not ``--variants-per-seed``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
