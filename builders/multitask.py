@@ -102,9 +102,9 @@ class PushOptions:
 
 COMMANDS = {
     "build": "build a dataset folder",
-    "push": "publish a built folder to the Hugging Face Hub",
     "stats": "counts per config / language / category and the stage report of a built folder",
     "validate": "schema, card, hash and safety checks of a built folder; exit 2 on any problem",
+    "push": "publish a built folder to the Hugging Face Hub",
 }
 
 

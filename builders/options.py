@@ -330,23 +330,31 @@ def coerce_value_scalar(kind: type, name: str, value: Any, origin: str) -> Any:
     return float(value) if kind is float else value
 
 
-def read_yaml_mapping(config_file: str) -> dict[str, Any]:
-    """A YAML config file's top-level mapping; an unreadable or non-mapping file is a one-line error."""
+def read_yaml_file(path: str | Path, what: str = "config file") -> Any:
+    """A YAML file's content; a missing, unreadable, non-UTF-8 or malformed file is one line
+    naming the file (PyYAML's own messages span several lines)."""
+    file = str(path)
     try:
-        data = yaml.safe_load(Path(config_file).read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as error:
-        raise InputError("config file not found", file=config_file) from error
-    except IsADirectoryError as error:
-        raise InputError("is a folder, not a config file", file=config_file) from error
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{what} not found", file=file) from None
+    except IsADirectoryError:
+        raise InputError(f"is a folder, not a {what}", file=file) from None
     except yaml.YAMLError as error:
-        raise InputError(yaml_error_text(error), file=config_file) from None
+        raise InputError(f"{what}: {yaml_error_text(error)}", file=file) from None
     except UnicodeDecodeError as error:
         raise InputError(
-            f"not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start})",
-            file=config_file,
+            f"{what}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
+            f"{error.start})",
+            file=file,
         ) from None
     except OSError as error:
-        raise InputError(f"cannot read: {error.strerror or error}", file=config_file) from None
+        raise InputError(f"cannot read {what}: {error.strerror or error}", file=file) from None
+
+
+def read_yaml_mapping(config_file: str) -> dict[str, Any]:
+    """A YAML config file's top-level mapping; an unreadable or non-mapping file is a one-line error."""
+    data = read_yaml_file(config_file) or {}
     if not isinstance(data, dict):
         raise InputError("config must be a YAML mapping", file=config_file)
     return data

@@ -427,10 +427,21 @@ def _(ctx):
     )
 
 
+@case("evaluate: unknown key in the YAML config")
+def _(ctx):
+    config = ctx.file("eval.yaml", f"safety_data: {ctx.build}\nmax_new_token: 16\n")
+    return evaluate(
+        ctx, "--config", config,
+        expected=[config, "field 'max_new_token'", "did you mean 'max_new_tokens'"],
+    )  # fmt: skip
+
+
 # ---------------------------------------------------------------- train_safety.judge
 
 
-def judge(ctx: Ctx, content: str, *args: str, name: str = "gen.csv", expected: list[str]) -> Case:
+def judge(
+    ctx: Ctx, content: str | bytes, *args: str, name: str = "gen.csv", expected: list[str]
+) -> Case:
     from train_safety.evaluation.judge_file import main
 
     source = ctx.file(name, content)
@@ -442,6 +453,12 @@ def _(ctx):
     case = judge(ctx, "prompt,response\nHi,Hello\n,Sure\n", expected=["row 2", "field 'prompt'"])
     case.expected.insert(0, case.argv[1])
     return case
+
+
+@case("judge: non-UTF-8 CSV")
+def _(ctx):
+    content = "prompt,response\nCafé ?,Oui\n".encode("latin-1")
+    return judge(ctx, content, expected=["gen.csv", "cannot read", "utf-8"])
 
 
 @case("judge: truncated JSONL")

