@@ -103,3 +103,55 @@ def test_write_regenerates_a_stale_block(tmp_path):
     path.write_text(stale, encoding="utf-8")
     assert commands.main(["--write", str(path)]) == 0
     assert path.read_text(encoding="utf-8") == README
+
+
+def option_classes() -> list[type]:
+    """Every dataclass of declared options behind a command (the grid and the Inspect task too)."""
+    from builders.config import BuildConfig
+    from builders.multitask import FolderOptions, PushOptions
+    from train_safety.ablate import AblateOptions
+    from train_safety.ablation.config import AblationConfig
+    from train_safety.data.derived_builds import DerivedBuildOptions
+    from train_safety.evaluation.config import EvalConfig
+    from train_safety.evaluation.judge_file import JudgeFileOptions
+    from train_safety.train.gemma import PrepareOptions
+    from train_safety.train.sft import SFTRunConfig
+    from train_safety.train.tiny_model import TinyModelOptions
+
+    classes = [
+        BuildConfig, FolderOptions, PushOptions, AblateOptions, AblationConfig,
+        DerivedBuildOptions, EvalConfig, JudgeFileOptions, PrepareOptions, SFTRunConfig,
+        TinyModelOptions,
+    ]  # fmt: skip
+    try:
+        from train_safety.inspect_task import TaskOptions
+    except ImportError:
+        return classes
+    return [*classes, TaskOptions]
+
+
+UNBOUNDED = {"seed"}  # any integer is a valid random seed
+PATH_WORDS = ("out", "output_dir", "cache_dir", "build", "recipe", "prompt_file", "xstest",
+              "chat_template", "prices", "input", "safety_data", "dir")  # fmt: skip
+
+
+@pytest.mark.parametrize("cls", option_classes(), ids=lambda cls: cls.__name__)
+def test_every_option_declares_what_it_accepts(cls):
+    """A number declares its range, a path its kind (checked before work), a text with a fixed
+    set of values its choices: a new option without them fails here, not in a user's run."""
+    from typing import get_type_hints
+
+    from builders.options import _field_kind, constraint_of
+
+    hints = get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        rule = constraint_of(field)
+        kind, _ = _field_kind(cls, field.name)
+        assert field.metadata.get("help"), f"{cls.__name__}.{field.name} has no help"
+        if kind in (int, float) and field.name not in UNBOUNDED:
+            bounded = rule.low is not None or rule.high is not None or rule.greater_than
+            assert bounded or rule.choices, (
+                f"{cls.__name__}.{field.name} ({hints[field.name]}) declares no range"
+            )
+        if field.name in PATH_WORDS:
+            assert rule.path is not None, f"{cls.__name__}.{field.name} declares no path kind"
