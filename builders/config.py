@@ -56,8 +56,10 @@ class BuildConfig:
     )
     model: str | None = option(None, help="model name (openai backend)", metavar="NAME")
     base_url: str | None = option(None, help="OpenAI-compatible server URL", metavar="URL")
-    concurrency: int = option(8, help="LLM requests in flight", metavar="N")
-    max_cost_usd: float | None = option(None, help="LLM spending cap (USD)", metavar="X")
+    concurrency: int = option(8, help="LLM requests in flight", metavar="N", low=1)
+    max_cost_usd: float | None = option(
+        None, help="LLM spending cap (USD)", metavar="X", low=0, low_open=True
+    )
     cache_dir: str | None = option(
         None, help="LLM response cache folder", metavar="DIR", path=WRITABLE_DIR
     )
@@ -118,17 +120,23 @@ class BuildConfig:
         8000, help="longer user prompts are dropped", metavar="N", greater_than="min_prompt_chars"
     )
     max_seed_chars: int = option(
-        20_000, help="a seed prompt longer than this is a bad-input error", metavar="N"
+        20_000, help="a seed prompt longer than this is a bad-input error", metavar="N", low=1
     )
     language_min_score: float = option(
-        0.5, help="min langdetect probability of the expected reply language", metavar="X"
+        0.5,
+        help="min langdetect probability of the expected reply language",
+        metavar="X",
+        low=0,
+        high=1,
     )
-    max_rows_per_shard: int = option(200_000, help="rows per parquet shard", metavar="N")
+    max_rows_per_shard: int = option(200_000, help="rows per parquet shard", metavar="N", low=1)
     # LLM backend (openai): pacing, retries, prices, cost estimate.
-    rpm: int = option(0, help="LLM requests per minute (0 = no limit)", metavar="N")
-    tpm: int = option(0, help="LLM tokens per minute (0 = no limit)", metavar="N")
-    max_retries: int = option(6, help="retries per LLM request", metavar="N")
-    request_timeout: float = option(120.0, help="seconds per LLM request", metavar="S")
+    rpm: int = option(0, help="LLM requests per minute (0 = no limit)", metavar="N", low=0)
+    tpm: int = option(0, help="LLM tokens per minute (0 = no limit)", metavar="N", low=0)
+    max_retries: int = option(6, help="retries per LLM request", metavar="N", low=0)
+    request_timeout: float = option(
+        120.0, help="seconds per LLM request", metavar="S", low=0, low_open=True
+    )
     prices: str | None = option(
         None, help="YAML price table (USD per 1M tokens)", metavar="FILE", path=EXISTING_FILE
     )
@@ -138,7 +146,9 @@ class BuildConfig:
     batch: bool = option(
         False, help="send LLM requests through the OpenAI Batch API (half price, slower)"
     )
-    batch_poll_seconds: float = option(30.0, help="Batch API polling interval", metavar="S")
+    batch_poll_seconds: float = option(
+        30.0, help="Batch API polling interval", metavar="S", low=0, low_open=True
+    )
 
     def __post_init__(self) -> None:
         check_options(self)

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from builders.errors import InputError
+from builders.export.atomic import move_into_place
 from builders.schema import EXAMPLE_COLUMNS, Example
 from builders.stage import AUDIT_COLUMNS
 
@@ -164,6 +165,16 @@ def prepare_output(out: Path, force: bool, replace_build: bool = False) -> None:
     raise InputError("output folder exists; pass --force to replace it", file=str(out))
 
 
+def _still_free(out: Path, force: bool, replace_build: bool) -> None:
+    try:
+        prepare_output(out, force, replace_build)
+    except InputError as error:
+        raise InputError(
+            f"{error.detail} (another command wrote it while this one ran)",
+            file=error.file,
+        ) from None
+
+
 def atomic_folder(
     out: Path, force: bool, write: Callable[[Path], None], replace_build: bool = False
 ) -> None:
@@ -174,13 +185,8 @@ def atomic_folder(
     try:
         write(tmp)
         os.chmod(tmp, 0o755)
-        if out.exists():
-            backup = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(backup)
-            tmp.rename(out)
-            shutil.rmtree(backup)
-        else:
-            tmp.rename(out)
+        # A build into the same ``out`` may have finished meanwhile: the same rule, again.
+        move_into_place(tmp, out, lambda: _still_free(out, force, replace_build))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import yaml
 
 from builders.errors import InputError
 from builders.export.quality import quality_text
@@ -18,33 +19,62 @@ from builders.export.report import (
     language_table,
 )
 from builders.export.validate import listed_data_files, read_front_matter
+from builders.options import yaml_error_text
+
+COLUMNS = ["task", "kind", "language", "target_language", "category"]
 
 
 def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
-    """Rows of the ``all`` config (or of every task config) with their split, and the config names."""
+    """Rows of the ``all`` config (or of every task config) with their split, and the config
+    names. A folder ``validate`` would reject for its card or shards is a one-line error."""
     readme = folder / "README.md"
     if not readme.is_file():
         raise InputError("not a built dataset folder (no README.md)", file=str(folder))
     try:
         card = read_front_matter(readme)
-    except ValueError as error:
-        raise InputError(str(error), file=str(readme)) from error
-    configs = [entry["config_name"] for entry in card.get("configs", [])]
+        configs = [entry["config_name"] for entry in card.get("configs", [])]
+        listed = listed_data_files(card)
+    except yaml.YAMLError as error:
+        raise InputError(
+            f"broken data card: {yaml_error_text(error)}; run validate", file=str(readme)
+        ) from None
+    except (ValueError, UnicodeDecodeError, TypeError, KeyError, AttributeError) as error:
+        raise InputError(f"broken data card ({error}); run validate", file=str(readme)) from None
     wanted = ["all"] if "all" in configs else configs
     rows: list[Row] = []
-    for config, split, paths in listed_data_files(card):
+    for config, split, paths in listed:
         if config not in wanted:
             continue
         for path in paths:
             for file in sorted(folder.glob(path)):
-                columns = ["task", "kind", "language", "target_language", "category"]
-                for row in pq.read_table(file, columns=columns).to_pylist():
-                    rows.append({**row, "split": split})
+                rows.extend({**row, "split": split} for row in _read_shard(file))
     return rows, configs
+
+
+def _read_shard(file: Path) -> list[Row]:
+    try:
+        return pq.read_table(file, columns=COLUMNS).to_pylist()
+    except Exception as error:  # pyarrow raises several unrelated types for a bad file
+        raise InputError(f"unreadable parquet ({error}); run validate", file=str(file)) from None
+
+
+def read_manifest(folder: Path) -> dict | None:
+    """The folder's manifest.json (None when there is none); a broken one is a one-line error."""
+    path = folder / "manifest.json"
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"not valid JSON ({error}); run validate", file=str(path)) from None
+    if not isinstance(manifest, dict):
+        raise InputError("not a JSON object; run validate", file=str(path))
+    return manifest
 
 
 def stats_text(folder: Path) -> str:
     rows, configs = load_rows(folder)
+    manifest = read_manifest(folder)
     parts = [
         f"{folder}: {len(rows)} rows",
         "",
@@ -58,22 +88,31 @@ def stats_text(folder: Path) -> str:
         format_table(language_table(rows), ["task", "language", "target_language", "rows"]),
     ]
     parts += ["", format_table(category_table(rows), ["code", "name", "harmful", "benign"])]
-    manifest_path = folder / "manifest.json"
-    if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        stages = [
-            {**stage, "dropped": dropped_text(stage["dropped"])}
-            for stage in manifest.get("stages", [])
-        ]
-        parts += ["", "stage report", format_table(stages, ["stage", "in", "out", "dropped"])]
-        sources = [
-            {**s, "skipped": dropped_text(s.get("skipped", {}))}
-            for s in manifest.get("seed_sources", [])
-        ]
-        parts += [
-            "",
-            format_table(sources, ["name", "spec", "license", "seeds_loaded", "seeds", "skipped"]),
-        ]
-        if manifest.get("quality"):
-            parts += ["", quality_text(manifest["quality"])]
+    if manifest is not None:
+        try:
+            parts += manifest_parts(manifest)
+        except (KeyError, TypeError, AttributeError) as error:
+            raise InputError(
+                f"unexpected content ({type(error).__name__}: {error}); run validate",
+                file=str(folder / "manifest.json"),
+            ) from None
     return "\n".join(parts)
+
+
+def manifest_parts(manifest: dict) -> list[str]:
+    """The stage report, the seed sources and the quality summary of a build's manifest."""
+    stages = [
+        {**stage, "dropped": dropped_text(stage["dropped"])} for stage in manifest.get("stages", [])
+    ]
+    parts = ["", "stage report", format_table(stages, ["stage", "in", "out", "dropped"])]
+    sources = [
+        {**s, "skipped": dropped_text(s.get("skipped", {}))}
+        for s in manifest.get("seed_sources", [])
+    ]
+    parts += [
+        "",
+        format_table(sources, ["name", "spec", "license", "seeds_loaded", "seeds", "skipped"]),
+    ]
+    if manifest.get("quality"):
+        parts += ["", quality_text(manifest["quality"])]
+    return parts

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from builders.export.parquet import ALL_CONFIG, FINGERPRINT_CHARS, fingerprint_matches, sha256_file
+from builders.options import yaml_error_text
 from builders.schema import CATEGORIES, EXAMPLE_COLUMNS, HAZARD_CATEGORIES, KINDS, TASKS
 from builders.tasks.templates import TemplateLibrary, load_library
 
@@ -42,7 +43,13 @@ def listed_data_files(card: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
     """(config, split, paths) for every ``data_files`` entry of the card's ``configs``."""
     listed = []
     for entry in card.get("configs") or []:
+        if not isinstance(entry, dict):
+            raise ValueError("front matter field 'configs' is not a list of mappings")
         for data_file in entry.get("data_files") or []:
+            if not isinstance(data_file, dict):
+                raise ValueError(
+                    f"config '{entry.get('config_name')}': data_files entry is not a mapping"
+                )
             paths = data_file.get("path")
             listed.append(
                 (
@@ -61,7 +68,10 @@ def _check_card(folder: Path, problems: list[str]) -> dict[str, Any] | None:
         return None
     try:
         card = read_front_matter(readme)
-    except (ValueError, yaml.YAMLError) as error:
+    except yaml.YAMLError as error:
+        problems.append(f"{readme}: front matter: {yaml_error_text(error)}")
+        return None
+    except (ValueError, UnicodeDecodeError) as error:
         problems.append(f"{readme}: {error}")
         return None
     for key in (*REQUIRED_CARD_KEYS, *GATING_KEYS):
@@ -116,6 +126,16 @@ def _check_message_turns(messages: Any) -> str | None:
     return None
 
 
+def _field_with_nul(row: dict[str, Any]) -> str | None:
+    """The first field of ``row`` whose text holds a NUL character (never part of a request)."""
+    for column, value in row.items():
+        texts = value if column == "messages" and isinstance(value, list) else [value]
+        texts = [t.get("content") if isinstance(t, dict) else t for t in texts]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            return column
+    return None
+
+
 def _check_rows(
     file: Path,
     config: str,
@@ -156,6 +176,9 @@ def _check_rows(
         ):
             if not row[column]:
                 problems.append(f"{where}: field '{column}' is empty")
+        nul_field = _field_with_nul(row)
+        if nul_field:
+            problems.append(f"{where}: field '{nul_field}' contains a NUL character (\\x00)")
         message_problem = _check_message_turns(row["messages"])
         if message_problem:
             problems.append(f"{where}: field 'messages': {message_problem}")
@@ -206,7 +229,16 @@ def validate_folder(folder: Path) -> list[str]:
     manifest = _check_manifest(folder, problems)
     if card is None or not isinstance(card.get("configs"), list):
         return problems
-    listed = listed_data_files(card)
+    if not all(isinstance(entry, dict) for entry in card["configs"]):
+        problems.append(
+            f"{folder / 'README.md'}: front matter field 'configs' is not a list of mappings"
+        )
+        return problems
+    try:
+        listed = listed_data_files(card)
+    except ValueError as error:
+        problems.append(f"{folder / 'README.md'}: {error}")
+        return problems
     if manifest is not None:
         _check_card_lists_manifest_files(folder, listed, manifest, problems)
     library = load_library()
