@@ -12,6 +12,7 @@ the filters (benign task inputs and LLM-written rows did not come from a checked
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 from builders.schema import Example, Seed
 from builders.stage import AuditLog, BuildContext
 from builders.stages.dedup.near import TEMPLATE_GENERATOR
-from builders.stages.eval_index import EvalIndex, EvalMatch
+from builders.stages.eval_index import MATCH_KINDS, EvalIndex, EvalMatch
 from builders.stages.eval_sets import EvalPrompt, EvalSet, load_eval_sets
 
 __all__ = ["Decontaminator", "RowDecontamination", "SeedDecontamination", "load_eval_sets"]
@@ -91,9 +92,11 @@ class Decontaminator:
 
     def _report(self, audit: AuditLog, stage: str, found: dict[int, Any]) -> None:
         audit.quality.setdefault("decontamination", {"files": self.evalset.files})
+        by_match = Counter(how for _, how, _ in found.values())
         audit.quality["decontamination"][stage] = {
             "removed": len(found),
             "eval_prompts_matched": len({id(match[0]) for match in found.values()}),
+            "by_match": {how: by_match[how] for how in MATCH_KINDS if by_match[how]},
         }
 
 

@@ -48,6 +48,7 @@ MIN_CONTAINED_WORDS = 3
 PHRASE_WORDS = 3
 FUZZY_PREFIX_WORDS = 3
 SCREEN_SAMPLE = 2000
+MATCH_KINDS = ("same_request", "contains", "near_duplicate")  # EvalMatch.how, in the order tried
 WINDOW_SLACK = 2  # words a reordered or wrapped prompt may hold besides its own
 
 
