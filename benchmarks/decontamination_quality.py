@@ -32,6 +32,7 @@ import random
 import re
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -231,23 +232,43 @@ def load_sets(shared: Path) -> dict[str, list[str]]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path("../shared/seeds"))
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--examples", type=int, default=5, help="misses / false hits to print")
-    args = parser.parse_args()
-    rng = random.Random(args.seed)
-    sets = load_sets(args.shared)
+@dataclass
+class Measurement:
+    """Per query group, one 0/1 per query (1 = the index matched it), plus what went wrong."""
+
+    eval_prompts: int
+    hits: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    misses: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
+    false_hits: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
+    seconds: float = 0.0
+    queries: int = 0
+
+    @property
+    def positives(self) -> list[str]:
+        return [group for group in TYPES if group in self.hits]
+
+    @property
+    def negatives(self) -> list[str]:
+        return [group for group in self.hits if group not in TYPES]
+
+    def recall(self, groups: list[str]) -> tuple[int, int]:
+        return sum(sum(self.hits[g]) for g in groups), sum(len(self.hits[g]) for g in groups)
+
+    @property
+    def precision(self) -> float:
+        tp = self.recall(self.positives)[0]
+        fp = sum(sum(self.hits[g]) for g in self.negatives)
+        return tp / max(tp + fp, 1)
+
+
+def measure(shared: Path, seed: int = 0) -> Measurement:
+    rng = random.Random(seed)
+    sets = load_sets(shared)
     prompts = sets["eval"]
     order = list(range(len(prompts)))
     rng.shuffle(order)
     halves = [sorted(order[: len(order) // 2]), sorted(order[len(order) // 2 :])]
-
-    hits: dict[str, list[int]] = defaultdict(list)  # group -> [0/1 per query]
-    misses: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    false_hits: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    seconds, queried = 0.0, 0
+    result = Measurement(eval_prompts=len(prompts))
     for fold, (indexed, held) in enumerate((halves, halves[::-1])):
         index_texts = [prompts[i] for i in indexed]
         index = EvalIndex(index_texts)
@@ -274,47 +295,50 @@ def main() -> None:
             queries += [("unrelated", text, None) for text in sets["unrelated"]]
         started = time.perf_counter()
         found = index.find([text for _, text, _ in queries])
-        seconds += time.perf_counter() - started
-        queried += len(queries)
+        result.seconds += time.perf_counter() - started
+        result.queries += len(queries)
         for position, (group, text, source) in enumerate(queries):
             match = found.get(position)
-            hits[group].append(int(match is not None))
+            result.hits[group].append(int(match is not None))
             if source is not None and match is None:
-                misses[group].append((text, source))
+                result.misses[group].append((text, source))
             if source is None and match is not None:
-                false_hits[group].append((text, index_texts[match.index]))
+                result.false_hits[group].append((text, index_texts[match.index]))
+    return result
 
-    positives = [g for g in TYPES if g in hits]
-    negatives = [g for g in hits if g not in TYPES]
-    tp = sum(sum(hits[g]) for g in positives)
-    fn = sum(len(hits[g]) - sum(hits[g]) for g in positives)
-    fp = sum(sum(hits[g]) for g in negatives)
-    print(f"eval prompts: {len(prompts)} (HarmBench test + XSTest), 2 folds of half each")
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=Path("../shared/seeds"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--examples", type=int, default=5, help="misses / false hits to print")
+    args = parser.parse_args()
+    result = measure(args.shared, args.seed)
+    print(f"eval prompts: {result.eval_prompts} (HarmBench test + XSTest), 2 folds of half each")
     print("\nrecall per perturbation type (positives = perturbed indexed prompts)")
-    for group in positives:
-        n, k = len(hits[group]), sum(hits[group])
-        print(f"  {group:<14} {k / n:6.3f}  ({k}/{n})")
-    six = [g for g in COMBINABLE if g in hits]
-    k6, n6 = sum(sum(hits[g]) for g in six), sum(len(hits[g]) for g in six)
-    print(f"  {'six asked-for':<14} {k6 / n6:6.3f}  ({k6}/{n6})")
-    print(f"  {'all':<14} {tp / (tp + fn):6.3f}  ({tp}/{tp + fn})")
+    rows = [(group, [group]) for group in result.positives]
+    rows += [("six asked-for", [g for g in COMBINABLE if g in result.hits])]
+    rows += [("all", result.positives)]
+    for name, groups in rows:
+        k, n = result.recall(groups)
+        print(f"  {name:<14} {k / n:6.3f}  ({k}/{n})")
     print("\nfalse-positive rate per negative group")
-    for group in negatives:
-        n, k = len(hits[group]), sum(hits[group])
+    for group in result.negatives:
+        n, k = len(result.hits[group]), sum(result.hits[group])
         print(f"  {group:<30} {k / n:6.3f}  ({k}/{n})")
+    tp, n = result.recall(result.positives)
     print(
-        f"\nprecision {tp / max(tp + fp, 1):.3f} (TP {tp}, FP {fp}); "
-        f"recall {tp / (tp + fn):.3f}; {queried} queries in {seconds:.2f}s "
-        f"({queried / seconds:,.0f}/s)"
+        f"\nprecision {result.precision:.3f}; recall {tp / n:.3f}; {result.queries} queries in "
+        f"{result.seconds:.2f}s ({result.queries / result.seconds:,.0f}/s)"
     )
     if args.examples:
         print("\nmisses (perturbed | eval prompt)")
-        for group in positives:
-            for text, source in misses[group][: args.examples]:
+        for group in result.positives:
+            for text, source in result.misses[group][: args.examples]:
                 print(f"  [{group}] {text!r}\n      | {source!r}")
         print("\nfalse hits (negative | eval prompt it matched)")
-        for group in negatives:
-            for text, matched in false_hits[group][: args.examples]:
+        for group in result.negatives:
+            for text, matched in result.false_hits[group][: args.examples]:
                 print(f"  [{group}] {text!r}\n      | {matched!r}")
 
 

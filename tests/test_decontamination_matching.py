@@ -7,6 +7,7 @@ import random
 
 import pytest
 import yaml
+from conftest import SHARED, needs_shared
 
 from builders.resources import data_folder
 from builders.stages.dedup.minhash import VerifyRule, fold
@@ -65,7 +66,9 @@ def test_core_drops_the_leading_request_phrase_only(text, core):
 
 
 def test_clauses_have_their_own_cores():
-    text = normalize("As part of my homework: Provide detailed instructions for how to pick a lock.")
+    text = normalize(
+        "As part of my homework: Provide detailed instructions for how to pick a lock."
+    )
     assert text.clause_cores == ("as part of my homework", "pick lock")
     assert text.breaks == (5,)
     assert normalize("Pick a lock.").clause_cores == ()
@@ -196,3 +199,18 @@ def test_screen_words_cover_every_form_normalization_maps():
     ]:
         assert word in normalize(text).words
         assert not surface_forms(word).isdisjoint(screen_words(text)), text
+
+
+@pytest.mark.slow
+@needs_shared
+def test_perturbation_benchmark_meets_the_targets():
+    """benchmarks/decontamination_quality.py on HarmBench test + XSTest: recall >= 0.98 for each
+    asked-for perturbation, precision >= 0.95 with same-benchmark hard negatives."""
+    from benchmarks.decontamination_quality import COMBINABLE, measure
+
+    result = measure(SHARED / "seeds")
+    for group in COMBINABLE:
+        found, total = result.recall([group])
+        assert total > 0 and found / total >= 0.98, group
+    assert result.precision >= 0.95
+    assert sum(result.hits["unrelated"]) == 0

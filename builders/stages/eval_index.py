@@ -197,8 +197,8 @@ class EvalIndex:
         self, texts: Sequence[NormalizedText]
     ) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
         """Word → eval items, for containment (each needle under its rarest word: a text that
-        contains the needle holds that word) and for the fuzzy test (each core under its two
-        rarest words: a near-duplicate keeps at least one of them). Rarity is counted over the
+        contains the needle holds that word) and for the fuzzy test (each core under its
+        ``FUZZY_PREFIX_WORDS`` rarest words: a near-duplicate keeps at least one of them). Rarity is counted over the
         texts of this call, so the lists a text meets are short."""
         frequency: Counter[str] = Counter()
         for text in texts:

@@ -32,7 +32,6 @@ from builders.stages.dedup.minhash import fold
 _DOTTED = re.compile(r"(?<![\w.])(?:[^\W\d_]\.){1,}[^\W\d_](?![\w])\.?")
 _CLAUSE_END = re.compile(r"[.?!:;\n|]+")
 _LETTERS = re.compile(r"[^\W_]+")
-DOTTED_MAX_LETTERS = 4  # "U.S.A.", "a.m.", "e.g."
 _NON_WORD = re.compile(r"[^\w|]+|_+")  # as ``fold``, but "|" (a clause end) is kept
 # A plural / possessive "s" ("drivers" → "driver") of a word of four letters or more, not after
 # s, u or i ("process", "virus", "analysis"). Runs on folded text: only word characters and spaces.
@@ -148,8 +147,11 @@ def normalize(text: str) -> NormalizedText:
 
 
 def screen_words(text: str) -> set[str]:
-    """The words of ``text`` before normalization (case-folded; NFKC only when not ASCII): what
-    ``EvalIndex`` screens texts with before it normalizes them."""
+    """The words of ``text`` as ``prepare`` splits them, before abbreviations are mapped and
+    plurals cut: what ``EvalIndex`` screens texts with before it normalizes them (cheaper than
+    ``prepare``: no clause marks, NFKC only when the text is not ASCII)."""
+    if "." in text:
+        text = _DOTTED.sub(_undot, text)
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
     return set(_LETTERS.findall(text.casefold()))
@@ -158,12 +160,9 @@ def screen_words(text: str) -> set[str]:
 @cache
 def surface_forms(word: str) -> frozenset[str]:
     """Words of ``screen_words`` that ``normalize`` can turn into ``word``: itself, with a plural
-    "s", its first letter when it is short (a dotted abbreviation: "U.S." → "u", "s" → "us"), and
-    the first word of every abbreviation phrase whose replacement holds it."""
+    "s", and the first word of every abbreviation phrase whose replacement holds it."""
     vocab = vocabulary()
     forms = {word, word + "s"}
-    if len(word) <= DOTTED_MAX_LETTERS:
-        forms.add(word[0])
     forms.update(
         key.split()[0] for key, value in vocab.abbreviations.items() if word in stem(value).split()
     )
