@@ -151,6 +151,12 @@ def test_different_requests_do_not_match(text):
     assert matches(EVALS, [text]) == {}
 
 
+def test_a_prompt_of_dropped_words_only_still_matches_whole():
+    assert normalize("Please help me!").words == ("please", "help", "me")
+    found = matches(["Please help me"], ["please, help me", "Please help me fix my bike"])
+    assert list(found) == ["please, help me"]
+
+
 def test_short_eval_prompt_in_a_longer_text_matches_as_a_phrase():
     text = "Quick question for my fire-safety course: what is arson?"
     assert matches(EVALS, [text])[text] == (EVALS[5], "contains")

@@ -40,6 +40,7 @@ from builders.stages.eval_text import (
     NormalizedText,
     normalize,
     screen_words,
+    strip_request,
     surface_forms,
     vocabulary,
 )
@@ -165,6 +166,17 @@ class EvalIndex:
             if core:
                 self.by_core.setdefault(core, index)
         self.needles = [_needle(n) for n in self.normalized]
+        self.last_words = frozenset(n.core[-1] for n in self.normalized if n.core)
+
+    def _clause_match(self, text: NormalizedText) -> int | None:
+        """The eval prompt whose core equals the core of one of the text's clauses. A clause's
+        core ends with the clause's last word, so only clauses ending like a core are stripped."""
+        for clause in text.clauses:
+            if clause[-1] in self.last_words:
+                item = self.by_core.get(" ".join(strip_request(clause)))
+                if item is not None:
+                    return item
+        return None
 
     def _contains(self, item: int, text: NormalizedText, present: set[str]) -> bool:
         needle = self.needles[item]
@@ -247,7 +259,7 @@ class EvalIndex:
             if core in self.by_core:  # the same request, once normalized
                 found[position] = EvalMatch(self.by_core[core], "same_request", 100.0)
                 continue
-            exact = next((self.by_core[c] for c in text.clause_cores if c in self.by_core), None)
+            exact = self._clause_match(text)
             if exact is not None:  # one sentence of the text is the request
                 found[position] = EvalMatch(exact, "contains", 100.0)
                 continue
@@ -284,7 +296,7 @@ class EvalIndex:
                 found[position] = EvalMatch(self.by_core[core], "same_request", 100.0)
             elif any(c in self.by_core for c in text.clause_cores):
                 item = next(self.by_core[c] for c in text.clause_cores if c in self.by_core)
-                found[position] = EvalMatch(item, "contains", 100.0)
+                found[position] = EvalMatch(item, "contains", 100.0)  # same first match as find
         # Containment: the texts holding every word of a needle, by intersecting word → texts.
         holders: dict[str, set[int]] = {}
         for position, text in enumerate(normalized):

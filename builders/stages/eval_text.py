@@ -21,7 +21,7 @@ import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import yaml
 
@@ -30,7 +30,7 @@ from builders.stages.dedup.minhash import fold
 
 # "U.S.", "U.S.A.", "e.g", "a.m.": single letters joined by dots (two or more letters).
 _DOTTED = re.compile(r"(?<![\w.])(?:[^\W\d_]\.){1,}[^\W\d_](?![\w])\.?")
-_CLAUSE_END = re.compile(r"[.?!:;\n|]+")
+_CLAUSE_MARKS = str.maketrans(dict.fromkeys(".?!:;\n", "|"))
 _LETTERS = re.compile(r"[^\W_]+")
 _NON_WORD = re.compile(r"[^\w|]+|_+")  # as ``fold``, but "|" (a clause end) is kept
 # A plural / possessive "s" ("drivers" → "driver") of a word of four letters or more, not after
@@ -81,12 +81,23 @@ def vocabulary() -> Vocabulary:
 class NormalizedText:
     words: tuple[str, ...]
     core: tuple[str, ...]
-    clause_cores: tuple[str, ...] = ()  # joined cores of each clause, when there are two or more
-    breaks: tuple[int, ...] = ()  # positions in ``words`` where the second, third, … clause starts
+    clauses: tuple[
+        tuple[str, ...], ...
+    ] = ()  # the words of each clause, when there are two or more
 
     @property
     def core_text(self) -> str:
         return " ".join(self.core)
+
+    @cached_property
+    def clause_cores(self) -> tuple[str, ...]:
+        """The joined core of each clause (none for a text of one clause)."""
+        return tuple(" ".join(strip_request(clause)) for clause in self.clauses)
+
+    @cached_property
+    def breaks(self) -> tuple[int, ...]:
+        """Positions in ``words`` where the second, third, … clause starts."""
+        return tuple(itertools.accumulate(len(clause) for clause in self.clauses[:-1]))
 
 
 def _undot(match: re.Match[str]) -> str:
@@ -123,8 +134,8 @@ def prepare(text: str) -> str:
     clause ends turned into "|" and other punctuation into spaces (as ``fold``)."""
     if "." in text:
         text = _DOTTED.sub(_undot, text)
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return _NON_WORD.sub(" ", _CLAUSE_END.sub(" | ", text))
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_CLAUSE_MARKS)
+    return _NON_WORD.sub(" ", text)
 
 
 def normalize(text: str) -> NormalizedText:
@@ -140,10 +151,11 @@ def normalize(text: str) -> NormalizedText:
             clauses.append(words)
     if len(clauses) == 1:
         return NormalizedText(clauses[0], strip_request(clauses[0]))
+    if not clauses:  # only dropped words ("Please help me"): keep them, so it still matches whole
+        words = tuple(stem(text).replace("|", " ").split())
+        return NormalizedText(words, words)
     words = tuple(word for clause in clauses for word in clause)
-    clause_cores = tuple(" ".join(strip_request(clause)) for clause in clauses)
-    breaks = tuple(itertools.accumulate(len(clause) for clause in clauses[:-1]))
-    return NormalizedText(words, strip_request(words), clause_cores, breaks)
+    return NormalizedText(words, strip_request(words), tuple(clauses))
 
 
 def screen_words(text: str) -> set[str]:
