@@ -40,7 +40,7 @@ def test_every_option_of_every_command_has_a_help_text(command):
 
 def test_every_inspect_task_option_has_a_help_text():
     pytest.importorskip("inspect_ai", reason="needs the [inspect] extra")
-    from train_safety.inspect_task import TaskOptions
+    from train_safety.evaluation.inspect_options import TaskOptions
 
     for field in dataclasses.fields(TaskOptions):
         assert field.metadata["help"].strip(), field.name
@@ -124,7 +124,7 @@ def option_classes() -> list[type]:
         TinyModelOptions,
     ]  # fmt: skip
     try:
-        from train_safety.inspect_task import TaskOptions
+        from train_safety.evaluation.inspect_options import TaskOptions
     except ImportError:
         return classes
     return [*classes, TaskOptions]

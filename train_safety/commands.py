@@ -61,7 +61,7 @@ def inspect_items() -> list[str]:
     options are the task's (``TaskOptions``)."""
     import dataclasses
 
-    from train_safety.inspect_task import TaskOptions
+    from train_safety.evaluation.inspect_options import TaskOptions
 
     items = ["--model MODEL", "[inspect eval options]"]
     for field in dataclasses.fields(TaskOptions):
