@@ -1,5 +1,5 @@
-"""The stages of a build, listed once and in order: seeds → dedupe → reframe → generate → filters →
-dedupe → split.
+"""The stages of a build, listed once and in order: seeds → dedupe → reframe → benign ratio →
+generate → filters → dedupe → split.
 
 Every stage follows one contract (``builders.stage``): made from the build by ``from_build``
 (None when the build turns it off), run as ``stage(rows, audit) -> rows``. Adding a stage is one
@@ -20,6 +20,7 @@ from builders.errors import InputError
 from builders.schema import Example
 from builders.seeds import SeedSource, load_seed_spec
 from builders.stage import AuditLog, BuildContext, Stage, StageFactory
+from builders.stages.benign_ratio import BenignRatio
 from builders.stages.decontaminate import (
     Decontaminator,
     RowDecontamination,
@@ -50,6 +51,7 @@ PLAN_STAGES: tuple[StageFactory, ...] = (
     SemanticSeedDedup,
     SeedRefusalCheck,
     Reframe,
+    BenignRatio,
 )
 # Framing jobs to rows; ``split_examples`` then assigns each row's split by its seed.
 ROW_STAGES: tuple[StageFactory, ...] = (
