@@ -70,6 +70,17 @@ class PushOptions:
         check_options(self)
 
 
+@dataclass(frozen=True)
+class ValidateOptions(FolderOptions):
+    """``validate DIR [--fail-on-shortcut]``."""
+
+    fail_on_shortcut: bool = option(
+        False,
+        help="exit 2 when a config's form alone predicts kind more than 10 points above the 50% "
+        "baseline (default: print a warning)",
+    )
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m builders.multitask", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
@@ -79,7 +90,7 @@ def make_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="counts and stage report of a built folder")
     add_dataclass_flags(stats, FolderOptions)
     validate = commands.add_parser("validate", help="schema and card checks; exit 2 on any problem")
-    add_dataclass_flags(validate, FolderOptions)
+    add_dataclass_flags(validate, ValidateOptions)
     return parser
 
 
@@ -104,6 +115,7 @@ def run_build(args: argparse.Namespace, argv: list[str]) -> int:
 
 def summary_text(result: Any) -> str:
     from builders.export.report import (
+        benign_ratio_table,
         config_table,
         dropped_text,
         format_table,
@@ -118,6 +130,29 @@ def summary_text(result: Any) -> str:
             ["config", "harmful_train", "harmful_test", "benign_train", "benign_test", "total"],
         )
     )
+    ratio = result.manifest["build_config"].get("benign_ratio")
+    tasks = [config for config in result.configs if config != "all"]
+    ratios = benign_ratio_table(rows, tasks, ratio, result.manifest.get("quality"))
+    lines.append(
+        f"benign rows per harmful row (--benign-ratio {ratio:g}): "
+        + ", ".join(
+            f"{row['config']} {row['benign_per_harmful']}"
+            + (f" (short by {row['short_by']})" if row["short_by"] else "")
+            for row in ratios
+        )
+    )
+    shortcuts = result.manifest.get("form_shortcuts")
+    if shortcuts:
+        lines.append(
+            f"form shortcuts (kind from form alone, points over 50%, target ≤ "
+            f"+{shortcuts['target_points']:.0f}): "
+            + ", ".join(
+                f"{task} {config['worst_points']:+.1f} ({config['worst']})"
+                if "worst" in config
+                else f"{task} —"
+                for task, config in shortcuts["configs"].items()
+            )
+        )
     languages = translation_languages(rows)
     lines.append(f"translation target languages ({len(languages)}): {', '.join(languages)}")
     categories = Counter(row["category"] for row in rows if row["kind"] == "harmful")
@@ -163,9 +198,16 @@ def run_stats(args: argparse.Namespace) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from builders.export.validate import validate_folder
+    from builders.export.validate import check_folder
 
-    problems = validate_folder(Path(args.dir))
+    options = load_run_config(ValidateOptions, None, flag_overrides(args, ValidateOptions))
+    problems, warnings = check_folder(Path(str(options.dir)))
+    if options.fail_on_shortcut:
+        problems += warnings
+        warnings = []
+    # Warnings are part of the report (stdout); stderr holds only what fails the folder.
+    for warning in warnings:
+        print(f"warning: {warning}")
     if problems:
         for problem in problems[:50]:
             print(problem, file=sys.stderr)
@@ -173,7 +215,8 @@ def run_validate(args: argparse.Namespace) -> int:
             print(f"... and {len(problems) - 50} more", file=sys.stderr)
         print(f"validate: {len(problems)} problem(s) in {args.dir}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"validate: {args.dir} is valid")
+    note = f" ({len(warnings)} warning(s): see above)" if warnings else ""
+    print(f"validate: {args.dir} is valid{note}")
     return EXIT_OK
 
 

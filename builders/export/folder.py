@@ -20,6 +20,7 @@ from builders.export.parquet import (
     write_audit,
     write_config,
 )
+from builders.export.shortcuts import FormRow, shortcut_report
 from builders.pipeline import PipelineOutput
 from builders.schema import Example
 from builders.stages.split import SPLITS
@@ -66,6 +67,24 @@ def source_info(output: PipelineOutput, examples: Iterable[Example]) -> list[dic
     ]
 
 
+def form_shortcuts(output: PipelineOutput) -> dict[str, Any]:
+    """The form-shortcut report of the task configs (see ``builders.export.shortcuts``)."""
+    rows = (
+        FormRow(
+            ex.task,
+            ex.kind,
+            split,
+            ex.template_id,
+            ex.user_prompt,
+            ex.language,
+            ex.target_language,
+        )
+        for split, examples in output.splits.items()
+        for ex in examples
+    )
+    return shortcut_report(rows, output.tasks)
+
+
 def write_dataset_folder(
     out: Path, output: PipelineOutput, config: BuildConfig, command: str
 ) -> dict[str, Any]:
@@ -90,6 +109,7 @@ def write_dataset_folder(
         "libraries": library_versions(),
         "stages": stages,
         "quality": output.audit.quality,
+        "form_shortcuts": form_shortcuts(output),
         "language_check": {
             "checked": len(scores),
             "min_score": config.language_min_score,
@@ -126,6 +146,7 @@ def write_dataset_folder(
             sources=sources,
             stages=stages,
             quality=output.audit.quality,
+            form_shortcuts=manifest["form_shortcuts"],
             settings={
                 "builder_version": manifest["libraries"]["multitask-safety"],
                 "backend": config.backend,
@@ -135,6 +156,7 @@ def write_dataset_folder(
                 "test_fraction": config.test_fraction,
                 "variants_per_seed": config.variants_per_seed,
                 "benign_variants_per_seed": config.benign_variants_per_seed,
+                "benign_ratio": config.benign_ratio,
                 "language_min_score": config.language_min_score,
             },
         )

@@ -5,6 +5,7 @@ Shared by the data card, the end-of-build summary and ``stats``.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -82,3 +83,40 @@ def translation_languages(rows: list[Row]) -> list[str]:
             if row["task"] == "translation" and row["target_language"]
         }
     )
+
+
+def benign_ratio_table(
+    rows: list[Row], tasks: Iterable[str], ratio: float | None, quality: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """Per task config: harmful and benign rows, their ratio, the ``--benign-ratio`` target and
+    how far short of it the config fell (its benign pool, before sampling, is in ``pool``)."""
+    counts = Counter((row["task"], row["kind"]) for row in rows)
+    pools = ((quality or {}).get("benign_ratio") or {}).get("configs", {})
+    table = []
+    for task in tasks:
+        harmful, benign = counts[(task, "harmful")], counts[(task, "benign")]
+        target = math.floor(ratio * harmful + 1e-9) if ratio is not None else None
+        short = max(0, target - benign) if target is not None and harmful else 0
+        table.append(
+            {
+                "config": task,
+                "harmful": harmful,
+                "benign": benign,
+                "benign_per_harmful": f"{benign / harmful:.2f}" if harmful else "—",
+                "target": "—" if target is None or not harmful else target,
+                "short_by": short,
+                "pool": pools.get(task, {}).get("benign_pool", "—"),
+            }
+        )
+    return table
+
+
+def shortfall_lines(table: list[dict[str, Any]], ratio: float | None) -> list[str]:
+    """One line per config that has fewer benign rows than ``--benign-ratio`` asks for."""
+    return [
+        f"{row['config']}: {row['benign']} benign rows for {row['harmful']} harmful "
+        f"({row['benign_per_harmful']}; --benign-ratio {ratio:g} asks for {row['target']}): "
+        f"short by {row['short_by']} (benign rows available before sampling: {row['pool']})"
+        for row in table
+        if row["short_by"]
+    ]

@@ -11,12 +11,15 @@ from builders.errors import InputError
 from builders.export.quality import quality_text
 from builders.export.report import (
     Row,
+    benign_ratio_table,
     category_table,
     config_table,
     dropped_text,
     format_table,
     language_table,
+    shortfall_lines,
 )
+from builders.export.shortcuts import FEATURE_NAMES, form_row, report_table, shortcut_report
 from builders.export.validate import listed_data_files, read_front_matter
 
 
@@ -37,7 +40,15 @@ def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
             continue
         for path in paths:
             for file in sorted(folder.glob(path)):
-                columns = ["task", "kind", "language", "target_language", "category"]
+                columns = [
+                    "task",
+                    "kind",
+                    "language",
+                    "target_language",
+                    "category",
+                    "template_id",
+                    "messages",
+                ]
                 for row in pq.read_table(file, columns=columns).to_pylist():
                     rows.append({**row, "split": split})
     return rows, configs
@@ -59,8 +70,31 @@ def stats_text(folder: Path) -> str:
     ]
     parts += ["", format_table(category_table(rows), ["code", "name", "harmful", "benign"])]
     manifest_path = folder / "manifest.json"
-    if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest = (
+        json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+    )
+    tasks = [config for config in configs if config != "all"]
+    ratio = manifest.get("build_config", {}).get("benign_ratio")
+    ratios = benign_ratio_table(rows, tasks, ratio, manifest.get("quality"))
+    ratio_columns = ["config", "harmful", "benign", "benign_per_harmful", "target", "short_by"]
+    parts += [
+        "",
+        "benign rows per harmful row"
+        + (f" (--benign-ratio {ratio:g})" if ratio is not None else ""),
+        format_table(ratios, [*ratio_columns, "pool"]),
+        *shortfall_lines(ratios, ratio),
+    ]
+    shortcuts = shortcut_report((form_row(row, row["split"]) for row in rows), tasks)
+    parts += [
+        "",
+        "form shortcuts: kind predicted from form alone, learned on train, scored on test "
+        f"(kind-balanced accuracy %, 95% CI; 50 = no shortcut; target ≤ "
+        f"+{shortcuts['target_points']:.0f} points)",
+        format_table(
+            report_table(shortcuts), ["config", "n_test", *FEATURE_NAMES, "worst", "status"]
+        ),
+    ]
+    if manifest:
         stages = [
             {**stage, "dropped": dropped_text(stage["dropped"])}
             for stage in manifest.get("stages", [])

@@ -1,0 +1,322 @@
+"""The form-shortcut report: how well a row's *form* alone predicts its ``kind``, per task config.
+
+A model fine-tuned on rows whose wrapper gives the answer away learns "this wrapper → refuse"
+instead of "this request → refuse". For each task config, each predictor below is learned on the
+train split and scored on the test split (whose seeds it never saw), against the 50% of a
+majority baseline:
+
+- ``template``: the phrasing id (``template_id`` without its ``+reply`` suffix, which the model
+  never sees);
+- ``length``: the user prompt's length in characters, in ten buckets cut at the train deciles;
+- ``opening`` / ``closing``: the first / last three words of the user prompt (case and
+  punctuation folded);
+- ``lines``: the number of non-empty lines (1, 2, 3-5, 6-10, 11-20, 21+);
+- ``structure``: code fence, blank-line-separated block, list lines, quoted block, ends with '?';
+- ``language``: the user turn's language and the translation target;
+- ``all (naive Bayes)``: every feature above together (categorical naive Bayes, add-one).
+
+A single feature predicts by a kind-balanced majority vote per value: the kind in whose train
+rows the value is more frequent (ties and values unseen in train earn half a point). Scores are
+*kind-balanced* accuracy — the mean of the harmful and the benign recall, which is what plain
+accuracy would be on a test split with as many rows of each kind — so the baseline is 50%
+whatever the mix. The 95% interval is the adjusted Wald interval for a mean of two proportions
+(one success and one failure added per kind: sound at 100% and at small n). A config with fewer
+than ``MIN_TEST_ROWS`` test rows of either kind gets no verdict.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import random
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+TARGET_POINTS = 10.0  # the most a config may score above the 50% baseline
+MIN_TEST_ROWS = 20  # per kind: below this the interval is too wide to judge
+# Per kind, a fixed-seed sample of larger splits is scored (±1.4 points at 95% with 5,000):
+# the report stays a second or two on a 600k-row build.
+MAX_TRAIN_ROWS = 20_000
+MAX_TEST_ROWS = 5_000
+Z95 = 1.959964
+NAIVE_BAYES = "all (naive Bayes)"
+
+_LIST_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s", re.MULTILINE)
+_QUOTED = re.compile(r"^\s*>", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class FormRow:
+    """What the report reads of a row: its kind, split and form."""
+
+    task: str
+    kind: str
+    split: str
+    template_id: str
+    prompt: str
+    language: str
+    target_language: str | None
+
+
+def form_row(row: dict[str, Any], split: str) -> FormRow:
+    """From an exported row (``messages``, ``template_id``, ...)."""
+    prompt = next((m["content"] for m in row["messages"] if m["role"] == "user"), "")
+    return FormRow(
+        row["task"],
+        row["kind"],
+        split,
+        row["template_id"],
+        prompt,
+        row["language"],
+        row["target_language"],
+    )
+
+
+_PUNCTUATION = (
+    "".join(chr(c) for c in range(0x2000, 0x2070)) + "\"'`.,;:!?()[]{}<>«»“”‘’¿¡*_#~-—/\\|"
+)
+
+
+def _words(text: str, last: bool) -> str:
+    """Three words at one end, case-folded, punctuation around them stripped (cheap: no regex)."""
+    tokens = (text[-200:] if last else text[:200]).split()
+    words: list[str] = []
+    for token in reversed(tokens) if last else tokens:
+        word = token.strip(_PUNCTUATION).casefold()
+        if word:
+            words.append(word)
+            if len(words) == 3:
+                break
+    return " ".join(reversed(words) if last else words)
+
+
+def _line_bucket(prompt: str) -> str:
+    lines = sum(1 for line in prompt.splitlines() if line.strip())
+    for limit, label in ((1, "1"), (2, "2"), (5, "3-5"), (10, "6-10"), (20, "11-20")):
+        if lines <= limit:
+            return label
+    return "21+"
+
+
+def _structure(prompt: str) -> str:
+    multiline = "\n" in prompt
+    flags = (
+        ("code" if "```" in prompt else ""),
+        ("block" if multiline and "\n\n" in prompt.strip() else ""),
+        ("list" if multiline and _LIST_LINE.search(prompt) else ""),
+        (
+            "quote"
+            if ('"""' in prompt or "'''" in prompt or (multiline and _QUOTED.search(prompt)))
+            else ""
+        ),
+        ("question" if prompt.rstrip().endswith(("?", "？")) else ""),
+    )
+    return "+".join(flag for flag in flags if flag) or "plain"
+
+
+FEATURES: tuple[str, ...] = (
+    "template",
+    "length",
+    "opening",
+    "closing",
+    "lines",
+    "structure",
+    "language",
+)
+FEATURE_NAMES: tuple[str, ...] = (*FEATURES, NAIVE_BAYES)
+
+
+def _length_edges(rows: list[FormRow]) -> list[int]:
+    """The train deciles of the prompt length: ``length`` is the bucket between two of them."""
+    lengths = sorted(len(row.prompt) for row in rows)
+    if not lengths:
+        return []
+    return sorted({lengths[min(len(lengths) - 1, len(lengths) * q // 10)] for q in range(1, 10)})
+
+
+def row_features(row: FormRow, edges: list[int]) -> tuple[str, ...]:
+    """The row's value of each of ``FEATURES``, in that order."""
+    prompt = row.prompt
+    return (
+        row.template_id.split("+", 1)[0],
+        str(bisect.bisect_right(edges, len(prompt))),
+        _words(prompt, last=False),
+        _words(prompt, last=True),
+        _line_bucket(prompt),
+        _structure(prompt),
+        f"{row.language}>{row.target_language or '-'}",
+    )
+
+
+def balanced_interval(
+    correct: dict[str, float], totals: dict[str, int]
+) -> tuple[float, float, float]:
+    """Kind-balanced accuracy and its adjusted-Wald 95% interval (harmful and benign recall)."""
+    kinds = ("harmful", "benign")
+    recall = [correct[kind] / totals[kind] for kind in kinds]
+    adjusted = [(correct[kind] + 1) / (totals[kind] + 2) for kind in kinds]
+    variance = sum(p * (1 - p) / (totals[k] + 2) for p, k in zip(adjusted, kinds, strict=True))
+    centre = sum(adjusted) / 2
+    half = Z95 * math.sqrt(variance) / 2
+    return sum(recall) / 2, max(0.0, centre - half), min(1.0, centre + half)
+
+
+class FormModel:
+    """What train teaches about form: per feature value, which kind it is more frequent in
+    (the kind-balanced majority vote) and its naive-Bayes log ratio (add-one smoothing)."""
+
+    def __init__(self, table: list[tuple[str, ...]], kinds: list[str]) -> None:
+        totals = Counter(kinds)
+        harmful_total, benign_total = totals["harmful"], totals["benign"]
+        self.signs: list[dict[str, int]] = []
+        self.ratios: list[dict[str, float]] = []
+        self.unseen: list[float] = []
+        for index in range(len(FEATURES)):
+            counts = Counter(
+                (features[index], kind) for features, kind in zip(table, kinds, strict=True)
+            )
+            values = {value for value, _ in counts}
+            size = len(values) + 1
+            signs, ratios = {}, {}
+            for value in values:
+                harmful, benign = counts[(value, "harmful")], counts[(value, "benign")]
+                share = harmful / harmful_total - benign / benign_total
+                signs[value] = (share > 0) - (share < 0)
+                ratios[value] = math.log((harmful + 1) / (harmful_total + size)) - math.log(
+                    (benign + 1) / (benign_total + size)
+                )
+            self.signs.append(signs)
+            self.ratios.append(ratios)
+            self.unseen.append(
+                math.log(1 / (harmful_total + size)) - math.log(1 / (benign_total + size))
+            )
+
+    def vote(self, index: int, value: str) -> int:
+        """+1 harmful, -1 benign, 0 no preference (a tie, or a value unseen in train)."""
+        return self.signs[index].get(value, 0)
+
+    def naive_bayes(self, features: tuple[str, ...]) -> int:
+        score = sum(
+            self.ratios[index].get(value, self.unseen[index])
+            for index, value in enumerate(features)
+        )
+        return 0 if abs(score) < 1e-9 else (1 if score > 0 else -1)
+
+
+def _credit(sign: int, kind: str) -> float:
+    if sign == 0:
+        return 0.5
+    return 1.0 if (sign > 0) == (kind == "harmful") else 0.0
+
+
+def _sample(rows: list[FormRow], cap: int) -> list[FormRow]:
+    """At most ``cap`` rows of each kind (a fixed-seed sample: the report is deterministic)."""
+    kept: list[FormRow] = []
+    for kind in ("harmful", "benign"):
+        group = [row for row in rows if row.kind == kind]
+        if len(group) > cap:
+            group = random.Random(f"form-shortcuts/{kind}/{len(group)}").sample(group, cap)
+        kept += group
+    return kept
+
+
+def config_report(rows: list[FormRow]) -> dict[str, Any]:
+    """The report of one task config (see the module docstring)."""
+    train = [row for row in rows if row.split == "train"]
+    test = [row for row in rows if row.split == "test"]
+    n_test = Counter(row.kind for row in test)
+    n_train = Counter(row.kind for row in train)
+    report: dict[str, Any] = {
+        "n_test": {"harmful": n_test["harmful"], "benign": n_test["benign"]},
+        "n_train": {"harmful": n_train["harmful"], "benign": n_train["benign"]},
+        "features": {},
+    }
+    if 0 in (n_train["harmful"], n_train["benign"], n_test["harmful"], n_test["benign"]):
+        report["status"] = "one_kind"
+        return report
+    train, test = _sample(train, MAX_TRAIN_ROWS), _sample(test, MAX_TEST_ROWS)
+    scored = Counter(row.kind for row in test)
+    report["n_scored"] = {"harmful": scored["harmful"], "benign": scored["benign"]}
+    edges = _length_edges(train)
+    model = FormModel([row_features(row, edges) for row in train], [row.kind for row in train])
+    correct = {name: {"harmful": 0.0, "benign": 0.0} for name in FEATURE_NAMES}
+    for row in test:
+        features = row_features(row, edges)
+        for index, name in enumerate(FEATURES):
+            correct[name][row.kind] += _credit(model.vote(index, features[index]), row.kind)
+        correct[NAIVE_BAYES][row.kind] += _credit(model.naive_bayes(features), row.kind)
+    totals = {"harmful": scored["harmful"], "benign": scored["benign"]}
+    for name in FEATURE_NAMES:
+        accuracy, low, high = balanced_interval(correct[name], totals)
+        report["features"][name] = {
+            "accuracy": round(100 * accuracy, 1),
+            "low": round(100 * low, 1),
+            "high": round(100 * high, 1),
+            "points": round(100 * accuracy - 50, 1),
+        }
+    worst = max(FEATURE_NAMES, key=lambda name: report["features"][name]["points"])
+    report["worst"] = worst
+    report["worst_points"] = report["features"][worst]["points"]
+    if min(n_test["harmful"], n_test["benign"]) < MIN_TEST_ROWS:
+        report["status"] = "too_few"
+    else:
+        report["status"] = "over" if report["worst_points"] > TARGET_POINTS else "ok"
+    return report
+
+
+def shortcut_report(rows: Iterable[FormRow], tasks: Iterable[str]) -> dict[str, Any]:
+    """``{"target_points", "min_test_rows", "configs": {task: config_report}}``."""
+    by_task: dict[str, list[FormRow]] = {task: [] for task in tasks}
+    for row in rows:
+        if row.task in by_task:
+            by_task[row.task].append(row)
+    return {
+        "target_points": TARGET_POINTS,
+        "min_test_rows": MIN_TEST_ROWS,
+        "configs": {task: config_report(rows) for task, rows in by_task.items()},
+    }
+
+
+def over_target(report: dict[str, Any]) -> list[str]:
+    """One line per config whose form predicts ``kind`` more than the target above baseline."""
+    lines = []
+    for task, config in report["configs"].items():
+        if config.get("status") == "over":
+            feature = config["features"][config["worst"]]
+            lines.append(
+                f"{task}: kind is predicted from form ({config['worst']}) with "
+                f"{feature['accuracy']}% kind-balanced accuracy (95% CI {feature['low']}–"
+                f"{feature['high']}, n test {config['n_test']['harmful']} harmful / "
+                f"{config['n_test']['benign']} benign): {feature['points']:+.1f} points over "
+                f"the 50% baseline, target ≤ +{report['target_points']:.0f}"
+            )
+    return lines
+
+
+_STATUS_TEXT = {
+    "ok": "ok",
+    "over": "over target",
+    "too_few": f"too few test rows (< {MIN_TEST_ROWS} of a kind): no verdict",
+    "one_kind": "one kind only: nothing to predict",
+}
+
+
+def report_table(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per config and feature (accuracy with its interval) for the card and ``stats``."""
+    table = []
+    for task, config in report["configs"].items():
+        base = {
+            "config": task,
+            "n_test": f"{config['n_test']['harmful']} / {config['n_test']['benign']}",
+            "status": _STATUS_TEXT[config["status"]],
+        }
+        cells = {
+            name: f"{f['accuracy']:.1f} ({f['low']:.0f}–{f['high']:.0f})"
+            for name, f in config["features"].items()
+        }
+        worst = f"{config['worst_points']:+.1f} ({config['worst']})" if "worst" in config else "—"
+        table.append({**base, **{n: cells.get(n, "—") for n in FEATURE_NAMES}, "worst": worst})
+    return table
