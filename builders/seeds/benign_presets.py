@@ -22,6 +22,7 @@ import ast
 import json
 import math
 import re
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,6 +121,16 @@ def _seed(preset: BenignPreset, prompt: str, answer: str | None, extra: dict[str
     )
 
 
+def _parses(code: str) -> ast.Module | None:
+    with warnings.catch_warnings():  # old solutions hold invalid escapes ("\d"): still Python
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return ast.parse(code)
+        except SyntaxError:
+            return None
+
+
 def _python_code(code: str) -> str | None:
     """LF newlines, no trailing spaces, leading tabs as 4 spaces; None when it does not parse."""
     lines = code.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -129,18 +140,32 @@ def _python_code(code: str) -> str | None:
         cleaned.append("    " * (len(line) - len(stripped)) + stripped.rstrip())
     text = "\n".join(cleaned).strip("\n")
     for candidate in (text, code.strip()):
-        try:
-            ast.parse(candidate)
-        except SyntaxError:
-            continue
-        return candidate
+        if _parses(candidate) is not None:
+            return candidate
+    return None
+
+
+_CALL = re.compile(r"([A-Za-z_]\w*)\s*\(")
+
+
+def _entry_point(code: str, tests: list[str]) -> str | None:
+    """The first function the tests call that the code defines."""
+    tree = _parses(code)
+    defined = {
+        node.name
+        for node in (ast.walk(tree) if tree is not None else ())
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    }
+    for test in tests:
+        for name in _CALL.findall(test):
+            if name in defined:
+                return name
     return None
 
 
 # --- code_generation ---------------------------------------------------------------------------
 
 _MBPP_TEST_IDS = range(11, 511)  # MBPP's test split; ids 1-10 are its few-shot prompts
-_ASSERTED_CALL = re.compile(r"assert\s+\(?\s*(?:not\s+)?\(?\s*([A-Za-z_]\w*)\s*\(")
 
 
 def _mbpp(row: Row, preset: BenignPreset) -> Seed | str:
@@ -157,15 +182,15 @@ def _mbpp(row: Row, preset: BenignPreset) -> Seed | str:
         return "code_does_not_parse"
     tests = [t.strip() for t in row.get("test_list") or [] if str(t).strip()]
     setup = "\n".join([*(row.get("test_imports") or []), _text(row, "test_setup_code")]).strip()
-    called = _ASSERTED_CALL.search(tests[0]) if tests else None
+    entry_point = _entry_point(code, tests)
     extra: dict[str, Any] = {
         "language": "python",
         "tests": tests,
         "test_setup_code": setup,
         "source_id": f"mbpp/{task_id}",
     }
-    if called:
-        extra["entry_point"] = called.group(1)
+    if entry_point:
+        extra["entry_point"] = entry_point
     return _seed(preset, instruction, code, extra)
 
 
