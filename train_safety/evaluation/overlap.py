@@ -17,6 +17,7 @@ evaluation with one line: how many items overlap, one of them and its build row 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -49,37 +50,40 @@ def training_sources(config: EvalConfig) -> list[tuple[str, tuple[str, ...], str
     return sources
 
 
+def contained_inputs(inputs: list[str], prompts: Iterable[tuple[str, str]]) -> dict[int, str]:
+    """{index of an input: id of the first prompt that contains it} over ``(id, prompt)`` pairs
+    (containment on word boundaries after folding; inputs under three words match whole)."""
+    evals = [EvalPrompt(text, fold(text), "", index) for index, text in enumerate(inputs)]
+    evals = [prompt for prompt in evals if prompt.folded]
+    if not evals:
+        return {}
+    finder = Decontaminator(EvalSet(prompts=evals))
+    found: dict[int, str] = {}
+    for row_id, prompt in prompts:
+        index = finder.contained(fold(prompt))
+        if index is not None:
+            found.setdefault(evals[index].row, row_id)
+    return found
+
+
 def check_helpfulness_overlap(config: EvalConfig, items: list[Any]) -> None:
     """Raise ``InputError`` when a helpfulness item's input is in a training row (see module)."""
     scored = [item for item in items if item.section == "helpfulness" and item.source_text]
     if not scored:
         return
-    sources = training_sources(config)
-    if not sources:
-        return
-    prompts = [
-        EvalPrompt(item.source_text, fold(item.source_text), item.set, index)
-        for index, item in enumerate(scored)
-    ]
-    prompts = [prompt for prompt in prompts if prompt.folded]
-    finder = Decontaminator(EvalSet(prompts=prompts))
     from train_safety.data.safety import load_safety_rows
 
-    for build, configs, split, revision in sources:
+    for build, configs, split, revision in training_sources(config):
         try:
             rows = load_safety_rows(build, configs, split, revision)
         except InputError as error:
             if "lists no" in error.detail:  # a build without that split trained nothing
                 continue
             raise
-        matched: dict[int, str] = {}
-        for row in rows:
-            if row["kind"] != "benign":
-                continue
-            user = next((m["content"] for m in row["messages"] if m["role"] == "user"), "")
-            index = finder.contained(fold(user))
-            if index is not None:
-                matched.setdefault(prompts[index].row, row["id"])
+        matched = contained_inputs(
+            [item.source_text for item in scored],
+            ((row["id"], user_turn(row)) for row in rows if row["kind"] == "benign"),
+        )
         if matched:
             first = min(matched)
             raise InputError(
@@ -90,3 +94,7 @@ def check_helpfulness_overlap(config: EvalConfig, items: list[Any]) -> None:
                 "each preset reads)",
                 field="helpfulness",
             )
+
+
+def user_turn(row: dict[str, Any]) -> str:
+    return next((m["content"] for m in row["messages"] if m["role"] == "user"), "")
