@@ -11,8 +11,8 @@ from builders.export.shortcuts import (
     MIN_TEST_ROWS,
     NAIVE_BAYES,
     FormRow,
+    FormSample,
     balanced_interval,
-    config_report,
     over_target,
     shortcut_report,
 )
@@ -31,6 +31,10 @@ def rows(
         FormRow("summarization", kind, split, template, prompt, language, None)
         for _ in range(count)
     ]
+
+
+def config_report(data: list[FormRow]) -> dict:
+    return shortcut_report(data, ["summarization"])["configs"]["summarization"]
 
 
 def test_disjoint_templates_are_a_perfect_shortcut():
@@ -175,3 +179,30 @@ def test_stats_and_validate_report_the_shortcuts(default_build, capsys):
     assert code == (2 if over else 0)
     for task in over:
         assert f"form shortcut: {task}: kind is predicted from form" in err
+
+
+def test_large_splits_are_scored_on_a_sample_independent_of_row_order(monkeypatch):
+    monkeypatch.setitem(FormSample.CAPS, "train", 30)
+    monkeypatch.setitem(FormSample.CAPS, "test", 10)
+    rng = random.Random(3)
+    data = [
+        FormRow(
+            "chat",
+            kind,
+            split,
+            f"t{rng.randint(0, 3)}-{kind[0]}",
+            "Hi there",
+            "en",
+            None,
+            f"{i:04x}",
+        )
+        for i, (kind, split) in enumerate(
+            [(k, s) for s in ("train", "test") for k in ("harmful", "benign") for _ in range(200)]
+        )
+    ]
+    report = shortcut_report(data, ["chat"])["configs"]["chat"]
+    shuffled = shortcut_report(rng.sample(data, len(data)), ["chat"])["configs"]["chat"]
+    assert report == shuffled
+    assert report["n_test"] == {"harmful": 200, "benign": 200}
+    assert report["n_scored"] == {"harmful": 10, "benign": 10}
+    assert report["features"]["template"]["accuracy"] == 100.0

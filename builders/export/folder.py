@@ -20,7 +20,7 @@ from builders.export.parquet import (
     write_audit,
     write_config,
 )
-from builders.export.shortcuts import FormRow, shortcut_report
+from builders.export.shortcuts import FormRow, FormSample
 from builders.pipeline import PipelineOutput
 from builders.schema import Example
 from builders.stages.split import SPLITS
@@ -69,8 +69,9 @@ def source_info(output: PipelineOutput, examples: Iterable[Example]) -> list[dic
 
 def form_shortcuts(output: PipelineOutput) -> dict[str, Any]:
     """The form-shortcut report of the task configs (see ``builders.export.shortcuts``)."""
-    rows = (
-        FormRow(
+
+    def to_form(ex: Example, split: str) -> FormRow:
+        return FormRow(
             ex.task,
             ex.kind,
             split,
@@ -78,11 +79,14 @@ def form_shortcuts(output: PipelineOutput) -> dict[str, Any]:
             ex.user_prompt,
             ex.language,
             ex.target_language,
+            ex.id,
         )
-        for split, examples in output.splits.items()
-        for ex in examples
-    )
-    return shortcut_report(rows, output.tasks)
+
+    sample = FormSample(output.tasks, to_form)
+    for split, examples in output.splits.items():
+        for ex in examples:
+            sample.add(ex.task, split, ex.kind, ex.id, ex)
+    return sample.report()
 
 
 def write_dataset_folder(

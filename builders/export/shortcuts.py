@@ -28,17 +28,17 @@ from __future__ import annotations
 
 import bisect
 import math
-import random
 import re
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from operator import itemgetter
+from typing import Any, ClassVar
 
 TARGET_POINTS = 10.0  # the most a config may score above the 50% baseline
 MIN_TEST_ROWS = 20  # per kind: below this the interval is too wide to judge
-# Per kind, a fixed-seed sample of larger splits is scored (±1.4 points at 95% with 5,000):
-# the report stays a second or two on a 600k-row build.
+# Per kind, larger splits are scored on a fixed sample (±1.4 points at 95% with 5,000 test
+# rows of each kind); see FormSample.
 MAX_TRAIN_ROWS = 20_000
 MAX_TEST_ROWS = 5_000
 Z95 = 1.959964
@@ -59,6 +59,7 @@ class FormRow:
     prompt: str
     language: str
     target_language: str | None
+    id: str = ""
 
 
 def form_row(row: dict[str, Any], split: str) -> FormRow:
@@ -72,6 +73,7 @@ def form_row(row: dict[str, Any], split: str) -> FormRow:
         prompt,
         row["language"],
         row["target_language"],
+        row["id"],
     )
 
 
@@ -212,34 +214,23 @@ def _credit(sign: int, kind: str) -> float:
     return 1.0 if (sign > 0) == (kind == "harmful") else 0.0
 
 
-def _sample(rows: list[FormRow], cap: int) -> list[FormRow]:
-    """At most ``cap`` rows of each kind (a fixed-seed sample: the report is deterministic)."""
-    kept: list[FormRow] = []
-    for kind in ("harmful", "benign"):
-        group = [row for row in rows if row.kind == kind]
-        if len(group) > cap:
-            group = random.Random(f"form-shortcuts/{kind}/{len(group)}").sample(group, cap)
-        kept += group
-    return kept
-
-
-def config_report(rows: list[FormRow]) -> dict[str, Any]:
-    """The report of one task config (see the module docstring)."""
-    train = [row for row in rows if row.split == "train"]
-    test = [row for row in rows if row.split == "test"]
-    n_test = Counter(row.kind for row in test)
-    n_train = Counter(row.kind for row in train)
-    report: dict[str, Any] = {
-        "n_test": {"harmful": n_test["harmful"], "benign": n_test["benign"]},
-        "n_train": {"harmful": n_train["harmful"], "benign": n_train["benign"]},
-        "features": {},
-    }
-    if 0 in (n_train["harmful"], n_train["benign"], n_test["harmful"], n_test["benign"]):
+def config_report(
+    train: list[FormRow],
+    test: list[FormRow],
+    n_train: dict[str, int] | None = None,
+    n_test: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """The report of one task config (see the module docstring). ``train`` and ``test`` may be
+    samples: ``n_train`` / ``n_test`` then give the full counts per kind."""
+    counted_train, counted_test = Counter(r.kind for r in train), Counter(r.kind for r in test)
+    n_train = {kind: (n_train or counted_train).get(kind, 0) for kind in ("harmful", "benign")}
+    n_test = {kind: (n_test or counted_test).get(kind, 0) for kind in ("harmful", "benign")}
+    report: dict[str, Any] = {"n_test": n_test, "n_train": n_train, "features": {}}
+    if 0 in (*n_train.values(), *n_test.values()):
         report["status"] = "one_kind"
         return report
-    train, test = _sample(train, MAX_TRAIN_ROWS), _sample(test, MAX_TEST_ROWS)
-    scored = Counter(row.kind for row in test)
-    report["n_scored"] = {"harmful": scored["harmful"], "benign": scored["benign"]}
+    scored = {kind: counted_test[kind] for kind in ("harmful", "benign")}
+    report["n_scored"] = scored
     edges = _length_edges(train)
     model = FormModel([row_features(row, edges) for row in train], [row.kind for row in train])
     correct = {name: {"harmful": 0.0, "benign": 0.0} for name in FEATURE_NAMES}
@@ -248,9 +239,8 @@ def config_report(rows: list[FormRow]) -> dict[str, Any]:
         for index, name in enumerate(FEATURES):
             correct[name][row.kind] += _credit(model.vote(index, features[index]), row.kind)
         correct[NAIVE_BAYES][row.kind] += _credit(model.naive_bayes(features), row.kind)
-    totals = {"harmful": scored["harmful"], "benign": scored["benign"]}
     for name in FEATURE_NAMES:
-        accuracy, low, high = balanced_interval(correct[name], totals)
+        accuracy, low, high = balanced_interval(correct[name], scored)
         report["features"][name] = {
             "accuracy": round(100 * accuracy, 1),
             "low": round(100 * low, 1),
@@ -260,24 +250,72 @@ def config_report(rows: list[FormRow]) -> dict[str, Any]:
     worst = max(FEATURE_NAMES, key=lambda name: report["features"][name]["points"])
     report["worst"] = worst
     report["worst_points"] = report["features"][worst]["points"]
-    if min(n_test["harmful"], n_test["benign"]) < MIN_TEST_ROWS:
+    if min(n_test.values()) < MIN_TEST_ROWS:
         report["status"] = "too_few"
     else:
         report["status"] = "over" if report["worst_points"] > TARGET_POINTS else "ok"
     return report
 
 
+class FormSample:
+    """Streams rows in and keeps, per task, split and kind, the count and a sample of at most
+    ``MAX_TRAIN_ROWS`` / ``MAX_TEST_ROWS`` rows: those with the smallest row ids (ids are
+    content hashes, so this is a fixed pseudo-random sample whatever the row order: the card,
+    ``stats`` and ``validate`` score the same rows). Rows are turned into ``FormRow``s by
+    ``to_form(item, split)`` only when kept, which keeps a 600k-row build to about a second.
+    """
+
+    CAPS: ClassVar[dict[str, int]] = {"train": MAX_TRAIN_ROWS, "test": MAX_TEST_ROWS}
+
+    def __init__(self, tasks: Iterable[str], to_form: Callable[[Any, str], FormRow]) -> None:
+        self.tasks = list(tasks)
+        self.wanted = set(self.tasks)
+        self.to_form = to_form
+        self.counts: Counter[tuple[str, str, str]] = Counter()
+        self.kept: dict[tuple[str, str, str], list[tuple[str, Any]]] = defaultdict(list)
+
+    def add(self, task: str, split: str, kind: str, row_id: str, item: Any) -> None:
+        group = (task, split, kind)
+        bucket = self.kept.get(group)
+        if bucket is None:
+            if task not in self.wanted or split not in self.CAPS:
+                return
+            bucket = self.kept[group] = []
+        self.counts[group] += 1
+        bucket.append((row_id, item))
+        if len(bucket) >= 2 * self.CAPS[split]:
+            bucket.sort(key=itemgetter(0))
+            del bucket[self.CAPS[split] :]
+
+    def rows(self, task: str, split: str) -> list[FormRow]:
+        rows = []
+        for kind in ("harmful", "benign"):
+            bucket = sorted(self.kept.get((task, split, kind), ()), key=itemgetter(0))
+            rows += [self.to_form(item, split) for _, item in bucket[: self.CAPS[split]]]
+        return rows
+
+    def report(self) -> dict[str, Any]:
+        """``{"target_points", "min_test_rows", "configs": {task: config_report}}``."""
+        configs = {}
+        for task in self.tasks:
+            counts = {
+                split: {kind: self.counts[(task, split, kind)] for kind in ("harmful", "benign")}
+                for split in self.CAPS
+            }
+            if 0 in (*counts["train"].values(), *counts["test"].values()):
+                configs[task] = config_report([], [], counts["train"], counts["test"])
+                continue
+            train, test = self.rows(task, "train"), self.rows(task, "test")
+            configs[task] = config_report(train, test, counts["train"], counts["test"])
+        return {"target_points": TARGET_POINTS, "min_test_rows": MIN_TEST_ROWS, "configs": configs}
+
+
 def shortcut_report(rows: Iterable[FormRow], tasks: Iterable[str]) -> dict[str, Any]:
-    """``{"target_points", "min_test_rows", "configs": {task: config_report}}``."""
-    by_task: dict[str, list[FormRow]] = {task: [] for task in tasks}
-    for row in rows:
-        if row.task in by_task:
-            by_task[row.task].append(row)
-    return {
-        "target_points": TARGET_POINTS,
-        "min_test_rows": MIN_TEST_ROWS,
-        "configs": {task: config_report(rows) for task, rows in by_task.items()},
-    }
+    """The report over ``FormRow``s (their position stands in for a row id)."""
+    sample = FormSample(tasks, lambda row, _split: row)
+    for index, row in enumerate(rows):
+        sample.add(row.task, row.split, row.kind, row.id or f"{index:012d}", row)
+    return sample.report()
 
 
 def over_target(report: dict[str, Any]) -> list[str]:

@@ -19,7 +19,7 @@ from builders.export.report import (
     language_table,
     shortfall_lines,
 )
-from builders.export.shortcuts import FEATURE_NAMES, form_row, report_table, shortcut_report
+from builders.export.shortcuts import FEATURE_NAMES, FormSample, form_row, report_table
 from builders.export.validate import listed_data_files, read_front_matter
 
 
@@ -41,6 +41,7 @@ def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
         for path in paths:
             for file in sorted(folder.glob(path)):
                 columns = [
+                    "id",
                     "task",
                     "kind",
                     "language",
@@ -84,7 +85,10 @@ def stats_text(folder: Path) -> str:
         format_table(ratios, [*ratio_columns, "pool"]),
         *shortfall_lines(ratios, ratio),
     ]
-    shortcuts = shortcut_report((form_row(row, row["split"]) for row in rows), tasks)
+    sample = FormSample(tasks, form_row)
+    for row in rows:
+        sample.add(row["task"], row["split"], row["kind"], row["id"], row)
+    shortcuts = sample.report()
     parts += [
         "",
         "form shortcuts: kind predicted from form alone, learned on train, scored on test "

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from builders.export.parquet import ALL_CONFIG, FINGERPRINT_CHARS, fingerprint_matches, sha256_file
-from builders.export.shortcuts import FormRow, form_row, over_target, shortcut_report
+from builders.export.shortcuts import FormSample, form_row, over_target
 from builders.schema import CATEGORIES, EXAMPLE_COLUMNS, HAZARD_CATEGORIES, KINDS, TASKS
 from builders.tasks.templates import TemplateLibrary, load_library
 
@@ -125,7 +125,7 @@ def _check_rows(
     problems: list[str],
     ids: dict[str, set[str]],
     seed_splits: dict[str, set[str]],
-    forms: list[FormRow],
+    forms: FormSample,
 ) -> None:
     try:
         table = pq.read_table(file)
@@ -170,7 +170,7 @@ def _check_rows(
         ids[config].add(row["id"])
         seed_splits[row["seed_id"]].add(split)
         if config != ALL_CONFIG and row["task"] == config:
-            forms.append(form_row(row, split))
+            forms.add(row["task"], split, row["kind"], row["id"], row)
 
 
 def _is_pattern(path: str) -> bool:
@@ -213,7 +213,6 @@ def check_folder(folder: Path) -> tuple[list[str], list[str]]:
     if not folder.is_dir():
         return [f"{folder}: not a folder"], []
     problems: list[str] = []
-    forms: list[FormRow] = []
     card = _check_card(folder, problems)
     manifest = _check_manifest(folder, problems)
     if card is None or not isinstance(card.get("configs"), list):
@@ -222,9 +221,10 @@ def check_folder(folder: Path) -> tuple[list[str], list[str]]:
     if manifest is not None:
         _check_card_lists_manifest_files(folder, listed, manifest, problems)
     library = load_library()
+    names = [entry.get("config_name") for entry in card["configs"]]
+    forms = FormSample([name for name in names if name in TASKS], form_row)
     ids: dict[str, set[str]] = defaultdict(set)
     seed_splits: dict[str, set[str]] = defaultdict(set)
-    names = [entry.get("config_name") for entry in card["configs"]]
     for name, split, paths in listed:
         for path in paths:
             matches = sorted(folder.glob(path))
@@ -241,8 +241,5 @@ def check_folder(folder: Path) -> tuple[list[str], list[str]]:
         union = set().union(*(ids[name] for name in names if name != ALL_CONFIG))
         if union != ids[ALL_CONFIG]:
             problems.append(f"{folder}: config 'all' is not the union of the task configs")
-    tasks = [name for name in names if name in TASKS]
-    warnings = [
-        f"{folder}: form shortcut: {line}" for line in over_target(shortcut_report(forms, tasks))
-    ]
+    warnings = [f"{folder}: form shortcut: {line}" for line in over_target(forms.report())]
     return problems, warnings

@@ -41,6 +41,7 @@ class BenignRatio:
         self.test_fraction = test_fraction
         self.build_seed = build_seed
         self.priority = priority
+        self._splits: dict[str, str] = {}
 
     @classmethod
     def from_build(cls, context: BuildContext) -> BenignRatio:
@@ -48,7 +49,11 @@ class BenignRatio:
         return cls(config.benign_ratio, config.test_fraction, config.seed, context.priority)
 
     def split(self, job: FramingJob) -> str:
-        return split_of(job.seed.id, self.test_fraction, self.build_seed)
+        seed_id = job.seed.id
+        split = self._splits.get(seed_id)
+        if split is None:  # one hash per seed, not per phrasing
+            split = self._splits[seed_id] = split_of(seed_id, self.test_fraction, self.build_seed)
+        return split
 
     def __call__(self, jobs: Iterable[FramingJob], audit: AuditLog) -> Iterator[FramingJob]:
         jobs = list(jobs)
