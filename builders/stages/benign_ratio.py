@@ -10,8 +10,8 @@ count towards the target; the rest of the room goes to benign seeds' rows in thi
 seed's first phrasing before any seed's second (more distinct inputs beat more phrasings of the
 same input), then the source listed first in ``--seeds``, then a hash of the build seed and the
 row (deterministic, and independent of input order). A task config with no harmful rows keeps
-its benign rows (there is no ratio to keep). ``audit/removed.parquet`` gets one entry per
-benign input left out (its phrasings in ``detail``); the stage report counts rows.
+its benign rows (there is no ratio to keep). Every row left out is in ``audit/removed.parquet``
+(reason ``over_benign_ratio``, its phrasing in ``detail``).
 """
 
 from __future__ import annotations
@@ -84,19 +84,12 @@ class BenignRatio:
             if len(indices) <= room:
                 continue
             ranked = sorted(indices, key=lambda i: self._rank(jobs[i], variant[i]))
-            left_out = ranked[room:]
-            dropped.update(left_out)
-            # One audit entry per benign input (not per phrasing): a large Hub preset would
-            # otherwise fill the audit with copies of the same document.
-            per_seed: dict[str, list[int]] = defaultdict(list)
-            for index in left_out:
-                per_seed[jobs[index].seed.id].append(index)
-            for group in per_seed.values():
-                seed = jobs[group[0]].seed
-                phrasings = ", ".join(sorted(jobs[i].phrasing.id for i in group))
-                detail = f"{task} {split}: {room} of {len(indices)} benign rows kept; left out: {phrasings}"
-                audit.drop_seed(report, seed, REASON, detail, task=task)
-                report.dropped[REASON] += len(group) - 1
+            for index in ranked[room:]:
+                dropped.add(index)
+                detail = f"{task} {split}: {room} of {len(indices)} benign rows kept; left out: "
+                audit.drop_seed(
+                    report, jobs[index].seed, REASON, detail + jobs[index].phrasing.id, task=task
+                )
         audit.quality["benign_ratio"] = self._summary(jobs, harmful, fixed, pool, dropped)
         report.rows_out = len(jobs) - len(dropped)
         for index, job in enumerate(jobs):
