@@ -110,3 +110,22 @@ def _test_inputs(out: Path) -> str:
     for file in (out / "classification").glob("test-*.parquet"):
         text += [row["messages"][0]["content"] for row in pq.read_table(file).to_pylist()]
     return "\n".join(text)
+
+
+def test_the_command_exits_2_with_one_line(sst2_build, tmp_path, capsys):
+    from train_safety.evaluation.run import main
+
+    out, train = sst2_build
+    # SST-2's labels are 0 / 1: a YAML mapping names them
+    config = tmp_path / "eval.yaml"
+    config.write_text(
+        f"model: m\nsafety_data: {out}\nout: {tmp_path / 'e'}\nhelpfulness:\n"
+        f"  - {{task: classification, path: {train}, label_names: [negative, positive]}}\n",
+        encoding="utf-8",
+    )
+    argv = ["--config", str(config)]
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "helpfulness items are in the training rows of" in err
+    assert not (tmp_path / "e").exists()
