@@ -9,7 +9,14 @@ import yaml
 
 from builders.export.licenses import size_category
 from builders.export.quality import quality_markdown
-from builders.export.report import Row, category_table, config_table, dropped_text, language_table
+from builders.export.report import (
+    Row,
+    category_table,
+    config_table,
+    dropped_text,
+    language_table,
+    total_rows,
+)
 from builders.resources import data_folder
 from builders.tasks.templates import TemplateLibrary
 
@@ -110,7 +117,7 @@ def render_card(
             "instruction or the refusal); rows from the `template` backend contain none."
         )
     return environment.get_template(CARD_TEMPLATE).render(
-        front_matter=front_matter(data_files, license, languages, len(rows)),
+        front_matter=front_matter(data_files, license, languages, total_rows(rows)),
         pretty_name="Multitask Safety",
         task_list=", ".join(f"`{task}`" for task in tasks),
         configs=configs,

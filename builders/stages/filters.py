@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from builders.language import language_score
 from builders.schema import Example, Seed
-from builders.stage import AuditLog, BuildContext, KeepFilter, KeepResult
+from builders.stage import ROW, AuditLog, BuildContext, KeepFilter, KeepResult
 from builders.tasks.templates import TemplateLibrary
 
 
@@ -90,10 +90,14 @@ class LanguageFilter(KeepFilter):
 
     Harmful rows: the refusal must be in the user's language. Benign translation rows: the answer
     must be in the target language. Other benign replies (code, labels) are not checked.
+
+    The scores are summed in whole nano-units, so the mean in the manifest does not depend on
+    the order or the batches the rows were checked in (``Accumulates``).
     """
 
     name = "language_check"
     MIN_CHARS = 20
+    SCALE = 10**9
 
     @classmethod
     def from_build(cls, context: BuildContext) -> LanguageFilter:
@@ -105,7 +109,24 @@ class LanguageFilter(KeepFilter):
         DetectorFactory.seed = seed
         self.library = library
         self.min_score = min_score
-        self.scores: list[float] = []
+        self.checked = 0
+        self.score_units = 0
+
+    @property
+    def mean_score(self) -> float | None:
+        return self.score_units / self.SCALE / self.checked if self.checked else None
+
+    def partial(self) -> tuple[int, int]:
+        taken = (self.checked, self.score_units)
+        self.checked = self.score_units = 0
+        return taken
+
+    def absorb(self, partial: tuple[int, int]) -> None:
+        self.checked += partial[0]
+        self.score_units += partial[1]
+
+    def finish(self, audit: AuditLog) -> None:
+        return None
 
     def expected_language(self, example: Example) -> str | None:
         if example.kind == "harmful":
@@ -121,7 +142,8 @@ class LanguageFilter(KeepFilter):
         language = self.library.languages.get(expected)
         code = language.langdetect if language else expected
         score = language_score(example.assistant_reply, code)
-        self.scores.append(score)
+        self.checked += 1
+        self.score_units += round(score * self.SCALE)
         if score >= self.min_score:
             return True
         return False, "reply_language_mismatch"
@@ -131,6 +153,7 @@ class SeedRefusalCheck:
     """Seeds: drop harmful seeds whose reference refusal does not refuse (``check_seed_refusals``)."""
 
     name = "seed_refusal_check"
+    kind = ROW
 
     def __init__(self, library: TemplateLibrary) -> None:
         self.library = library

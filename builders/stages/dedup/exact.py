@@ -2,6 +2,10 @@
 
 Which copy survives does not depend on input order: the highest-priority source wins (the order of
 ``--seeds``), then the smallest stable id. Near-duplicate stages slot in after these.
+
+Both stages are ``EXACT`` stages (``builders.stage``): an executor keeps one small record per item
+(key hash, rank) and decides per key, so the functions below (the whole list in memory) are only
+the reference for small inputs and tests.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from builders.schema import Example, Seed, normalize_text
-from builders.stage import AuditLog, BuildContext
+from builders.stage import EXACT, AuditLog, BuildContext, StageReport
 
 
 def dedupe_seeds(
@@ -66,10 +70,26 @@ class ExactSeedDedup:
     """Seeds: one per (kind, task, normalized prompt); the higher-priority source wins."""
 
     name = "seed_dedupe"
+    kind = EXACT
 
     @classmethod
     def from_build(cls, context: BuildContext) -> ExactSeedDedup:
         return cls()
+
+    def dedup_key(self, item: tuple[int, Seed]) -> str:
+        seed = item[1]
+        return f"{seed.kind}\x1f{seed.task or ''}\x1f{normalize_text(seed.prompt)}"
+
+    def rank(self, item: tuple[int, Seed]) -> tuple:
+        return (item[0], item[1].id)
+
+    def winner_label(self, item: tuple[int, Seed]) -> str:
+        return f"{item[1].id} ({item[1].source})"
+
+    def drop_duplicate(
+        self, audit: AuditLog, report: StageReport, item: tuple[int, Seed], winner_label: str
+    ) -> None:
+        audit.drop_seed(report, item[1], "duplicate_seed", f"same prompt as seed {winner_label}")
 
     def __call__(
         self, ranked: Iterable[tuple[int, Seed]], audit: AuditLog
@@ -81,6 +101,7 @@ class ExactRowDedup:
     """Rows: one per (task, normalized user prompt); the higher-priority source wins."""
 
     name = "exact_dedupe"
+    kind = EXACT
 
     def __init__(self, priority: dict[str, int]) -> None:
         self.priority = priority
@@ -88,6 +109,20 @@ class ExactRowDedup:
     @classmethod
     def from_build(cls, context: BuildContext) -> ExactRowDedup:
         return cls(context.priority)
+
+    def dedup_key(self, item: Example) -> str:
+        return f"{item.task}\x1f{normalize_text(item.user_prompt)}"
+
+    def rank(self, item: Example) -> tuple:
+        return (self.priority.get(item.source, len(self.priority)), item.id)
+
+    def winner_label(self, item: Example) -> str:
+        return item.id
+
+    def drop_duplicate(
+        self, audit: AuditLog, report: StageReport, item: Example, winner_label: str
+    ) -> None:
+        audit.drop_example(report, item, "duplicate_prompt", f"same user prompt as {winner_label}")
 
     def __call__(self, examples: Iterable[Example], audit: AuditLog) -> Iterator[Example]:
         yield from dedupe_examples(examples, self.priority, audit, self.name)

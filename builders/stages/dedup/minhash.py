@@ -355,7 +355,9 @@ class NearDuplicateFinder:
                 for query, item in query_pairs(keys[: len(items)], keys[len(items) :]):
                     q, i = int(part[query]), int(items[item])
                     score = self.rule.score(queries[q], index[i])
-                    if score is not None and score > found.get(q, (-1, -1.0))[1]:
+                    best_item, best = found.get(q, (-1, -1.0))
+                    # Equal scores: the first index item wins, whatever order the pairs come in.
+                    if score is not None and (score > best or (score == best and i < best_item)):
                         found[q] = (i, score)
         return found
 
