@@ -25,6 +25,7 @@ class BuildResult:
     stages: list[dict[str, Any]]
     seconds: float
     manifest: dict[str, Any] = field(repr=False)
+    stage_seconds: dict[str, float] = field(default_factory=dict, repr=False)  # CPU, per stage
 
     @property
     def total_rows(self) -> int:
@@ -63,6 +64,7 @@ def build(config: BuildConfig, *, progress: bool = False, command: str = "") -> 
         stages=manifest["stages"],
         seconds=time.perf_counter() - started,
         manifest=manifest,
+        stage_seconds=output.stage_seconds,
     )
 
 

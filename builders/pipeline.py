@@ -194,4 +194,5 @@ def run_pipeline(config: BuildConfig, *, progress: bool = False) -> PipelineOutp
         LanguageCheck(language.checked, language.mean_score),
         llm=generate.report(),
         executor=executor.describe(),
+        stage_seconds=dict(executor.clock.seconds),
     )

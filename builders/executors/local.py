@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -57,24 +58,63 @@ def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def run_row_stage(stage: Stage, items: Iterable[Any], audit: AuditLog, batch_rows: int) -> Iterator:
-    for batch in chunked(items, batch_rows):
-        yield from stage(batch, audit)
+class StageClock:
+    """CPU seconds spent in each stage's own code (not in the stages upstream of it)."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+
+    def timed_batches(self, name: str, batches: Iterable[list[Any]], work: Callable) -> Iterator:
+        """``work(batch) -> list`` per batch, timed; the upstream pull and the downstream
+        consumption of the results happen outside the clock."""
+        for batch in batches:
+            started = time.process_time()
+            out = work(batch)
+            self.seconds[name] += time.process_time() - started
+            yield from out
+
+    def timed_items(self, name: str, items: Iterator[Any]) -> Iterator[Any]:
+        """For a stage whose upstream pull cannot be separated: its time includes upstream's."""
+        started = time.process_time()
+        for item in items:
+            self.seconds[name] += time.process_time() - started
+            yield item
+            started = time.process_time()
+        self.seconds[name] += time.process_time() - started
+
+
+def run_row_stage(
+    stage: Stage, items: Iterable[Any], audit: AuditLog, batch_rows: int, clock: StageClock
+) -> Iterator:
+    return clock.timed_batches(
+        stage.name, chunked(items, batch_rows), lambda batch: list(stage(batch, audit))
+    )
 
 
 def exact_stage(
-    stage: Any, items: Iterable[Any], audit: AuditLog, workdir: Path, bound: int
+    stage: Any,
+    items: Iterable[Any],
+    audit: AuditLog,
+    workdir: Path,
+    bound: int,
+    clock: StageClock,
 ) -> Iterator[Any]:
     """One survivor per key: records per hash partition (spilled past ``bound``), then a replay."""
     report = audit.stage(stage.name)
     spill = ItemSpill(workdir, stage.name)
     records = PartitionedRecords(workdir, stage.name, PARTITIONS, bound)
-    for position, item in enumerate(items):
-        spill.append(item)
-        key = key_hash(stage.dedup_key(item))
-        records.add(
-            key[0] % PARTITIONS, (key, stage.rank(item), position, stage.winner_label(item))
-        )
+
+    def observe(batch: list[Any]) -> list[Any]:
+        for item in batch:
+            key = key_hash(stage.dedup_key(item))
+            record = (key, stage.rank(item), spill.count, stage.winner_label(item))
+            records.add(key[0] % PARTITIONS, record)
+            spill.append(item)
+        return []
+
+    for _ in clock.timed_batches(stage.name, chunked(items, BATCH_ROWS), observe):
+        pass
+    started = time.process_time()
     report.rows_in += spill.count
     losers: dict[int, str] = {}
     ties: list[list[int]] = []
@@ -84,49 +124,75 @@ def exact_stage(
         ties.extend(partition_ties)
     tie_of = {position: index for index, group in enumerate(ties) for position in group}
     held: dict[int, list[Any]] = {}
-    for position, item in enumerate(spill.replay()):
-        if position in losers:
-            stage.drop_duplicate(audit, report, item, losers[position])
-            continue
-        group = tie_of.get(position)
-        if group is None:
-            report.rows_out += 1
-            yield item
-            continue
-        held.setdefault(group, []).append(item)
-        if len(held[group]) == len(ties[group]):
-            winner, *others = sorted(held.pop(group), key=item_digest)
-            for other in others:
-                stage.drop_duplicate(audit, report, other, stage.winner_label(winner))
-            report.rows_out += 1
-            yield winner
+    clock.seconds[stage.name] += time.process_time() - started
+
+    def replay(batch: list[tuple[int, Any]]) -> list[Any]:
+        kept = []
+        for position, item in batch:
+            if position in losers:
+                stage.drop_duplicate(audit, report, item, losers[position])
+                continue
+            group = tie_of.get(position)
+            if group is None:
+                kept.append(item)
+                continue
+            held.setdefault(group, []).append(item)
+            if len(held[group]) == len(ties[group]):
+                winner, *others = sorted(held.pop(group), key=item_digest)
+                for other in others:
+                    stage.drop_duplicate(audit, report, other, stage.winner_label(winner))
+                kept.append(winner)
+        report.rows_out += len(kept)
+        return kept
+
+    yield from clock.timed_batches(
+        stage.name, chunked(enumerate(spill.replay()), BATCH_ROWS), replay
+    )
 
 
-def near_stage(stage: Any, items: Iterable[Any], audit: AuditLog, workdir: Path) -> Iterator[Any]:
+def near_stage(
+    stage: Any, items: Iterable[Any], audit: AuditLog, workdir: Path, clock: StageClock
+) -> Iterator[Any]:
     """Items without a record pass at once; the others wait for the clusters."""
     report = audit.stage(stage.name)
     spill = ItemSpill(workdir, stage.name)
-    records = []
-    for item in items:
-        report.rows_in += 1
-        record = stage.near_record(item)
-        if record is None:
-            report.rows_out += 1
-            yield item
-            continue
-        spill.append(item)
-        records.append((spill.count - 1, record))
+    records: list[tuple[int, Any]] = []
+
+    def observe(batch: list[Any]) -> list[Any]:
+        passing = []
+        for item in batch:
+            record = stage.near_record(item)
+            if record is None:
+                passing.append(item)
+            else:
+                records.append((spill.count, record))
+                spill.append(item)
+        report.rows_in += len(batch)
+        report.rows_out += len(passing)
+        return passing
+
+    yield from clock.timed_batches(stage.name, chunked(items, BATCH_ROWS), observe)
+    started = time.process_time()
     drops, previews = near_decisions([record for _, record in records], stage.finder)
     audit.quality[stage.name] = stage.near_quality(previews, len(records))
     dropped = {position: drops[record.key] for position, record in records if record.key in drops}
-    del records
-    for position, item in enumerate(spill.replay()):
-        if position in dropped:
-            winner, score = dropped[position]
-            stage.drop_near(audit, report, item, winner, score)
-            continue
-        report.rows_out += 1
-        yield item
+    records.clear()
+    clock.seconds[stage.name] += time.process_time() - started
+
+    def replay(batch: list[tuple[int, Any]]) -> list[Any]:
+        kept = []
+        for position, item in batch:
+            if position in dropped:
+                winner, score = dropped[position]
+                stage.drop_near(audit, report, item, winner, score)
+            else:
+                kept.append(item)
+        report.rows_out += len(kept)
+        return kept
+
+    yield from clock.timed_batches(
+        stage.name, chunked(enumerate(spill.replay()), BATCH_ROWS), replay
+    )
 
 
 class SpilledRows:
@@ -201,6 +267,7 @@ class LocalExecutor:
         self.root = Path(tempfile.mkdtemp(prefix="multitask-safety-", dir=workdir))
         self.batch_rows = batch_rows
         self.record_bound = record_bound
+        self.clock = StageClock()
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name}
@@ -213,13 +280,13 @@ class LocalExecutor:
         for stage in stages:
             kind = stage_kind(stage)
             if kind == ROW:
-                stream = run_row_stage(stage, stream, audit, self.batch_rows)
+                stream = run_row_stage(stage, stream, audit, self.batch_rows, self.clock)
             elif kind == EXACT:
-                stream = exact_stage(stage, stream, audit, self.root, self.record_bound)
+                stream = exact_stage(stage, stream, audit, self.root, self.record_bound, self.clock)
             elif kind == NEAR:
-                stream = near_stage(stage, stream, audit, self.root)
+                stream = near_stage(stage, stream, audit, self.root, self.clock)
             else:
-                stream = stage(stream, audit)
+                stream = self.clock.timed_items(stage.name, iter(stage(stream, audit)))
         return iter(stream)
 
     def run(
@@ -236,8 +303,14 @@ class LocalExecutor:
             from tqdm import tqdm
 
             stream = tqdm(stream, desc="rows", unit="row", leave=False)
-        for example in stream:
-            rows.add(split_of(example), example)
+
+        def sink(batch: list[Example]) -> list[Any]:
+            for example in batch:
+                rows.add(split_of(example), example)
+            return []
+
+        for _ in self.clock.timed_batches("split+spill", chunked(stream, self.batch_rows), sink):
+            pass
         rows.finish()
         finish_stages(stages, audit)
         return rows

@@ -4,7 +4,7 @@ task), their counts, the audit, and the numbers the manifest reports."""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -47,6 +47,8 @@ class PipelineOutput:
     language: LanguageCheck
     llm: dict[str, Any] | None = None  # the LLM backend's report (requests, tokens, cost)
     executor: dict[str, Any] | None = None  # which executor ran, and where (manifest)
+    # CPU seconds per stage (not in the manifest: they differ from run to run)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def splits(self) -> dict[str, list[Example]]:

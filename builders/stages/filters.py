@@ -53,7 +53,7 @@ def check_seed_refusals(seeds: list[Seed], library: TemplateLibrary, audit: Audi
                 audit.drop_seed(report, seed, "seed_refusal_not_refusal")
                 continue
         kept.append(seed)
-    report.rows_out = len(kept)
+    report.rows_out += len(kept)
     return kept
 
 
@@ -104,9 +104,7 @@ class LanguageFilter(KeepFilter):
         return cls(context.library, context.config.language_min_score, seed=context.config.seed)
 
     def __init__(self, library: TemplateLibrary, min_score: float, seed: int = 0) -> None:
-        from langdetect import DetectorFactory
-
-        DetectorFactory.seed = seed
+        self.seed = seed
         self.library = library
         self.min_score = min_score
         self.checked = 0
@@ -134,6 +132,13 @@ class LanguageFilter(KeepFilter):
         if example.task == "translation" and example.target_language:
             return example.target_language
         return None
+
+    def __call__(self, examples: Iterable[Example], audit: AuditLog) -> Iterator[Example]:
+        from langdetect import DetectorFactory
+
+        # Seeded in the process that checks (an executor's worker too), not where it was made.
+        DetectorFactory.seed = self.seed
+        yield from super().__call__(examples, audit)
 
     def keep(self, example: Example) -> KeepResult:
         expected = self.expected_language(example)

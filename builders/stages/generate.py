@@ -8,11 +8,14 @@ from typing import Any
 from builders.backends.base import Backend, GenerationFailure
 from builders.backends.factory import make_backend
 from builders.schema import Example
-from builders.stage import AuditLog, BuildContext
+from builders.stage import ROW, AuditLog, BuildContext
 
 
 class Generate:
-    """Runs the build's backend (``template`` or ``openai``) over the jobs, loaded around the run."""
+    """Runs the build's backend (``template`` or ``openai``) over the jobs, loaded around each
+    batch. A ``ROW`` stage: every job becomes its row (or its failure) on its own."""
+
+    kind = ROW
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
