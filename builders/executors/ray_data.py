@@ -503,6 +503,10 @@ class RayExecutor:
     ) -> RayRows:
         for stage in stages:
             audit.stage(stage.name)
+            # A stage with state the copies must share (the LLM backend's cache, budget and
+            # rate limit) moves it where every worker reaches it.
+            if hasattr(stage, "distribute"):
+                stage.distribute()
         self.by_name = {stage.name: stage for stage in stages}
         payloads: list[bytes] = []
         blocks: list[pa.Table] = []

@@ -41,6 +41,24 @@ class Generate:
         finally:
             self.backend.unload()
 
+    # An executor that runs copies of this stage elsewhere (Ray workers) calls ``distribute``
+    # first; the copies' numbers come back through ``partial`` / ``absorb`` (``Accumulates``).
+
+    def distribute(self) -> None:
+        if hasattr(self.backend, "distribute"):
+            self.backend.distribute()
+
+    def partial(self) -> Any:
+        return self.backend.partial() if hasattr(self.backend, "partial") else None
+
+    def absorb(self, partial: Any) -> None:
+        if partial is not None:
+            self.backend.absorb(partial)
+
+    def finish(self, audit: AuditLog) -> None:
+        if hasattr(self.backend, "gather"):
+            self.backend.gather()
+
     def report(self) -> dict[str, Any] | None:
         """The LLM backend's report (requests, tokens, cost); None for the template backend."""
         return self.backend.report() if hasattr(self.backend, "report") else None
