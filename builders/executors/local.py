@@ -261,12 +261,12 @@ class LocalExecutor:
     def __init__(
         self,
         workdir: str | None = None,
-        batch_rows: int = BATCH_ROWS,
-        record_bound: int = RECORD_BOUND,
+        batch_rows: int | None = None,
+        record_bound: int | None = None,
     ) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="multitask-safety-", dir=workdir))
-        self.batch_rows = batch_rows
-        self.record_bound = record_bound
+        self.batch_rows = batch_rows or BATCH_ROWS
+        self.record_bound = record_bound or RECORD_BOUND
         self.clock = StageClock()
 
     def describe(self) -> dict[str, Any]:

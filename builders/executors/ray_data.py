@@ -63,6 +63,7 @@ from builders.stages.dedup.minhash import UnionFind, bucket_pairs
 from builders.stages.dedup.near import resolve_clusters
 
 ITEM, SIDE = "item", "side"
+ERROR = "error"  # a side row's partials hold the project's error a batch stopped on
 BLOCK_ITEMS = 2_000
 BATCH_ROWS = 4_096
 ROWS_PER_PARTITION = 50_000
@@ -116,11 +117,16 @@ def run_row_segment(stages: Sequence[Any], table: pa.Table) -> pa.Table:
     seconds: dict[str, float] = {}
     started = time.process_time()
     items = [pickle.loads(payload) for payload in payloads]
-    for stage in stages:
-        items = list(stage(items, audit))
-        now = time.process_time()
-        seconds[stage.name] = now - started
-        started = now
+    try:
+        for stage in stages:
+            items = list(stage(items, audit))
+            now = time.process_time()
+            seconds[stage.name] = now - started
+            started = now
+    except (InputError, BuildStopped) as error:
+        # The project's own errors travel as data: Ray would wrap them (and drop their type),
+        # and the driver must print their one line and exit 2 or 3.
+        return pa.concat_tables([side_table(audit, {ERROR: error}, seconds), passing])
     partials = {stage.name: stage.partial() for stage in stages if hasattr(stage, "partial")}
     out = [item_table([_dumps(item) for item in items]), side_table(audit, partials, seconds)]
     return pa.concat_tables([*out, passing])
@@ -432,6 +438,7 @@ class RayExecutor:
         self.step_seconds: Counter[str] = Counter()  # wall seconds per step, for benchmarks
         self.started_ray = False
         self.cpus = 0
+        self.segment_rows: int | None = None  # batch size of the segment being built
 
     # -- cluster ------------------------------------------------------------------------------
 
@@ -522,6 +529,16 @@ class RayExecutor:
         segment: list[Stage] = []
         for stage in stages:
             kind = stage_kind(stage)
+            batch_rows = getattr(stage, "batch_rows", None)
+            if kind == ROW and batch_rows:
+                # Small batches for a stage that asks (an LLM backend waits on the network):
+                # split the blocks so that every worker gets some.
+                dataset = self._row_segment(segment, dataset).repartition(
+                    target_num_rows_per_block=batch_rows
+                )
+                segment = [stage]
+                self.segment_rows = batch_rows
+                continue
             if kind == ROW:
                 segment.append(stage)
                 continue
@@ -554,10 +571,11 @@ class RayExecutor:
     def _row_segment(self, segment: Sequence[Stage], dataset: Any) -> Any:
         if not segment:
             return dataset
+        batch_rows, self.segment_rows = self.segment_rows or BATCH_ROWS, None
         return dataset.map_batches(
             functools.partial(run_row_segment, list(segment)),
             batch_format="pyarrow",
-            batch_size=BATCH_ROWS,
+            batch_size=batch_rows,
         )
 
     def _barrier(self, dataset: Any, audit: AuditLog) -> Any:
@@ -577,6 +595,8 @@ class RayExecutor:
         self, side: tuple[AuditLog, dict[str, Any], dict[str, float]], audit: AuditLog
     ) -> None:
         batch_audit, partials, seconds = side
+        if ERROR in partials:
+            raise partials[ERROR]
         audit.merge(batch_audit)
         for name, partial in partials.items():
             self.by_name[name].absorb(partial)

@@ -41,6 +41,12 @@ class Generate:
         finally:
             self.backend.unload()
 
+    @property
+    def batch_rows(self) -> int | None:
+        """Jobs per batch that keep a cluster busy: an LLM backend's batches are small (each job
+        waits on the network), the template backend's as large as the executor likes."""
+        return getattr(self.backend, "batch_rows", None)
+
     # An executor that runs copies of this stage elsewhere (Ray workers) calls ``distribute``
     # first; the copies' numbers come back through ``partial`` / ``absorb`` (``Accumulates``).
 

@@ -99,6 +99,12 @@ class OpenAIBackend:
 
     # -- on a cluster (builders.executors.ray_data) -------------------------------------------
 
+    @property
+    def batch_rows(self) -> int:
+        """Jobs per Ray task: enough to fill ``--concurrency``, few enough to spread the jobs
+        over the workers."""
+        return max(16, 4 * self.settings.concurrency)
+
     def distribute(self) -> None:
         """Before copies of this backend run on Ray workers: one coordinator actor for the
         cache, the budget, the rate limit and the requests in flight (``cluster.py``)."""
@@ -164,6 +170,12 @@ class OpenAIBackend:
         totals = ray.get(self.coordinator.totals.remote())
         self.budget.spent_usd = totals["spent_usd"]
         self.budget.stopped = totals["stopped"]
+        # The coordinator saw every attempt and answer; the workers' own counts miss those of a
+        # worker that was killed before it reported.
+        stats = self.client.stats
+        stats.sent, stats.answered = totals["sent"], totals["answered"]
+        stats.prompt_tokens = totals["prompt_tokens"]
+        stats.completion_tokens = totals["completion_tokens"]
         ray.kill(self.coordinator)
         self.coordinator = None
 

@@ -64,7 +64,11 @@ class LLMCoordinator:
         self.limiter = RateLimiter(rpm, tpm)
         self.claim_s = claim_s
         self.claims: dict[str, _Claim] = {}
+        # What the cluster sent and was paid for: a killed worker's own counts die with it.
         self.sent = 0
+        self.answered = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
 
     async def begin(self, key: str, reserve_prompt_tokens: int, max_tokens: int) -> tuple[str, Any]:
         """("cached", response) | ("send", reserved USD) | ("stopped", None)."""
@@ -110,6 +114,9 @@ class LLMCoordinator:
             reserved, response.prompt_tokens, response.completion_tokens, price_factor
         )
         stored = self.cache.put(key, role, response)
+        self.answered += 1
+        self.prompt_tokens += response.prompt_tokens
+        self.completion_tokens += response.completion_tokens
         self._release(key)
         return stored, self.budget.spent_usd
 
@@ -128,7 +135,9 @@ class LLMCoordinator:
             "spent_usd": self.budget.spent_usd,
             "stopped": self.budget.stopped,
             "sent": self.sent,
-            "cached": len(self.cache),
+            "answered": self.answered,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
         }
 
 
@@ -218,7 +227,13 @@ class ClusterClient(LLMClient):
         answer = CachedResponse(
             None if rejected else text, prompt_tokens, completion_tokens, rejected
         )
-        stored, spent = await self.coordinator.end.remote(key, request.role, answer, reserved, 1.0)
+        try:
+            stored, spent = await self.coordinator.end.remote(
+                key, request.role, answer, reserved, 1.0
+            )
+        except ray.exceptions.RayActorError:
+            self._keep(key, request.role, answer)  # the driver is gone; this task will fail
+            raise
         self.budget.spent_usd = spent
         self.stats.answered += 1
         self.stats.prompt_tokens += prompt_tokens
@@ -228,6 +243,18 @@ class ClusterClient(LLMClient):
         return Completion(
             key, stored.content, stored.rejected, prompt_tokens, completion_tokens, cached=False
         )
+
+    def _keep(self, key: str, role: str, answer: CachedResponse) -> None:
+        """An answer paid for after the coordinator died (its driver was killed): into the cache
+        file directly when this worker can reach it (same machine or a shared filesystem), so
+        the rerun does not pay for it again."""
+        if not self.cache.folder.is_dir():
+            return
+        cache = ResponseCache(self.cache.folder)
+        try:
+            cache.put(key, role, answer)
+        finally:
+            cache.close()
 
     async def _backoff(self, seconds: float) -> None:
         await self.coordinator.renew.remote(_current_key.get(), seconds)
