@@ -26,6 +26,7 @@ class BuildResult:
     seconds: float
     manifest: dict[str, Any] = field(repr=False)
     stage_seconds: dict[str, float] = field(default_factory=dict, repr=False)  # CPU, per stage
+    step_seconds: dict[str, float] = field(default_factory=dict, repr=False)  # Ray: wall, per step
 
     @property
     def total_rows(self) -> int:
@@ -65,6 +66,7 @@ def build(config: BuildConfig, *, progress: bool = False, command: str = "") -> 
         seconds=time.perf_counter() - started,
         manifest=manifest,
         stage_seconds=output.stage_seconds,
+        step_seconds=output.step_seconds,
     )
 
 

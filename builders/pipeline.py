@@ -195,4 +195,5 @@ def run_pipeline(config: BuildConfig, *, progress: bool = False) -> PipelineOutp
         llm=generate.report(),
         executor=executor.describe(),
         stage_seconds=dict(executor.clock.seconds),
+        step_seconds=dict(getattr(executor, "step_seconds", {})),
     )

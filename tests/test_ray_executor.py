@@ -53,7 +53,8 @@ def ray_cluster():
         num_cpus=2,
         include_dashboard=False,
         log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}},
+        # Workers import this checkout and the test modules (stages defined in tests).
+        runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join((str(REPO), str(REPO / "tests")))}},
     )
     yield
     ray.shutdown()

@@ -47,8 +47,10 @@ class PipelineOutput:
     language: LanguageCheck
     llm: dict[str, Any] | None = None  # the LLM backend's report (requests, tokens, cost)
     executor: dict[str, Any] | None = None  # which executor ran, and where (manifest)
-    # CPU seconds per stage (not in the manifest: they differ from run to run)
+    # CPU seconds per stage, and (Ray) wall seconds per cluster step: not in the manifest, they
+    # differ from run to run
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def splits(self) -> dict[str, list[Example]]:

@@ -543,15 +543,17 @@ class RayExecutor:
                 segment.append(stage)
                 continue
             dataset = self._row_segment(segment, dataset)
+            steps = "+".join(s.name for s in segment) or "input"
             segment = []
-            dataset = self._barrier(dataset, audit)
+            dataset = self._barrier(dataset, audit, steps)
             if kind == EXACT:
                 dataset = self._exact(stage, dataset)
             elif kind == NEAR:
                 dataset = self._near(stage, dataset, audit)
             else:
                 dataset = self._whole(stage, dataset, audit)
-        dataset = self._barrier(self._row_segment(segment, dataset), audit)
+        steps = "+".join(s.name for s in segment) or "input"
+        dataset = self._barrier(self._row_segment(segment, dataset), audit, steps)
         started = time.perf_counter()
         rows = dataset.map_batches(
             functools.partial(to_rows, split_of), batch_format="pyarrow", batch_size=BATCH_ROWS
@@ -578,7 +580,7 @@ class RayExecutor:
             batch_size=batch_rows,
         )
 
-    def _barrier(self, dataset: Any, audit: AuditLog) -> Any:
+    def _barrier(self, dataset: Any, audit: AuditLog, steps: str) -> Any:
         """Run what is pending, merge the side rows into the driver's audit, return the items."""
         started = time.perf_counter()
         dataset = dataset.materialize()
@@ -588,7 +590,7 @@ class RayExecutor:
             for payload in batch[SIDE].to_pylist():
                 self._merge_side(pickle.loads(payload), audit)
         items_only = items_only.materialize()
-        self.step_seconds["barrier"] += time.perf_counter() - started
+        self.step_seconds[steps] += time.perf_counter() - started
         return items_only
 
     def _merge_side(
