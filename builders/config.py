@@ -56,6 +56,17 @@ class BuildConfig:
     backend: str = option(
         "template", help="row writer", metavar="template|openai", choices=("template", "openai")
     )
+    executor: str = option(
+        "local",
+        help="where the stages run: this process, in bounded memory, or Ray Data (extra 'ray')",
+        metavar="local|ray",
+        choices=("local", "ray"),
+    )
+    ray_address: str | None = option(
+        None,
+        help="Ray cluster to join (--executor ray; default: start one on this machine's cores)",
+        metavar="ADDRESS",
+    )
     model: str | None = option(None, help="model name (openai backend)", metavar="NAME")
     base_url: str | None = option(None, help="OpenAI-compatible server URL", metavar="URL")
     concurrency: int = option(8, help="LLM requests in flight", metavar="N")

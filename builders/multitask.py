@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,8 +121,8 @@ def summary_text(result: Any) -> str:
         translation_languages,
     )
 
-    rows = result.rows
-    lines = [f"built {result.out} in {result.seconds:.1f}s: {len(rows)} rows"]
+    rows = result.summary
+    lines = [f"built {result.out} in {result.seconds:.1f}s: {result.total_rows} rows"]
     lines.append(
         format_table(
             config_table(rows, result.configs),
@@ -155,7 +154,7 @@ def summary_text(result: Any) -> str:
         )
     languages = translation_languages(rows)
     lines.append(f"translation target languages ({len(languages)}): {', '.join(languages)}")
-    categories = Counter(row["category"] for row in rows if row["kind"] == "harmful")
+    categories = {row["category"] for row in rows if row["kind"] == "harmful"}
     lines.append(f"hazard codes in harmful rows: {len(categories)} of 14")
     lines.append(
         "stages: "

@@ -17,6 +17,7 @@ from builders.export.report import (
     dropped_text,
     language_table,
     shortfall_lines,
+    total_rows,
 )
 from builders.export.shortcuts import FEATURE_NAMES, over_target, report_table
 from builders.resources import data_folder
@@ -122,7 +123,7 @@ def render_card(
     ratio_table = benign_ratio_table(rows, tasks, settings.get("benign_ratio"), quality)
     shortcuts = form_shortcuts or {"configs": {}, "target_points": 0}
     return environment.get_template(CARD_TEMPLATE).render(
-        front_matter=front_matter(data_files, license, languages, len(rows)),
+        front_matter=front_matter(data_files, license, languages, total_rows(rows)),
         pretty_name="Multitask Safety",
         task_list=", ".join(f"`{task}`" for task in tasks),
         configs=configs,

@@ -12,12 +12,24 @@ from typing import Any
 
 from builders.schema import HAZARD_CATEGORIES, TASKS
 
-# A row here is a mapping with at least: task, kind, language, target_language, category, split.
+# A row here is a mapping with at least: task, kind, language, target_language, category, split;
+# it stands for ``count`` rows when it has that key (a build's summary counts rows, it does not
+# keep them).
 Row = dict[str, Any]
 
 
+def _count(row: Row) -> int:
+    return row.get("count", 1)
+
+
+def total_rows(rows: list[Row]) -> int:
+    return sum(_count(row) for row in rows)
+
+
 def config_table(rows: list[Row], configs: Iterable[str]) -> list[dict[str, Any]]:
-    counts = Counter((row["task"], row["kind"], row["split"]) for row in rows)
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for row in rows:
+        counts[(row["task"], row["kind"], row["split"])] += _count(row)
     table = []
     for config in configs:
         tasks = TASKS if config == "all" else (config,)
@@ -31,7 +43,9 @@ def config_table(rows: list[Row], configs: Iterable[str]) -> list[dict[str, Any]
 
 
 def language_table(rows: list[Row]) -> list[dict[str, Any]]:
-    counts = Counter((row["task"], row["language"], row["target_language"] or "—") for row in rows)
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for row in rows:
+        counts[(row["task"], row["language"], row["target_language"] or "—")] += _count(row)
     order = {task: index for index, task in enumerate(TASKS)}
     return [
         {"task": task, "language": language, "target_language": target, "rows": count}
@@ -42,7 +56,9 @@ def language_table(rows: list[Row]) -> list[dict[str, Any]]:
 
 
 def category_table(rows: list[Row]) -> list[dict[str, Any]]:
-    counts = Counter((row["category"], row["kind"]) for row in rows)
+    counts: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        counts[(row["category"], row["kind"])] += _count(row)
     codes = [*HAZARD_CATEGORIES, "benign"]
     return [
         {
@@ -90,7 +106,9 @@ def benign_ratio_table(
 ) -> list[dict[str, Any]]:
     """Per task config: harmful and benign rows, their ratio, the ``--benign-ratio`` target and
     how far short of it the config fell (its benign pool, before sampling, is in ``pool``)."""
-    counts = Counter((row["task"], row["kind"]) for row in rows)
+    counts: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        counts[(row["task"], row["kind"])] += _count(row)
     pools = ((quality or {}).get("benign_ratio") or {}).get("configs", {})
     table = []
     for task in tasks:

@@ -35,6 +35,10 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, ClassVar
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 TARGET_POINTS = 10.0  # the most a config may score above the 50% baseline
 MIN_TEST_ROWS = 20  # per kind: below this the interval is too wide to judge
 # Per kind, larger splits are scored on a fixed sample (±1.4 points at 95% with 5,000 test
@@ -60,6 +64,31 @@ class FormRow:
     language: str
     target_language: str | None
     id: str = ""
+
+
+def user_prompts(messages: pa.Array | pa.ChunkedArray) -> list[str]:
+    """The first user turn of each row of an Arrow ``messages`` column ("" without one), as
+    ``form_row`` reads it, without turning the whole column into Python objects."""
+    if isinstance(messages, pa.ChunkedArray):
+        messages = messages.combine_chunks()
+    turns = pc.list_flatten(messages)
+    parents = pc.list_parent_indices(messages).to_numpy(zero_copy_only=False)
+    user = pc.equal(turns.field("role"), "user").to_numpy(zero_copy_only=False)
+    positions = np.flatnonzero(user)
+    owners = parents[positions]
+    first = np.ones(len(owners), dtype=bool)
+    first[1:] = owners[1:] != owners[:-1]
+    prompts = [""] * len(messages)
+    contents = turns.field("content").take(pa.array(positions[first])).to_pylist()
+    for owner, content in zip(owners[first].tolist(), contents, strict=True):
+        prompts[owner] = content
+    return prompts
+
+
+def table_form(item: tuple[str, ...], split: str) -> FormRow:
+    """``to_form`` for rows added by ``FormSample.add_table``."""
+    template, prompt, language, target, task, kind, row_id = item
+    return FormRow(task, kind, split, template, prompt, language, target, row_id)
 
 
 def form_row(row: dict[str, Any], split: str) -> FormRow:
@@ -286,6 +315,19 @@ class FormSample:
         if len(bucket) >= 2 * self.CAPS[split]:
             bucket.sort(key=itemgetter(0))
             del bucket[self.CAPS[split] :]
+
+    def add_table(self, table: pa.Table, split: str) -> None:
+        """Every row of an ``EXAMPLE_SCHEMA`` table (the exporter's stream): the same sample as
+        ``add`` with ``form_row``, the prompt read column-wise. Use with ``to_form=table_form``."""
+        columns = ("task", "kind", "id", "template_id", "language", "target_language")
+        values = [table.column(name).to_pylist() for name in columns]
+        prompts = user_prompts(table.column("messages"))
+        for task, kind, row_id, template, language, target, prompt in zip(
+            *values, prompts, strict=True
+        ):
+            self.add(
+                task, split, kind, row_id, (template, prompt, language, target, task, kind, row_id)
+            )
 
     def rows(self, task: str, split: str) -> list[FormRow]:
         rows = []

@@ -12,17 +12,25 @@ same input), then the source listed first in ``--seeds``, then a hash of the bui
 row (deterministic, and independent of input order). A task config with no harmful rows keeps
 its benign rows (there is no ratio to keep). Every row left out is in ``audit/removed.parquet``
 (reason ``over_benign_ratio``, its phrasing in ``detail``).
+
+A ``WHOLE`` stage (``builders.stage``): a target needs the counts of the whole stream. It keeps
+one small record per job and spills the jobs themselves to disk, so it holds no more than the
+dedup stages do; the result does not depend on the order jobs arrive in (the Ray executor
+delivers seeds in any order; a seed's phrasings arrive together, in reframing's order).
 """
 
 from __future__ import annotations
 
 import math
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
+from builders.executors.spill import ItemSpill
 from builders.schema import stable_id
-from builders.stage import AuditLog, BuildContext
+from builders.stage import WHOLE, AuditLog, BuildContext
 from builders.stages.split import SPLITS, split_of
 from builders.tasks import FramingJob
 
@@ -33,11 +41,18 @@ class BenignRatio:
     """Samples benign framing jobs down to ``ratio`` × the harmful jobs of each task and split."""
 
     name = "benign_ratio"
+    kind = WHOLE
 
     def __init__(
-        self, ratio: float, test_fraction: float, build_seed: int, priority: dict[str, int]
+        self,
+        ratio: float,
+        test_fraction: float,
+        build_seed: int,
+        priority: dict[str, int],
+        tasks: Iterable[str] = (),
     ) -> None:
         self.ratio = ratio
+        self.tasks = list(tasks)
         self.test_fraction = test_fraction
         self.build_seed = build_seed
         self.priority = priority
@@ -46,7 +61,9 @@ class BenignRatio:
     @classmethod
     def from_build(cls, context: BuildContext) -> BenignRatio:
         config = context.config
-        return cls(config.benign_ratio, config.test_fraction, config.seed, context.priority)
+        return cls(
+            config.benign_ratio, config.test_fraction, config.seed, context.priority, context.tasks
+        )
 
     def split(self, job: FramingJob) -> str:
         seed_id = job.seed.id
@@ -56,44 +73,53 @@ class BenignRatio:
         return split
 
     def __call__(self, jobs: Iterable[FramingJob], audit: AuditLog) -> Iterator[FramingJob]:
-        jobs = list(jobs)
+        with tempfile.TemporaryDirectory(prefix="benign-ratio-") as folder:
+            yield from self._sample(jobs, audit, Path(folder))
+
+    def _sample(
+        self, jobs: Iterable[FramingJob], audit: AuditLog, folder: Path
+    ) -> Iterator[FramingJob]:
         report = audit.stage(self.name)
-        report.rows_in = len(jobs)
+        spill = ItemSpill(folder, self.name)
         harmful: Counter[tuple[str, str]] = Counter()
         fixed: Counter[tuple[str, str]] = Counter()
-        pool: dict[tuple[str, str], list[int]] = defaultdict(list)
-        variant: dict[int, int] = {}
+        # Per cell, the benign seeds' jobs as (rank, position in the spill, seed, phrasing id).
+        pool: dict[tuple[str, str], list[tuple[Any, ...]]] = defaultdict(list)
         seen: Counter[tuple[str, str]] = Counter()
-        for index, job in enumerate(jobs):
+        tasks: set[str] = set()
+        for job in jobs:
             cell = (job.task, self.split(job))
+            tasks.add(job.task)
             if job.kind == "harmful":
                 harmful[cell] += 1
             elif job.seed.kind == "harmful":
                 fixed[cell] += 1
             else:
-                pool[cell].append(index)
-                variant[index] = seen[(job.task, job.seed.id)]
+                variant = seen[(job.task, job.seed.id)]
                 seen[(job.task, job.seed.id)] += 1
+                pool[cell].append((self._rank(job, variant), spill.count, job.phrasing.id))
+            spill.append(job)
+        report.rows_in = spill.count
         tasks_with_harmful = {task for task, _ in harmful}
-        dropped: set[int] = set()
-        for (task, split), indices in sorted(pool.items()):
+        dropped: dict[int, str] = {}
+        for (task, split), entries in sorted(pool.items()):
             if task not in tasks_with_harmful:
                 continue
             target = math.floor(self.ratio * harmful[(task, split)] + 1e-9)
             room = max(0, target - fixed[(task, split)])
-            if len(indices) <= room:
+            if len(entries) <= room:
                 continue
-            ranked = sorted(indices, key=lambda i: self._rank(jobs[i], variant[i]))
-            for index in ranked[room:]:
-                dropped.add(index)
-                detail = f"{task} {split}: {room} of {len(indices)} benign rows kept; left out: "
-                audit.drop_seed(
-                    report, jobs[index].seed, REASON, detail + jobs[index].phrasing.id, task=task
-                )
-        audit.quality["benign_ratio"] = self._summary(jobs, harmful, fixed, pool, dropped)
-        report.rows_out = len(jobs) - len(dropped)
-        for index, job in enumerate(jobs):
-            if index not in dropped:
+            entries.sort()
+            detail = f"{task} {split}: {room} of {len(entries)} benign rows kept; left out: "
+            for _, position, phrasing in entries[room:]:
+                dropped[position] = detail + phrasing
+        audit.quality["benign_ratio"] = self._summary(tasks, harmful, fixed, pool, dropped)
+        report.rows_out = spill.count - len(dropped)
+        del pool
+        for position, job in enumerate(spill.replay()):
+            if position in dropped:
+                audit.drop_seed(report, job.seed, REASON, dropped[position], task=job.task)
+            else:
                 yield job
 
     def _rank(self, job: FramingJob, variant: int) -> tuple[int, int, str]:
@@ -105,19 +131,21 @@ class BenignRatio:
 
     def _summary(
         self,
-        jobs: list[FramingJob],
+        present: set[str],
         harmful: Counter[tuple[str, str]],
         fixed: Counter[tuple[str, str]],
-        pool: dict[tuple[str, str], list[int]],
-        dropped: set[int],
+        pool: dict[tuple[str, str], list[tuple[Any, ...]]],
+        dropped: dict[int, str],
     ) -> dict[str, Any]:
-        """Per task: harmful jobs, the benign pool and what was kept (before later filters)."""
-        tasks = dict.fromkeys(job.task for job in jobs)
+        """Per task (in the build's task order): harmful jobs, the benign pool and what was kept
+        (before later filters)."""
+        order = [task for task in self.tasks if task in present]
+        order += sorted(present - set(order))
         configs = {}
-        for task in tasks:
+        for task in order:
             cells = [(task, split) for split in SPLITS]
             available = sum(fixed[c] + len(pool.get(c, ())) for c in cells)
-            removed = sum(1 for c in cells for i in pool.get(c, ()) if i in dropped)
+            removed = sum(1 for c in cells for e in pool.get(c, ()) if e[1] in dropped)
             configs[task] = {
                 "harmful": sum(harmful[c] for c in cells),
                 "benign_pool": available,
