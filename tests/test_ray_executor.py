@@ -140,6 +140,43 @@ def test_every_kind_of_stage_drops_the_same_rows_on_ray(tmp_path, monkeypatch):
     assert_same_build(tmp_path / "local", tmp_path / "ray")
 
 
+@needs_shared
+def test_benign_presets_with_a_benign_ratio_build_the_same_bytes_on_ray(tmp_path):
+    """Benign presets from ../shared sampled by --benign-ratio (a whole-stream stage that drops
+    rows): both executors keep the same benign rows and write the same bytes, the same
+    benign-ratio summary and the same form-shortcut report (manifest and card)."""
+    seeds, tasks = SHARED / "seeds", SHARED / "tasks"
+    config = BuildConfig(
+        out=str(tmp_path / "local"),
+        # The presets first: the first source listed fills the benign room first.
+        seeds=(
+            f"humaneval={seeds / 'humaneval' / 'HumanEval.jsonl'}",
+            f"dialogsum={tasks / 'summarization' / 'dialogsum' / 'dialogsum.dev.jsonl'}",
+            f"multi30k={tasks / 'translation' / 'multi30k' / 'test_2016_flickr'}",
+            "bundled",
+        ),
+        benign_ratio=0.5,
+    )
+    local = build(config)
+    on_ray = build(dataclasses.replace(config, out=str(tmp_path / "ray"), executor="ray"))
+    ratio = next(s for s in local.manifest["stages"] if s["stage"] == "benign_ratio")
+    assert ratio["dropped"]["over_benign_ratio"] > 0
+    kept = local.manifest["quality"]["benign_ratio"]["configs"]
+    assert all(kept[task]["benign_kept"] < kept[task]["benign_pool"] for task in kept)
+    sources = {s["name"]: s["seeds"] for s in local.manifest["seed_sources"]}
+    assert all(sources[name] > 0 for name in ("humaneval", "dialogsum", "multi30k"))
+    assert_same_build(tmp_path / "local", tmp_path / "ray")
+    shortcuts = local.manifest["form_shortcuts"]
+    assert set(shortcuts["configs"]) == set(local.manifest["build_config"]["tasks"])
+    assert on_ray.manifest["form_shortcuts"] == shortcuts
+    assert on_ray.manifest["quality"]["benign_ratio"] == local.manifest["quality"]["benign_ratio"]
+
+    def card(folder: Path) -> str:
+        return (folder / "README.md").read_text("utf-8").replace(str(folder), "OUT")
+
+    assert card(tmp_path / "ray") == card(tmp_path / "local")
+
+
 def llm_config(
     server: FakeOpenAI, tmp_path: Path, seeds: tuple[str, ...], **changes
 ) -> BuildConfig:

@@ -13,10 +13,11 @@ row (deterministic, and independent of input order). A task config with no harmf
 its benign rows (there is no ratio to keep). Every row left out is in ``audit/removed.parquet``
 (reason ``over_benign_ratio``, its phrasing in ``detail``).
 
-A ``WHOLE`` stage (``builders.stage``): a target needs the counts of the whole stream. It keeps
-one small record per job and spills the jobs themselves to disk, so it holds no more than the
-dedup stages do; the result does not depend on the order jobs arrive in (the Ray executor
-delivers seeds in any order; a seed's phrasings arrive together, in reframing's order).
+A ``WHOLE`` stage (``builders.stage``): a target needs the counts of the whole stream. Jobs that
+are always kept pass at once; benign seeds' jobs wait on disk while the stage keeps one small
+record per job, so it holds no more than the dedup stages do. The result does not depend on the
+order jobs arrive in (the Ray executor delivers seeds in any order; a seed's phrasings arrive
+together, in reframing's order).
 """
 
 from __future__ import annotations
@@ -80,26 +81,30 @@ class BenignRatio:
         self, jobs: Iterable[FramingJob], audit: AuditLog, folder: Path
     ) -> Iterator[FramingJob]:
         report = audit.stage(self.name)
-        spill = ItemSpill(folder, self.name)
+        # Only benign seeds' jobs can be left out: the others pass at once, these wait on disk.
+        waiting = ItemSpill(folder, self.name)
         harmful: Counter[tuple[str, str]] = Counter()
         fixed: Counter[tuple[str, str]] = Counter()
-        # Per cell, the benign seeds' jobs as (rank, position in the spill, seed, phrasing id).
+        # Per cell, the waiting jobs as (rank, position among the waiting, phrasing id).
         pool: dict[tuple[str, str], list[tuple[Any, ...]]] = defaultdict(list)
         seen: Counter[tuple[str, str]] = Counter()
         tasks: set[str] = set()
         for job in jobs:
+            report.rows_in += 1
             cell = (job.task, self.split(job))
             tasks.add(job.task)
-            if job.kind == "harmful":
-                harmful[cell] += 1
-            elif job.seed.kind == "harmful":
-                fixed[cell] += 1
-            else:
+            if job.kind == "benign" and job.seed.kind != "harmful":
                 variant = seen[(job.task, job.seed.id)]
                 seen[(job.task, job.seed.id)] += 1
-                pool[cell].append((self._rank(job, variant), spill.count, job.phrasing.id))
-            spill.append(job)
-        report.rows_in = spill.count
+                pool[cell].append((self._rank(job, variant), waiting.count, job.phrasing.id))
+                waiting.append(job)
+                continue
+            if job.kind == "harmful":
+                harmful[cell] += 1
+            else:
+                fixed[cell] += 1
+            report.rows_out += 1
+            yield job
         tasks_with_harmful = {task for task, _ in harmful}
         dropped: dict[int, str] = {}
         for (task, split), entries in sorted(pool.items()):
@@ -114,12 +119,12 @@ class BenignRatio:
             for _, position, phrasing in entries[room:]:
                 dropped[position] = detail + phrasing
         audit.quality["benign_ratio"] = self._summary(tasks, harmful, fixed, pool, dropped)
-        report.rows_out = spill.count - len(dropped)
         del pool
-        for position, job in enumerate(spill.replay()):
+        for position, job in enumerate(waiting.replay()):
             if position in dropped:
                 audit.drop_seed(report, job.seed, REASON, dropped[position], task=job.task)
             else:
+                report.rows_out += 1
                 yield job
 
     def _rank(self, job: FramingJob, variant: int) -> tuple[int, int, str]:
