@@ -153,3 +153,40 @@ def test_negative_ratio_is_a_one_line_error():
 
     with pytest.raises(InputError, match="benign_ratio"):
         BuildConfig(benign_ratio=-1)
+
+
+def test_the_sample_does_not_depend_on_the_order_seeds_arrive_in(tmp_path, seed_files):
+    """The Ray executor hands this whole-stream stage the seeds in any order (each seed's
+    phrasings together): the same jobs are kept and the same summary and audit are written."""
+    import random
+
+    from builders.pipeline import plan_build
+    from builders.stage import WHOLE, AuditLog
+    from builders.stages.benign_ratio import BenignRatio
+
+    config = BuildConfig(
+        out=str(tmp_path / "out"),
+        seeds=(seed_files["harmful"], seed_files["benign"]),
+        tasks=("summarization", "chat"),
+        benign_ratio=100,  # plan every job; the stage under test samples them
+    )
+    plan = plan_build(config)
+    by_seed: dict[str, list] = {}
+    for job in plan.jobs:
+        by_seed.setdefault(job.seed.id, []).append(job)
+    shuffled = list(by_seed.values())
+    random.Random(3).shuffle(shuffled)
+
+    def sample(jobs: list) -> tuple[list[str], dict, list]:
+        stage = BenignRatio(0.5, 0.2, 0, {}, plan.tasks)
+        assert stage.kind == WHOLE
+        audit = AuditLog()
+        kept = sorted(job.id for job in stage(iter(jobs), audit))
+        removed = sorted((row["seed_id"], row["task"], row["detail"]) for row in audit.removed)
+        return kept, json.loads(json.dumps(audit.quality)), removed
+
+    first = sample(plan.jobs)
+    again = sample([job for group in shuffled for job in group])
+    assert first == again
+    assert first[2], "the ratio must leave benign jobs out"
+    assert list(first[1]["benign_ratio"]["configs"]) == ["summarization", "chat"]
