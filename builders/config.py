@@ -37,8 +37,10 @@ class BuildConfig:
     )
     seeds: tuple[str, ...] = option(
         ("bundled",),
-        help="'bundled', a preset (advbench, harmbench, safety-tuned-llamas, xstest, beavertails, "
-        "do-not-answer), NAME=PATH, or PATH[:prompt=COL,refusal=COL,category=COL,...]",
+        help="'bundled', a harmful preset (advbench, harmbench, safety-tuned-llamas, xstest, "
+        "beavertails, do-not-answer), a benign task preset (mbpp, humaneval, dialogsum, scitldr, "
+        "multi30k, financial-phrasebank, sst2, alpaca), NAME=PATH, or "
+        "PATH[:prompt=COL,refusal=COL,category=COL,...]",
         metavar="SPEC",
         comma=False,
         nonempty=True,
@@ -53,6 +55,17 @@ class BuildConfig:
     )
     backend: str = option(
         "template", help="row writer", metavar="template|openai", choices=("template", "openai")
+    )
+    executor: str = option(
+        "local",
+        help="where the stages run: this process, in bounded memory, or Ray Data (extra 'ray')",
+        metavar="local|ray",
+        choices=("local", "ray"),
+    )
+    ray_address: str | None = option(
+        None,
+        help="Ray cluster to join (--executor ray; default: start one on this machine's cores)",
+        metavar="ADDRESS",
     )
     model: str | None = option(None, help="model name (openai backend)", metavar="NAME")
     base_url: str | None = option(None, help="OpenAI-compatible server URL", metavar="URL")
@@ -105,6 +118,13 @@ class BuildConfig:
     )
     benign_variants_per_seed: int = option(
         3, help="rows per benign seed (benign task inputs are fewer)", metavar="N", low=1
+    )
+    benign_ratio: float = option(
+        1.0,
+        help="benign rows per harmful row in each task config: benign rows are sampled (by "
+        "--seed) down to R x the harmful rows, or kept whole when the pool has fewer",
+        metavar="R",
+        low=0,
     )
     test_fraction: float = option(
         0.2,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,6 +99,17 @@ class PushOptions:
         check_options(self)
 
 
+@dataclass(frozen=True)
+class ValidateOptions(FolderOptions):
+    """``validate DIR [--fail-on-shortcut]``."""
+
+    fail_on_shortcut: bool = option(
+        False,
+        help="exit 2 when a config's form alone predicts kind more than 10 points above the 50% "
+        "baseline (default: print a warning)",
+    )
+
+
 COMMANDS = {
     "build": "build a dataset folder",
     "stats": "counts per config / language / category and the stage report of a built folder",
@@ -120,7 +130,7 @@ def make_parser() -> argparse.ArgumentParser:
     _add_build_arguments(made["build"])
     add_dataclass_flags(made["push"], PushOptions)
     add_dataclass_flags(made["stats"], FolderOptions)
-    add_dataclass_flags(made["validate"], FolderOptions)
+    add_dataclass_flags(made["validate"], ValidateOptions)
     return parser
 
 
@@ -145,23 +155,47 @@ def run_build(args: argparse.Namespace, argv: list[str]) -> int:
 
 def summary_text(result: Any) -> str:
     from builders.export.report import (
+        benign_ratio_table,
         config_table,
         dropped_text,
         format_table,
         translation_languages,
     )
 
-    rows = result.rows
-    lines = [f"built {result.out} in {result.seconds:.1f}s: {len(rows)} rows"]
+    rows = result.summary
+    lines = [f"built {result.out} in {result.seconds:.1f}s: {result.total_rows} rows"]
     lines.append(
         format_table(
             config_table(rows, result.configs),
             ["config", "harmful_train", "harmful_test", "benign_train", "benign_test", "total"],
         )
     )
+    ratio = result.manifest["build_config"].get("benign_ratio")
+    tasks = [config for config in result.configs if config != "all"]
+    ratios = benign_ratio_table(rows, tasks, ratio, result.manifest.get("quality"))
+    lines.append(
+        f"benign rows per harmful row (--benign-ratio {ratio:g}): "
+        + ", ".join(
+            f"{row['config']} {row['benign_per_harmful']}"
+            + (f" (short by {row['short_by']})" if row["short_by"] else "")
+            for row in ratios
+        )
+    )
+    shortcuts = result.manifest.get("form_shortcuts")
+    if shortcuts:
+        lines.append(
+            f"form shortcuts (kind from form alone, points over 50%, target ≤ "
+            f"+{shortcuts['target_points']:.0f}): "
+            + ", ".join(
+                f"{task} {config['worst_points']:+.1f} ({config['worst']})"
+                if "worst" in config
+                else f"{task} —"
+                for task, config in shortcuts["configs"].items()
+            )
+        )
     languages = translation_languages(rows)
     lines.append(f"translation target languages ({len(languages)}): {', '.join(languages)}")
-    categories = Counter(row["category"] for row in rows if row["kind"] == "harmful")
+    categories = {row["category"] for row in rows if row["kind"] == "harmful"}
     lines.append(f"hazard codes in harmful rows: {len(categories)} of 14")
     lines.append(
         "stages: "
@@ -209,9 +243,16 @@ def run_stats(args: argparse.Namespace) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from builders.export.validate import validate_folder
+    from builders.export.validate import check_folder
 
-    problems = validate_folder(folder_option(args))
+    options = load_run_config(ValidateOptions, None, flag_overrides(args, ValidateOptions))
+    problems, warnings = check_folder(Path(str(options.dir)))
+    if options.fail_on_shortcut:
+        problems += warnings
+        warnings = []
+    # Warnings are part of the report (stdout); stderr holds only what fails the folder.
+    for warning in warnings:
+        print(f"warning: {warning}")
     if problems:
         for problem in problems[:50]:
             print(" ".join(problem.split()), file=sys.stderr)  # one line each
@@ -219,7 +260,8 @@ def run_validate(args: argparse.Namespace) -> int:
             print(f"... and {len(problems) - 50} more", file=sys.stderr)
         print(f"validate: {len(problems)} problem(s) in {args.dir}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"validate: {args.dir} is valid")
+    note = f" ({len(warnings)} warning(s): see above)" if warnings else ""
+    print(f"validate: {args.dir} is valid{note}")
     return EXIT_OK
 
 

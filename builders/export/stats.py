@@ -12,16 +12,29 @@ from builders.errors import InputError
 from builders.export.quality import quality_text
 from builders.export.report import (
     Row,
+    benign_ratio_table,
     category_table,
     config_table,
     dropped_text,
     format_table,
     language_table,
+    shortfall_lines,
 )
+from builders.export.shortcuts import FEATURE_NAMES, FormSample, form_row, report_table
 from builders.export.validate import listed_data_files, read_front_matter
 from builders.options import yaml_error_text
 
-COLUMNS = ["task", "kind", "language", "target_language", "category"]
+# What the tables and the form-shortcut report read (messages: the prompt's form).
+COLUMNS = [
+    "id",
+    "task",
+    "kind",
+    "language",
+    "target_language",
+    "category",
+    "template_id",
+    "messages",
+]
 
 
 def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
@@ -88,14 +101,17 @@ def stats_text(folder: Path) -> str:
         format_table(language_table(rows), ["task", "language", "target_language", "rows"]),
     ]
     parts += ["", format_table(category_table(rows), ["code", "name", "harmful", "benign"])]
-    if manifest is not None:
-        try:
+    tasks = [config for config in configs if config != "all"]
+    parts += form_shortcut_parts(rows, tasks)
+    try:
+        parts += benign_ratio_parts(rows, tasks, manifest or {})
+        if manifest:
             parts += manifest_parts(manifest)
-        except (KeyError, TypeError, AttributeError) as error:
-            raise InputError(
-                f"unexpected content ({type(error).__name__}: {error}); run validate",
-                file=str(folder / "manifest.json"),
-            ) from None
+    except (KeyError, TypeError, AttributeError) as error:
+        raise InputError(
+            f"unexpected content ({type(error).__name__}: {error}); run validate",
+            file=str(folder / "manifest.json"),
+        ) from None
     return "\n".join(parts)
 
 
@@ -116,3 +132,34 @@ def manifest_parts(manifest: dict) -> list[str]:
     if manifest.get("quality"):
         parts += ["", quality_text(manifest["quality"])]
     return parts
+
+
+def benign_ratio_parts(rows: list[Row], tasks: list[str], manifest: dict) -> list[str]:
+    """Benign rows per harmful row per config, against the build's --benign-ratio."""
+    ratio = manifest.get("build_config", {}).get("benign_ratio")
+    ratios = benign_ratio_table(rows, tasks, ratio, manifest.get("quality"))
+    ratio_columns = ["config", "harmful", "benign", "benign_per_harmful", "target", "short_by"]
+    return [
+        "",
+        "benign rows per harmful row"
+        + (f" (--benign-ratio {ratio:g})" if ratio is not None else ""),
+        format_table(ratios, [*ratio_columns, "pool"]),
+        *shortfall_lines(ratios, ratio),
+    ]
+
+
+def form_shortcut_parts(rows: list[Row], tasks: list[str]) -> list[str]:
+    """How well form alone predicts kind, per config (learned on train, scored on test)."""
+    sample = FormSample(tasks, form_row)
+    for row in rows:
+        sample.add(row["task"], row["split"], row["kind"], row["id"], row)
+    shortcuts = sample.report()
+    return [
+        "",
+        "form shortcuts: kind predicted from form alone, learned on train, scored on test "
+        f"(kind-balanced accuracy %, 95% CI; 50 = no shortcut; target ≤ "
+        f"+{shortcuts['target_points']:.0f} points)",
+        format_table(
+            report_table(shortcuts), ["config", "n_test", *FEATURE_NAMES, "worst", "status"]
+        ),
+    ]

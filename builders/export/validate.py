@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from builders.export.parquet import ALL_CONFIG, FINGERPRINT_CHARS, fingerprint_matches, sha256_file
+from builders.export.shortcuts import FormSample, form_row, over_target
 from builders.options import yaml_error_text
 from builders.schema import CATEGORIES, EXAMPLE_COLUMNS, HAZARD_CATEGORIES, KINDS, TASKS
 from builders.tasks.templates import TemplateLibrary, load_library
@@ -144,6 +145,7 @@ def _check_rows(
     problems: list[str],
     ids: dict[str, set[str]],
     seed_splits: dict[str, set[str]],
+    forms: FormSample,
 ) -> None:
     try:
         table = pq.read_table(file)
@@ -190,6 +192,8 @@ def _check_rows(
             problems.append(f"{where}: field 'id' duplicate '{row['id']}'")
         ids[config].add(row["id"])
         seed_splits[row["seed_id"]].add(split)
+        if config != ALL_CONFIG and row["task"] == config:
+            forms.add(row["task"], split, row["kind"], row["id"], row)
 
 
 def _is_pattern(path: str) -> bool:
@@ -222,36 +226,44 @@ def _check_card_lists_manifest_files(
 
 def validate_folder(folder: Path) -> list[str]:
     """Return every problem found (empty list: the folder is valid)."""
+    return check_folder(folder)[0]
+
+
+def check_folder(folder: Path) -> tuple[list[str], list[str]]:
+    """Problems (the folder is invalid) and warnings: configs whose form gives ``kind`` away
+    more than the target (``builders.export.shortcuts``), which ``validate`` reports without
+    failing unless asked to (``--fail-on-shortcut``)."""
     if not folder.is_dir():
-        return [f"{folder}: not a folder"]
+        return [f"{folder}: not a folder"], []
     problems: list[str] = []
     card = _check_card(folder, problems)
     manifest = _check_manifest(folder, problems)
     if card is None or not isinstance(card.get("configs"), list):
-        return problems
+        return problems, []
     if not all(isinstance(entry, dict) for entry in card["configs"]):
         problems.append(
             f"{folder / 'README.md'}: front matter field 'configs' is not a list of mappings"
         )
-        return problems
+        return problems, []
     try:
         listed = listed_data_files(card)
     except ValueError as error:
         problems.append(f"{folder / 'README.md'}: {error}")
-        return problems
+        return problems, []
     if manifest is not None:
         _check_card_lists_manifest_files(folder, listed, manifest, problems)
     library = load_library()
+    names = [entry.get("config_name") for entry in card["configs"]]
+    forms = FormSample([name for name in names if name in TASKS], form_row)
     ids: dict[str, set[str]] = defaultdict(set)
     seed_splits: dict[str, set[str]] = defaultdict(set)
-    names = [entry.get("config_name") for entry in card["configs"]]
     for name, split, paths in listed:
         for path in paths:
             matches = sorted(folder.glob(path))
             if not matches:
                 problems.append(f"{folder / path}: config '{name}' lists no existing file")
             for file in matches:
-                _check_rows(file, name, split, library, problems, ids, seed_splits)
+                _check_rows(file, name, split, library, problems, ids, seed_splits, forms)
     leaked = sorted(seed for seed, splits in seed_splits.items() if len(splits) > 1)
     if leaked:
         problems.append(
@@ -261,4 +273,5 @@ def validate_folder(folder: Path) -> list[str]:
         union = set().union(*(ids[name] for name in names if name != ALL_CONFIG))
         if union != ids[ALL_CONFIG]:
             problems.append(f"{folder}: config 'all' is not the union of the task configs")
-    return problems
+    warnings = [f"{folder}: form shortcut: {line}" for line in over_target(forms.report())]
+    return problems, warnings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from builders.schema import Seed
-from builders.stage import AuditLog, BuildContext
+from builders.stage import ROW, AuditLog, BuildContext
 from builders.tasks import FramingJob, PlanContext, get_task
 
 
@@ -14,6 +14,7 @@ class Reframe:
     (dropped, with a reason, when that task is not selected or has no reference answer)."""
 
     name = "reframe"
+    kind = ROW
 
     def __init__(self, tasks: list[str], contexts: dict[str, PlanContext]) -> None:
         self.tasks = tasks

@@ -25,6 +25,7 @@ class EvalItem:
     references: tuple[str, ...] = ()
     tests: tuple[str, ...] = ()
     label_names: tuple[str, ...] = ()
+    source_text: str = ""  # helpfulness: the task input as the data holds it (overlap check)
     response: str = ""
     scored: dict[str, Any] = field(default_factory=dict)
 
@@ -177,13 +178,17 @@ def helpfulness_items(config: EvalConfig) -> list[EvalItem]:
                     references=example.references,
                     tests=example.tests,
                     label_names=example.label_names,
+                    source_text=str(example.extra.get("input") or ""),
                 )
             )
     return items
 
 
 def evaluation_items(config: EvalConfig) -> list[EvalItem]:
+    from train_safety.evaluation.overlap import check_helpfulness_overlap
+
     items = safety_items(config) + xstest_items(config) + helpfulness_items(config)
     if not items:
         raise InputError("no prompts to evaluate", field="safety_data")
+    check_helpfulness_overlap(config, items)
     return items
