@@ -19,8 +19,8 @@ from builders.config import BuildConfig
 from builders.errors import InputError
 from builders.executors import check_executor, make_executor
 from builders.executors.local import LocalExecutor
-from builders.executors.output import LanguageCheck
-from builders.executors.output import PipelineOutput as PipelineOutput  # re-exported
+from builders.output import LanguageCheck
+from builders.output import PipelineOutput as PipelineOutput  # re-exported
 from builders.schema import Seed
 from builders.seeds import SeedSource, load_seed_spec
 from builders.stage import AuditLog, BuildContext, Stage, StageFactory

@@ -26,8 +26,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from builders.executors.spill import ItemSpill, PartitionedRecords
 from builders.schema import Example
+from builders.spill import ItemSpill, PartitionedRecords
 from builders.stage import (
     EXACT,
     NEAR,

@@ -26,7 +26,7 @@ from builders.export.parquet import (
 )
 from builders.export.report import Row
 from builders.export.shortcuts import FormSample, table_form
-from builders.pipeline import PipelineOutput
+from builders.output import PipelineOutput
 from builders.stages.split import SPLITS
 
 LIBRARIES = ("datasets", "pyarrow", "huggingface_hub", "jinja2", "pyyaml", "langdetect", "tqdm")

@@ -29,8 +29,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from builders.executors.spill import ItemSpill
 from builders.schema import stable_id
+from builders.spill import ItemSpill
 from builders.stage import WHOLE, AuditLog, BuildContext
 from builders.stages.split import SPLITS, split_of
 from builders.tasks import FramingJob
