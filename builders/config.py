@@ -94,6 +94,20 @@ class BuildConfig:
         high=1,
         low_open=True,
     )
+    categorizer: str = option(
+        "auto",
+        help="hazard labels of seeds without a dataset label: keyword rules, or the nearest "
+        "labelled exemplars by embeddings (extra 'semantic'); auto = embedding when installed",
+        metavar="auto|keyword|embedding",
+        choices=("auto", "keyword", "embedding"),
+    )
+    seed_judge: str = option(
+        "offline",
+        help="drop imported harmful seeds that are not harmful: offline (rules, plus embeddings "
+        "when --categorizer uses them), openai:MODEL (an LLM with a pinned prompt; --base-url, "
+        "OPENAI_API_KEY, cached, counts against --max-cost-usd) or none",
+        metavar="offline|none|openai:MODEL",
+    )
     seed: int = option(0, help="random seed for phrasing choice and splits", metavar="INT")
     force: bool = option(
         False, help="replace an existing output folder (not needed for a build at the default out)"

@@ -20,6 +20,7 @@ from builders.errors import InputError
 from builders.schema import Example
 from builders.seeds import SeedSource, load_seed_spec
 from builders.stage import AuditLog, BuildContext, Stage, StageFactory
+from builders.stages.categorize import HazardCategorizer
 from builders.stages.decontaminate import (
     Decontaminator,
     RowDecontamination,
@@ -37,6 +38,7 @@ from builders.stages.filters import (
     SeedRefusalCheck,
 )
 from builders.stages.generate import Generate
+from builders.stages.hygiene import SeedHygiene, parse_seed_judge
 from builders.stages.reframe import Reframe
 from builders.stages.split import split_examples
 from builders.tasks import FramingJob, get_task
@@ -47,8 +49,10 @@ PLAN_STAGES: tuple[StageFactory, ...] = (
     ExactSeedDedup,
     SeedDecontamination,
     NearSeedDedup,
+    HazardCategorizer,
     SemanticSeedDedup,
     SeedRefusalCheck,
+    SeedHygiene,
     Reframe,
 )
 # Framing jobs to rows; ``split_examples`` then assigns each row's split by its seed.
@@ -113,6 +117,7 @@ def check_request(
 ) -> tuple[list[str], tuple[str, ...]]:
     """Reject what this build cannot do before any work is done; return tasks and target languages."""
     check_backend(config)
+    parse_seed_judge(config.seed_judge)
     tasks = [get_task(name).name for name in config.tasks]
     targets = tuple(config.languages) if config.languages else library.default_targets
     for code in targets:

@@ -39,6 +39,9 @@ TASKS: tuple[str, ...] = (
     "classification",
 )
 KINDS: tuple[str, ...] = ("harmful", "benign")
+# Where a seed's category came from (see builders.seeds.hazards): the seed source's own label,
+# the nearest labelled exemplars by embeddings, the keyword rules, or nothing (a guess).
+CATEGORY_SOURCES: tuple[str, ...] = ("preset", "embedding", "rule", "fallback")
 
 # Column order of every exported row (and of the parquet schema).
 EXAMPLE_COLUMNS: tuple[str, ...] = (
@@ -47,6 +50,8 @@ EXAMPLE_COLUMNS: tuple[str, ...] = (
     "kind",
     "messages",
     "category",
+    "category_source",
+    "category_confidence",
     "seed_id",
     "source",
     "license",
@@ -89,6 +94,10 @@ class Seed:
     ``answer`` (the helpful reply) and, for task inputs, the ``task`` they belong to and
     task-specific material in ``extra`` (e.g. ``{"translations": {"fr": ...}}`` or
     ``{"options": [...], "label": ...}``).
+
+    ``category_source`` says where ``category`` came from (``CATEGORY_SOURCES``) and
+    ``category_confidence`` how sure that route is, in [0, 1]; a benign seed's ``benign`` is its
+    source's own label.
     """
 
     prompt: str
@@ -102,12 +111,22 @@ class Seed:
     task: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     id: str = ""
+    category_source: str = "preset"
+    category_confidence: float = 1.0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if self.category not in CATEGORIES:
             raise ValueError(f"category must be one of S1..S14 or 'benign', got {self.category!r}")
+        if self.category_source not in CATEGORY_SOURCES:
+            raise ValueError(
+                f"category_source must be one of {CATEGORY_SOURCES}, got {self.category_source!r}"
+            )
+        if not 0.0 <= self.category_confidence <= 1.0:
+            raise ValueError(
+                f"category_confidence must be in [0, 1], got {self.category_confidence}"
+            )
         if self.task is not None and self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         if not self.id:
@@ -130,6 +149,8 @@ class Example:
     template_id: str
     generator: str
     id: str = ""
+    category_source: str = "preset"
+    category_confidence: float = 1.0
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -163,7 +184,8 @@ class Example:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Example:
-        data = {column: row[column] for column in EXAMPLE_COLUMNS}
+        # Builds made before category_source existed lack its two columns: take the defaults.
+        data = {column: row[column] for column in EXAMPLE_COLUMNS if column in row}
         data["messages"] = tuple(
             {"role": m["role"], "content": m["content"]} for m in data["messages"]
         )

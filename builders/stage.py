@@ -164,6 +164,7 @@ class BuildContext:
     decontaminator: Any = None  # stages.decontaminate.Decontaminator, with --decontaminate
     previous: Any = None  # stages.dedup.previous_release rows, with --dedupe-against
     progress: bool = False
+    llm_spent_usd: float = 0.0  # spent by seed stages (--seed-judge): --max-cost-usd is shared
 
 
 class Stage(Protocol):

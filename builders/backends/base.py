@@ -43,6 +43,8 @@ def example_from_job(
         kind=job.kind,
         messages=({"role": "user", "content": user}, {"role": "assistant", "content": reply}),
         category=job.seed.category,
+        category_source=job.seed.category_source,
+        category_confidence=job.seed.category_confidence,
         seed_id=job.seed.id,
         source=job.seed.source,
         license=job.seed.license,

@@ -7,9 +7,10 @@ from typing import Any
 import jinja2
 import yaml
 
+from builders.export.labels import hazard_markdown, hygiene_markdown
 from builders.export.licenses import size_category
 from builders.export.quality import quality_markdown
-from builders.export.report import Row, category_table, config_table, dropped_text, language_table
+from builders.export.report import Row, config_table, dropped_text, language_table
 from builders.resources import data_folder
 from builders.tasks.templates import TemplateLibrary
 
@@ -116,7 +117,8 @@ def render_card(
         configs=configs,
         config_table=config_table(rows, configs),
         language_table=language_table(rows),
-        category_table=category_table(rows),
+        hazard_section=hazard_markdown(rows, quality or {}),
+        hygiene_section=hygiene_markdown(stages, quality or {}),
         stages=[{**stage, "dropped_text": dropped_text(stage["dropped"])} for stage in stages],
         policies=policies,
         license=license,

@@ -107,6 +107,8 @@ def write_dataset_folder(
             "kind": ex.kind,
             "language": ex.language,
             "category": ex.category,
+            "category_source": ex.category_source,
+            "category_confidence": ex.category_confidence,
             "target_language": ex.target_language,
             "generator": ex.generator,
             "split": split,

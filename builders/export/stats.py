@@ -8,16 +8,18 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from builders.errors import InputError
+from builders.export.labels import category_rows, labels_text
 from builders.export.quality import quality_text
 from builders.export.report import (
     Row,
-    category_table,
     config_table,
     dropped_text,
     format_table,
     language_table,
 )
 from builders.export.validate import listed_data_files, read_front_matter
+
+COLUMNS = ["task", "kind", "language", "target_language", "category"]
 
 
 def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
@@ -37,7 +39,9 @@ def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
             continue
         for path in paths:
             for file in sorted(folder.glob(path)):
-                columns = ["task", "kind", "language", "target_language", "category"]
+                wanted = [*COLUMNS, "category_source", "category_confidence"]
+                present = set(pq.read_schema(file).names)  # builds before category_source lack it
+                columns = [column for column in wanted if column in present]
                 for row in pq.read_table(file, columns=columns).to_pylist():
                     rows.append({**row, "split": split})
     return rows, configs
@@ -57,7 +61,18 @@ def stats_text(folder: Path) -> str:
         "",
         format_table(language_table(rows), ["task", "language", "target_language", "rows"]),
     ]
-    parts += ["", format_table(category_table(rows), ["code", "name", "harmful", "benign"])]
+    columns = [
+        "code",
+        "name",
+        "harmful",
+        "share",
+        "preset",
+        "embedding",
+        "rule",
+        "fallback",
+        "benign",
+    ]
+    parts += ["", format_table(category_rows(rows), columns)]
     manifest_path = folder / "manifest.json"
     if manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -74,6 +89,7 @@ def stats_text(folder: Path) -> str:
             "",
             format_table(sources, ["name", "spec", "license", "seeds_loaded", "seeds", "skipped"]),
         ]
+        parts += ["", labels_text(rows, manifest.get("quality", {}), manifest.get("stages", []))]
         if manifest.get("quality"):
             parts += ["", quality_text(manifest["quality"])]
     return "\n".join(parts)

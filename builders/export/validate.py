@@ -11,7 +11,14 @@ import pyarrow.parquet as pq
 import yaml
 
 from builders.export.parquet import ALL_CONFIG, FINGERPRINT_CHARS, fingerprint_matches, sha256_file
-from builders.schema import CATEGORIES, EXAMPLE_COLUMNS, HAZARD_CATEGORIES, KINDS, TASKS
+from builders.schema import (
+    CATEGORIES,
+    CATEGORY_SOURCES,
+    EXAMPLE_COLUMNS,
+    HAZARD_CATEGORIES,
+    KINDS,
+    TASKS,
+)
 from builders.tasks.templates import TemplateLibrary, load_library
 
 REQUIRED_CARD_KEYS = (
@@ -145,6 +152,16 @@ def _check_rows(
             problems.append(f"{where}: field 'category' unknown value '{row['category']}'")
         if row["kind"] == "harmful" and row["category"] not in HAZARD_CATEGORIES:
             problems.append(f"{where}: field 'category' of a harmful row must be S1..S14")
+        if row["category_source"] not in CATEGORY_SOURCES:
+            problems.append(
+                f"{where}: field 'category_source' unknown value '{row['category_source']}' "
+                f"(one of {', '.join(CATEGORY_SOURCES)})"
+            )
+        confidence = row["category_confidence"]
+        if not isinstance(confidence, float) or not 0.0 <= confidence <= 1.0:
+            problems.append(
+                f"{where}: field 'category_confidence' must be in [0, 1], got {confidence}"
+            )
         for column in (
             "id",
             "seed_id",
@@ -162,6 +179,7 @@ def _check_rows(
             continue
         reply = row["messages"][-1]["content"]
         if row["kind"] == "harmful" and not library.looks_like_refusal(reply, row["language"]):
+            # The keyword judge of train_safety would count this target as answered.
             problems.append(f"{where}: field 'messages': harmful row whose reply is not a refusal")
         if row["id"] in ids[config]:
             problems.append(f"{where}: field 'id' duplicate '{row['id']}'")
