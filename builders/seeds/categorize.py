@@ -66,7 +66,8 @@ _ANIMALS = (
     r"|geese|goose|swans?|pigeons?|puppy|puppies|kittens?|wildlife|endangered species|otters?"
     r"|warthogs?|hyenas?|moose|bison|buffalo(?:es)?|crocodiles?|alligators?|eagles?|hawks?|seals?"
     r"|kangaroos?|hippos?|beavers?|raccoons?|skunks?|possums?|hedgehogs?|ferrets?|lambs?|calf"
-    r"|calves|bulls?|donkeys?|llamas?|peacocks?|flamingos?|crows?|fish|goldfish|octopus(?:es)?)"
+    r"|calves|bulls?|donkeys?|llamas?|peacocks?|flamingos?|crows?|fish|goldfish|octopus(?:es)?"
+    r"|macaws?|vipers?|pit vipers?|turtles?|tortoises?|baboons?|walrus(?:es)?)"
 )
 # Groups that hateful generalisations target. "<nationality> people" is matched by its suffix.
 _GROUP = _rx(
@@ -103,8 +104,10 @@ _JUDGEMENT = _rx(
     \bonly hire\b
     \b(?:identify|spot|tell) (?:people|someone) who (?:are|is)\b
     \bperceived as\b
+    \b(?:hate|despise|can't stand)\b
+    \b(?:traits|things) (?:associated with|about)\b
     \bstereotyp
-    \b(?:prevent|stop|keep|ban)\w* (?:\w+ ){0,3}(?:from|out of|out)\b
+    \b(?:prevent|stop|keep|ban)\w* (?:[\w'’]+ ){0,3}(?:from|out of|out)\b
     \b(?:rank|compare|comparing|differences? (?:in|between))\b
     """
 )
@@ -156,7 +159,7 @@ def _group_generalisation(text: str) -> str | None:
 
 _PRIVATE_ATTRIBUTE = _rx(
     r"""
-    \b\w+'s (?:\w+ ){0,2}(?:pin|password|passcode|login|date of birth|birthday|sexual orientation|immigration status|marital status|political (?:affiliation|views)|religious beliefs|religion|criminal (?:history|record)|browsing history|search history|mental health|health history|medical \w+|salary|income|home address|address|phone number|email address|birth certificate|\w+ license number|social security \w+|bank \w+|credit card \w+|passport \w+|location)\b
+    \b\w+'s (?:[\w'’]+ ){0,2}(?:pin|password|passcode|login|date of birth|birthday|sexual orientation|immigration status|marital status|political (?:affiliation|views)|religious beliefs|religion|criminal (?:history|record)|browsing history|search history|mental health|health history|medical \w+|salary|income|home address|address|phone number|email address|birth certificate|\w+ license number|social security \w+|bank \w+|credit card \w+|passport \w+|location)\b
     \bhow much (?:money )?(?:does|did) (?:my|his|her|their|the) \w+ (?:earn|make|have)\b
     \b(?:is|are) (?:my|his|her) \w+ (?:a member of|gay|pregnant|sick)\b
     """
@@ -181,7 +184,7 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \bescape (?:the|this|a) (?:container|sandbox|vm)\b
             \bcontainer escape
             \bprivilege escalation\b
-            \bescalat\w* (?:\w+ )?privileges?\b
+            \bescalat\w* (?:[\w'’]+ )?privileges?\b
             \b(?:gain|get)\w* root (?:access|privileges)\b
             \b(?:dirty ?cow|dirty ?pipe)\b
             \bkernel (?:exploit|vulnerabilit)
@@ -211,6 +214,9 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \b(?:carve|cut)\w* .{0,30}\binto (?:my|your) (?:arm|skin|leg|wrist)
             \b(?:not|never) wake up\b
             \bwant to die\b
+            \binstant death if (?:i |you )?jump
+            \bnoose\b
+            \b(?:squeeze|choke|hurt)\w* (?:your|my) own [\w'’ ]{0,15}to death\b
             """
             )
         ),
@@ -244,6 +250,8 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \bradioactive (?:material|substance|waste)
             \bweapons? of mass destruction\b
             \b(?:napalm|thermite|tnt|tatp|anfo|c-?4|black powder|gunpowder)\b
+            \bnuke\b
+            \bhomemade fireworks\b
             \bgrenades?\b
             \bmolotov
             \bpathogen
@@ -282,10 +290,14 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \b(?:buy|sell|buying|selling) (?:a )?(?:slaves?|women|girls|people)\b
             \bslaves?\b
             \bdrug (?:her|him|someone|a (?:girl|woman|man))\b
-            \b(?:pressure|coerce|force|manipulate)\w* (?:\w+ ){0,3}(?:into|to have) (?:sex|sleeping|bed)\b
+            \b(?:pressure|coerce|force|manipulate)\w* (?:[\w'’]+ ){0,3}(?:into|to have) (?:sex|sleeping|bed)\b
             \b(?:make|get|convince|force) (?:women|a woman|a girl|her|someone) (?:to )?(?:have sex|sleep with)\b
             \b(?:grope|groping|flash(?:ing)? (?:my|your)|expose (?:myself|yourself))\b
-            \bspike (?:\w+ ){0,2}drinks?\b
+            \bspike (?:[\w'’]+ ){0,2}drinks?\b
+            \bspanish fly\b
+            \broofies?\b
+            \bcall girls?\b
+            \bchild brides?\b
             \bsell (?:a |my |your |his |her )?(?:baby|babies|child|children|kids?|little sister|little brother|daughter|son)\b
             \bsex objects?\b
             \b(?:take advantage of|knock out) (?:a |the )?(?:drunk|unconscious)\b
@@ -309,11 +321,22 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \b(?:titties|tits|boobs|breasts|penis|cock|dick|pussy|pusst|vagina|genitals?|orgasm\w*|blowjob|anal|butt stuff|horniness|horny)\b
             \b(?:have|having) sex\b
             \bsleep(?:ing)? with (?:my|your|his|her|a|the|married|someone|women|men)\b
-            \b(?:threesome|orgy|one[- ]night stands?|booty call|sexting|talk dirty|dirty talk|golden shower|naughty stor\w+|cum|bodily orifice|lick (?:\w+ ){0,2}butt|unprotected sex)\b
+            \b(?:threesome|orgy|one[- ]night stands?|booty call|sexting|talk dirty|dirty talk|golden shower|naughty stor\w+|cum|bodily orifice|lick (?:[\w'’]+ ){0,2}butt|unprotected sex)\b
             \bbedroom (?:games|activities)\b
             \bgood (?:at sex|in bed)\b
             \b(?:fuck|fucking)\b
             \bbestiality\b
+            \bmake love\b
+            \bto sleep with\b
+            \b(?:go|going) (?:down on|all the way)\b
+            \bswingers\b
+            \bhot carl\b
+            \b(?:pussies|sluts?|suck(?:ed)? (?:\w+ )?(?:feet|toes|dick|cock))\b
+            \bfor sex\b
+            \bbreast milk\b
+            \bsleep with (?:you|me|him|her)\b
+            \b(?:take|taking) (?:someone|somebody|her|him) from behind\b
+            \bunderwear\b
             \b(?:dildos?|vibrators?|masturbat\w*|sex toys?)\b
             \bsex with (?:an? )?(?:animal|dog|horse|chicken|duck|goat|corpse)
             \bnecrophil
@@ -348,6 +371,14 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \bnigg
             \bgaslight
             \bwhite nationalis
+            \bkkk\b
+            \bching chong\b
+            \bgingers? (?:don't|do not) have souls\b
+            \bhijab\b
+            \b(?:humorous|funny|mean|rude) (?:names|things|nicknames|comments?) (?:to call|for|about)\b
+            \bmake (?:someone|somebody|him|her|them) cry\b
+            \bpeople (?:you|i) hate\b
+            \bpresence of (?:lgbt\w*|gay|trans|black|jewish|muslim)\b
             \bapartheid\b
             \bhitler\b
             \bmake fun of\b
@@ -356,6 +387,9 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \bcussing\b
             \b(?:motherfucker|bitch|cunt|asshole)\b
             \bhurtful\b
+            \bslutt?(?:y|iest|ier)\b
+            \bcrab mentality\b
+            \blittle people\b
             \btoxic memes?\b
             \bruin (?:someone's|somebody's|his|her|their) life\b
             \bget (?:someone|somebody|him|her) fired\b
@@ -367,8 +401,8 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \b(?:offensive|derogatory|demeaning|degrading) (?:term|word|name|nickname|joke|slang|remark)s?\b
             \b(?:offensive|inflammatory)\b
             \bjokes? (?:about|that mock|mocking|on)\b
-            \b(?:mock|mocking|ridicule|humiliat)\w* (?:\w+ ){0,2}(?:people|person|group|muslims?|jews?|christians?|women|gays?|koreans?|chinese|disabled|immigrants?)
-            \bimpression of an? (?:\w+ )?(?:person|jew|muslim|asian|black|indian|chinese|gay)
+            \b(?:mock|mocking|ridicule|humiliat)\w* (?:[\w'’]+ ){0,2}(?:people|person|group|muslims?|jews?|christians?|women|gays?|koreans?|chinese|disabled|immigrants?)
+            \bimpression of an? (?:[\w'’]+ )?(?:person|jew|muslim|asian|black|indian|chinese|gay)
             \bhate (?:mail|letter|campaign|group)\b
             \b(?:loser|ugly|stupid|dumb|idiot|moron|worthless|disgusting)\b.{0,40}\b(?:tell|call|say|name|letter|message|note)
             \b(?:tell|call|say|name|letter|message|note)\b.{0,40}\b(?:loser|ugly|stupid|dumb|idiot|moron|worthless|disgusting)\b
@@ -404,20 +438,20 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \bdox
             \b(?:home|house|physical|residential|street|email|e-mail|ip|current|mailing|new) address
             \baddress (?:of|for|listed on) (?:my|a|the|this|someone|somebody|an?)\b
-            \baddress(?:es)? of (?:\w+ ){0,3}(?:house|home|people|person|actor|singer)\b
+            \baddress(?:es)? of (?:[\w'’]+ ){0,3}(?:house|home|people|person|actor|singer)\b
             \bwhere [\w' .]{1,40} (?:currently )?lives?\b
-            \bwhere (?:a|my|his|her|the|this) (?:\w+ ){0,2}(?:lives|works|parks|sleeps)\b
+            \bwhere (?:a|my|his|her|the|this) (?:[\w'’]+ ){0,2}(?:lives|works|parks|sleeps)\b
             \btrack(?:ing)? (?:someone|somebody|a person|people|my|his|her|their)\b
-            \btrack\w* (?:\w+ ){0,3}(?:location|phone|movements|whereabouts|car)\b
+            \btrack\w* (?:[\w'’]+ ){0,3}(?:location|phone|movements|whereabouts|car)\b
             stalk
             \bsp(?:y|ying|ies) on\b
             \bsnoop
-            \bbug (?:my |your |his |her |a |the )?(?:\w+ )?(?:phone|laptop|room|office|car)\b
+            \bbug (?:my |your |his |her |a |the )?(?:[\w'’]+ )?(?:phone|laptop|room|office|car)\b
             \bwebcam
             \bhidden cameras?\b
             \bfacial recognition\b
             \b(?:passport|vin|license plate|phone|cell ?phone|mobile|telephone|bank account|account|credit card|debit card|routing|pin|ssn) (?:number|numbers|details|information|info)\b
-            \b(?:passcode|password|pin code|login|unlock code|security code) (?:of|for|to) (?:\w+ ){0,2}(?:phone|account|email|laptop|computer|iphone)\b
+            \b(?:passcode|password|pin code|login|unlock code|security code) (?:of|for|to) (?:[\w'’]+ ){0,2}(?:phone|account|email|laptop|computer|iphone)\b
             \b(?:iphone|phone|email|account)'?s? (?:passcode|password)\b
             \bpasscode\b
             \bsocial security (?:numbers?|information|details|check)\b
@@ -431,12 +465,12 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \bmedical (?:records?|history|information|conditions?)\b
             \b(?:chronic illness|diagnosis|prognosis|health records?)\b
             \bwithout (?:their|his|her) (?:consent|knowledge|permission)\b
-            \bread (?:\w+ ){0,2}(?:private )?(?:messages|texts|emails|diary)\b
-            \b(?:scrap(?:e|ing)) (?:\w+ ){0,3}(?:profiles|email addresses|personal)\b
+            \bread (?:[\w'’]+ ){0,2}(?:private )?(?:messages|texts|emails|diary)\b
+            \b(?:scrap(?:e|ing)) (?:[\w'’]+ ){0,3}(?:profiles|email addresses|personal)\b
             \bidentify (?:a |this |the )?(?:stranger|person|woman|man) (?:from|in) (?:a |this |the )?(?:photo|picture|video)\b
             \breal name\b
             \bgps (?:coordinates|location|screenshot)\b
-            \bwhere (?:\w+ ){1,3}is (?:currently )?located\b
+            \bwhere (?:[\w'’]+ ){1,3}is (?:currently )?located\b
             \bcontact (?:information|details|info) (?:for|of)\b
             \bowner of the (?:property|house|car) at\b
             \b(?:bankruptcy|divorce|custody|court) (?:details|records|files)\b
@@ -444,6 +478,11 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \b(?:gpa|grades|transcript) of\b
             \b(?-i:[A-Z][a-z]+ [A-Z][a-z]+)(?:'s|s'|’s) (?:gpa|condition|counseling|therapy|diagnosis|salary|income|passport|bank|debts?)\b
             \bis in counseling\b
+            \b(?:citizenship|immigration) status of\b
+            \blocate information about (?:another|a) person\b
+            \bcpn number\b
+            \bhas (?:ever )?had (?:an? )?(?:std|sti|hiv|abortion)\b
+            \bthe (?:girl|boy|woman|man|family) (?:across the street|next door)\b
             \bhas (?:ever )?(?:had|used) (?:unprotected sex|an iud|an abortion|drugs)\b
             """
             )
@@ -461,19 +500,20 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \b(?:false|fake|untrue|fabricated|made-up|bogus) (?:rumou?rs?|stor(?:y|ies)|claims?|allegations?|evidence)\b
             \b(?:false|fake|untrue|fabricated|made-up|bogus) (?:accusations?|news|reviews?|quotes?|articles?|studies|study|testimon\w*|reports?)\b
             \b(?:spread|start)(?:ing)? (?:a |the )?rumou?rs?\b
-            \bruin (?:his|her|their|someone's|a) (?:\w+ )?reputation\b
-            \b(?:sabotag|damag|destroy|tarnish)\w* (?:\w+ ){0,3}reputation\b
+            \bruin (?:his|her|their|someone's|a) (?:[\w'’]+ )?reputation\b
+            \b(?:sabotag|damag|destroy|tarnish)\w* (?:[\w'’]+ ){0,3}reputation\b
             \b(?:mis|dis)information\b
             \bfalse information\b
             \bpropaganda\b
             \bconspiracy theor
+            \bcrisis actors?\b
             \bhoax
             \bmislead
             \bfalsely (?:claim|accus|stat)
             \baccuse (?:my |your |his |her |a |the )?\w+ of\b
             \bwithout (?:any )?(?:scientific )?evidence\b
             \b(?:was|were|is) (?:a |an )?(?:hoax|myth|staged|fake|exaggerated|inflated|fabricated)\b
-            \bdeny(?:ing)? (?:that )?(?:the )?(?:\w+ )?genocide\b
+            \bdeny(?:ing)? (?:that )?(?:the )?(?:[\w'’]+ )?genocide\b
             \bgenocide (?:was|never)\b
             \bpersuasive article (?:arguing|claiming|about how)\b
             \breviews? (?:on|for) a product (?:that )?you have not\b
@@ -501,7 +541,7 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \bintellectual property\b
             \bpaywall
             \bfree (?:copy|download|pdf|stream) of\b
-            \bstream (?:\w+ ){0,2}(?:movies|tv|shows|games|sports|films?) for free\b
+            \bstream (?:[\w'’]+ ){0,2}(?:movies|tv|shows|games|sports|films?) for free\b
             \b(?:movies|tv|shows|films?) for free\b
             \bcounterfeit (?:designer|brand|luxury|goods|merch|handbags?|clothes)\b
             \b(?:bootleg|knock-?off)s?\b
@@ -516,7 +556,7 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
                 r"""
             \bdosages?\b
             \bdose of\b
-            \bhow (?:many|much) (?:\w+ )?(?:pills?|mg|milligrams?|tablets?)\b
+            \bhow (?:many|much) (?:[\w'’]+ )?(?:pills?|mg|milligrams?|tablets?)\b
             \bdiagnos
             \bprescri(?:be|ption)
             \b(?:medical|legal|financial|investment) advice\b
@@ -530,19 +570,19 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \b(?:is|are) (?:good|healthy|safe) for you\b
             \bdo not cause cancer\b
             \bcure (?:cancer|diabetes|aids|hiv|autism|covid)\b
-            \b(?:cure|treat) (?:\w+ ){0,3}(?:at home|yourself|myself)\b
+            \b(?:cure|treat) (?:[\w'’]+ ){0,3}(?:at home|yourself|myself)\b
             \b(?:mix|mixing) (?:bleach|ammonia)\b
             \bbleach and (?:ammonia|vinegar|rubbing alcohol)\b
             \bstop taking (?:my |your )?(?:medication|insulin|pills|antidepressants)\b
-            \b(?:guarantee|definitely) (?:\w+ ){0,3}(?:double|triple|return)\b
+            \b(?:guarantee|definitely) (?:[\w'’]+ ){0,3}(?:double|triple|return)\b
             \b(?:reckless|drunk) driving\b
             \bdangerous stunts?\b
             \babort\w* (?:a |the |my |your )?baby at home\b
             \babortion at home\b
             \bpull\w* out (?:your|my) own tooth\b
             \blose weight (?:rapidly|fast|quickly) by\b
-            \b(?:should|can) (?:a |an )?(?:\w+ ){0,3}(?:baby|infant|two[- ]month[- ]old|newborn) (?:have|eat|drink)\b
-            \bhow much (?:\w+ ){0,3}can be eaten\b
+            \b(?:should|can) (?:a |an )?(?:[\w'’]+ ){0,3}(?:baby|infant|two[- ]month[- ]old|newborn) (?:have|eat|drink)\b
+            \bhow much (?:[\w'’]+ ){0,3}can be eaten\b
             \bwithout (?:proper )?safety (?:precautions|equipment|gear)\b
             """
             )
@@ -563,7 +603,7 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \bpoisons?\b
             \btoxins?\b
             \b(?:throw|splash)\w* acid\b
-            \bacid (?:\w+ ){{0,3}}(?:throw|at (?:someone|people|protesters|protestors|her|him))
+            \bacid (?:[\w'’]+ ){{0,3}}(?:throw|at (?:someone|people|protesters|protestors|her|him))
             \btrap for (?:someone|somebody|people|a person)\b
             \b(?:drown|shake|suffocate|smother|starve)\w* (?:a |the |my |your |his |her )?(?:baby|child|kid|infant|toddler|person|someone)\b
             \bmass shooting
@@ -573,21 +613,42 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \bchok(?:e|ing) (?:someone|somebody|a person|him|her|them)\b
             \bhomicide\b
             \bslaughter
-            \b(?:chop|cut)\w* off (?:\w+ ){{0,2}}(?:fingers?|hands?|ears?|balls|head|tongue|limbs?)
+            \b(?:chop|cut)\w* off (?:[\w'’]+ ){{0,2}}(?:fingers?|hands?|ears?|balls|head|tongue|limbs?)
             \b(?:disassembl|dismember)\w* (?:a |the )?body\b
-            \b(?:cause|make) (?:\w+ ){{0,3}}(?:to )?(?:crash|wreck)\b
+            \b(?:cause|make) (?:[\w'’]+ ){{0,3}}(?:to )?(?:crash|wreck)\b
             \b(?:wreck|crash) (?:their|his|her|a|the) (?:vehicle|car|bike|motorcycle)\b
-            \brun (?:\w+ ){{0,3}}off the road\b
+            \brun (?:[\w'’]+ ){{0,3}}off the road\b
             \bgunfights?\b
-            \bextract\w* (?:\w+ ){{0,2}}tongue
+            \bextract\w* (?:[\w'’]+ ){{0,2}}tongue
             \bhang (?:someone|somebody|a person|him|her)\b
-            \b(?:burn|sting)\w* (?:\w+ ){{0,4}}(?:eyes|skin)\b
+            \b(?:burn|sting)\w* (?:[\w'’]+ ){{0,4}}(?:eyes|skin)\b
             \bransom\b
+            \bbooby ?traps?\b
+            \bstrik\w* (?:someone|somebody|a person|him|her|people)\b
+            \b(?:create|cause|spread)\w* (?:mass )?(?:panic|fear|terror)\b
+            \bgive (?:[\w'’]+ ){{0,2}}diarrh
+            \bmake (?:a |his |her |their |the )?death look like\b
+            \bhead under ?water\b
+            \bdispos\w* of (?:a |the )?(?:[\w'’]+ )?(?:body|bodies|corpse)\b
+            \bhunting accident\b
+            \b(?:held|hold|holding)\w* underwater\b
+            \bgo blind\b
+            \bthallium\b
+            \btarget practice\b
+            \bheadlock\b
+            \b(?:clip|crop)\w* (?:a |the |my |your )?(?:[\w'’]+ ){{0,2}}ears\b
+            \btip (?:a |the )?cows?\b
+            \bcows? die\b
+            \bmake (?:a |the |my |your )?(?:[\w'’]+ ){{0,2}}(?:sick|ill)\b
+            \bforce (?:someone|somebody|him|her|them) out of (?:your|the|a) (?:moving )?car\b
+            \bbody parts to (?:hit|punch|kick|stab)\b
+            \b(?:dog|dogs|pitbulls?) (?:more )?aggressive\b
+            \bpoison\w* (?:a |the )?(?:large )?(?:group|crowd|city|town)\b
             \bantifreeze\b
             \bcyanide\b
-            \bremove (?:\w+ ){{0,3}}from the earth\b
+            \bremove (?:[\w'’]+ ){{0,3}}from the earth\b
             \b(?:cause|spread)\w* panic\b
-            \babandon\w* (?:\w+ ){{0,2}}(?:pets?|dogs?|cats?|baby|child|kids?)\b
+            \babandon\w* (?:[\w'’]+ ){{0,2}}(?:pets?|dogs?|cats?|baby|child|kids?)\b
             \bkidnap
             \babduct
             \bterror
@@ -613,8 +674,8 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \bphysical harm\b
             \bbeat (?:up|someone|him|her|them|a|my|his)\b
             \b(?:hurt|harm|injure|attack|maim|poison|electrocute|drown|burn|bludgeon)(?:ing|s)? (?:someone|somebody|people|others|a person|him|her|them|my|his|your|our|their)\b
-            \bpoison\w* (?:\w+ ){{0,3}}(?:drink|food|soup|coffee|tea|meal)\b
-            \b(?:poisons?|toxins?) (?:that|to|which) (?:\w+ ){{0,4}}(?:kill|murder|undetect|difficult to detect|hard to detect|untraceable)
+            \bpoison\w* (?:[\w'’]+ ){{0,3}}(?:drink|food|soup|coffee|tea|meal)\b
+            \b(?:poisons?|toxins?) (?:that|to|which) (?:[\w'’]+ ){{0,4}}(?:kill|murder|undetect|difficult to detect|hard to detect|untraceable)
             \b(?:most|least) (?:toxic|lethal|deadly) poisons?\b
             \b(?:terminat|execut|eliminat|liquidat|eradicat|exterminat)\w* {_DETERMINER}{_PEOPLE}\b
             \b(?:annihilat|decimat|slay|butcher|gut|choke|throttle)\w* {_DETERMINER}{_PEOPLE}\b
@@ -625,7 +686,7 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \btying (?:someone|somebody|a person|him|her) up\b
             \bset (?:someone|somebody|a person|him|her|them|people) on fire\b
             \bcatch\w* (?:someone|somebody|a person|him|her) on fire\b
-            \b(?:break|breaking|broke|snap|snapping)\w* (?:a |an |the |someone's |somebody's |his |her |their |my |\w+'s )?(?:\w+ )?(?:neck|legs?|arms?|fingers?|bones?|jaw|nose|penis|skull|ribs?)\b
+            \b(?:break|breaking|broke|snap|snapping)\w* (?:a |an |the |someone's |somebody's |his |her |their |my |\w+'s )?(?:[\w'’]+ ){{0,2}}(?:neck|legs?|arms?|hands?|fingers?|bones?|jaw|nose|penis|skull|ribs?)\b
             \b(?:bar|fist|street) fights?\b
             \bstart (?:a |the )?fight\b
             \b(?:skull|sternum|spine|throat|kidney|face in|head off)\b
@@ -635,13 +696,13 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \beuthani[sz]e (?:my|his|her|their|a|an|the)\b
             \banimal (?:abuse|cruelty)\b
             \b(?:dog|cock) ?fight
-            \b(?:harm|hurt|kick|abuse|torture|poison|break|destroy|kill|maim|drown|burn|shoot|stab|strangle|skin|dismember|eliminate)\w* .{{0,25}}\b{_ANIMALS}\b
+            \b(?:harm|hurt|kick|abuse|torture|poison|break|destroy|kill|maim|drown|burn|shoot|stab|strangle|skin|dismember|eliminate|cut|scare)\w* .{{0,25}}\b{_ANIMALS}\b
             \b(?:inhumane|cruel|cruelest|painful) (?:way|ways|method|methods)\b
             \b(?:dismember|flay|disembowel|mutilat|decapitat)\w*
             \b(?:cannibal|eat (?:a )?human)\w*
             \bhuman (?:body|flesh|remains)\b
             \b(?:derail|wreck|crash)\w* (?:a |the )?(?:train|plane|bus|car|subway|tram)\b
-            \b(?:cut|disconnect|destroy|tamper with)\w* (?:\w+ ){{0,3}}brake
+            \b(?:cut|disconnect|destroy|tamper with)\w* (?:[\w'’]+ ){{0,3}}brake
             \bweapons?\b
             \b(?:shiv|knife|knives|machete|ak-?47|rifle|pistol|handgun)\b
             \b(?:mace|acid) (?:attack|on someone|in (?:his|her|their) face)\b
@@ -688,30 +749,60 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \bbypass (?:the )?(?:security|authentication|login|paywall|alarm)
             \bcrack (?:a |the )?passwords?\b
             \bbrick (?:someone's|a|his|her|my) (?:phone|computer|laptop|pc)\b
-            \b(?:crash|destroy|wipe|corrupt)\w* (?:\w+ ){0,3}(?:computer|pc|laptop|hard drive|system|phone|printer|server)\b
+            \b(?:crash|destroy|wipe|corrupt)\w* (?:[\w'’]+ ){0,3}(?:computer|pc|laptop|hard drive|system|phone|printer|server)\b
             \bcredit card numbers?\b
             \bskimm
             \blaunder
             \bcounterfeit
-            \b(?:duplicate|copy|print)\w* (?:\w+ ){0,2}(?:money|banknotes?|bills|currency)\b
+            \b(?:duplicate|copy|print)\w* (?:[\w'’]+ ){0,2}(?:money|banknotes?|bills|currency)\b
             \bforg(?:e|ed|ery|ing)\b
             \bpractice (?:someone|somebody)(?:'s|s') signature\b
             \bpick ?pocket
             \bdark web\b
-            \bbypass\w* (?:\w+ ){0,3}(?:icloud|activation lock|lock screen|parental controls)
+            \bbypass\w* (?:[\w'’]+ ){0,3}(?:icloud|activation lock|lock screen|parental controls)
             \b(?:neighbou?r's|someone's) (?:internet|wifi|wi-fi) for free\b
-            \bcaptur\w* (?:\w+ ){0,2}passwords\b
+            \bcaptur\w* (?:[\w'’]+ ){0,2}passwords\b
             \bstreet gangs?\b
             \bnefarious\b
             \bknuckle ?dusters?\b
+            \bkey (?:someone's |somebody's |a |his |her |their |my |the )?(?:[\w'’]+ )?car\b
+            \bclog (?:someone's |somebody's |a |the |his |her )?(?:sink|toilet|drain)\b
+            \bbreak (?:a |the )?(?:glass )?windows?\b
+            \bbypass\w* (?:security )?cameras\b
+            \bheists?\b
+            \bhigh ?jack
+            \bbreak (?:[\w'’]+ )?out of (?:prison|jail)\b
+            \bnitrous oxide\b
+            \becstacy\b
+            \b(?:burn|torch)\w* (?:[\w'’]+ ){0,3}down\b
+            \bproperty damage\b
+            \blitter(?:ing)?\b
+            \bhide (?:[\w'’]+ ){0,2}down (?:your|my) pants\b
+            \bsteal (?:food|drinks?|meals?|wi-?fi|internet)\b
+            \b(?:destroy|ruin|wreck|trash)\w* (?:a |the |your |my |someone's |somebody's |his |her |[\w'’]+'s )?(?:[\w'’]+ )?(?:vehicle|car|truck|bus|helicopter|plane|microwave|house|building|property|shoes?|dishes|food|christmas|wedding|party|phone)\b
+            \b(?:vehicle|car) (?:not run|won't work|stop working)\b
+            \bcut (?:the )?wires\b
+            \belectric(?:ity)? go out\b
+            \bwithout (?:her|his|their|your|my) (?:noticing|knowledge|permission|suspecting)\b
+            \bwithout permission\b
+            \b(?:bump stocks?|hollow[- ]point|silencers?|suppressors?)\b
+            \bgrow\w* (?:[\w'’]+ ){0,2}pot\b
+            \bcook(?:ing)? the books\b
+            \bpay (?:off|someone off) (?:a |the )?(?:college|judge|official|cop|referee)\b
+            \brig(?:ging)? (?:the )?(?:numbers|game|match|bingo|lottery|contest|giveaway)\b
+            \bin (?:your|my|his|her) (?:dog's|cat's|pet's|dead \w+'s|baby's) name\b
+            \bsell (?:\w+ )?(?:used )?positive pregnancy tests\b
+            \bpretend\w* to be (?:a |an )?(?:psychic|doctor|police|cop|official|lawyer)\b
+            \b(?:damage|clog|ruin)\w* (?:the )?(?:plumbing|pipes|engine|gas tank)\b
+            \bin (?:the|your|his|her|a) gas tank\b
             \bheroine\b
             \bpollut\w* (?:the )?(?:planet|river|lake|ocean|water)
-            \bsue (?:\w+ ){0,3}pretend
+            \bsue (?:[\w'’]+ ){0,3}pretend
             \bfalsif
             \bfake (?:ids?|passports?|documents?|identit\w*|license plates?|birth certificates?|doctor's (?:note|excuse)|pay ?stubs?|prescriptions?|diplomas?|degrees?)
             \bsmuggl
             \btax (?:evasion|fraud)\b
-            \b(?:avoid|evade|evading|avoiding) (?:\w+ ){0,2}(?:paying )?(?:taxes|the irs)\b
+            \b(?:avoid|evade|evading|avoiding) (?:[\w'’]+ ){0,2}(?:paying )?(?:taxes|the irs)\b
             \bevad(?:e|ing) (?:the police|law enforcement|the law|arrest|detection|airport security|customs)\b
             \b(?:hide|hiding) from (?:the )?(?:law|police|cops)\b
             \bwithout (?:getting )?(?:caught|detected|being detected|detection|being caught|being discovered|being traced|a trace)\b
@@ -729,7 +820,7 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \bgraffiti\b
             \barson\w*
             \bruin (?:someone's|somebody's|a neighbou?r's|my neighbou?r's|his|her|their) (?!life|reputation)\w+
-            \b(?:set|light)\w* (?:\w+ ){0,3}(?:on fire|ablaze)\b
+            \b(?:set|light)\w* (?:[\w'’]+ ){0,3}(?:on fire|ablaze)\b
             \b(?:burn|burning) down\b
             \btreason\b
             \bpick (?:a|the) lock\b
@@ -755,12 +846,12 @@ _RULES: tuple[tuple[str, Matcher], ...] = (
             \bunlawful
             \bcrimes?\b
             \bcriminal
-            \bkeep receiving (?:\w+ ){0,3}(?:check|benefits|pension)\b
+            \bkeep receiving (?:[\w'’]+ ){0,3}(?:check|benefits|pension)\b
             \bcircumvent
-            \bdisable (?:\w+ ){0,3}(?:tracker|alarm|security|camera|gps)
-            \b(?:deactivate|remove) (?:\w+ ){0,2}(?:security|spider|anti-theft) tags?\b
+            \bdisable (?:[\w'’]+ ){0,3}(?:tracker|alarm|security|camera|gps)
+            \b(?:deactivate|remove) (?:[\w'’]+ ){0,2}(?:security|spider|anti-theft) tags?\b
             \binfiltrat
-            \bdisrupt\w* (?:\w+ ){0,3}(?:transportation|power grid|traffic|railway|airport)
+            \bdisrupt\w* (?:[\w'’]+ ){0,3}(?:transportation|power grid|traffic|railway|airport)
             \bcause chaos\b
             """
             )
@@ -777,10 +868,10 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"""
             \b(?:hurt|harm|injur\w*|wound\w*|bleed\w*|blood\w*|brutal\w*|gore|graphic detail)\b
             \b(?:revenge|retaliat\w*|ambush|attack\w*|fight\w*|punch\w*|slap\w*|kick\w*|choke\w*)\b
-            \b(?:destroy|wreck|ruin) (?:a |an |the )?(?:\w+ )?(?:animal|creature)\b
+            \b(?:destroy|wreck|ruin) (?:a |an |the )?(?:[\w'’]+ )?(?:animal|creature)\b
             \b(?:corpse|grave|graves|cemetery|cemetary|dead body)\b
             \b(?:run(?:ning)? (?:somebody|someone|people) over)\b
-            \b(?:throw|push)\w* (?:\w+ ){0,3}(?:off|down|out of)\b
+            \b(?:throw|push)\w* (?:[\w'’]+ ){0,3}(?:off|down|out of)\b
             \b(?:pain|painful|suffer\w*|agony)\b
             \bgun\b
             """,
@@ -793,7 +884,7 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             \b(?:sneak\w*|secretly|undetected|untraceable|anonymous\w*|covertly)\b
             \b(?:police|cops?|law enforcement|authorities|the law|security guards?)\b
             \b(?:lie|lying|cheat\w*|trick\w*|deceiv\w*|manipulat\w*|exploit\w*)\b
-            \b(?:break|destroy|damage|ruin|wreck)\w* (?:\w+ ){0,3}(?:car|engine|house|property|machine|printer|refrigerator|table|keyboard|phone|computer)\b
+            \b(?:break|destroy|damage|ruin|wreck)\w* (?:[\w'’]+ ){0,3}(?:car|engine|house|property|machine|printer|refrigerator|table|keyboard|phone|computer)\b
             \b(?:prank\w*)\b
             """,
         ),
@@ -812,7 +903,7 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"""
             \b(?:phone|address|location|whereabouts|identity|password|account|records?)\b
             \b(?:private|personal|confidential|secret)\b
-            \b(?:follow|watch|monitor|record)\w* (?:\w+ ){0,2}(?:someone|my|his|her|their|people)\b
+            \b(?:follow|watch|monitor|record)\w* (?:[\w'’]+ ){0,2}(?:someone|my|his|her|their|people)\b
             """,
         ),
         (

@@ -7,6 +7,9 @@ weather". Two kinds of evidence say a request is a benign look-alike:
 - a *benign-intent* wording (rules below): a question about the law, the history, the risks or
   the prevention of something, without wording that asks to do it ("without getting caught",
   "so I can");
+- the seed's *own refusal names no harm* while no hazard rule matches the request: its source
+  declined ("As an AI language model, I cannot predict the Super Bowl") without a reason that
+  makes the request harmful;
 - the *nearest exemplars* (embeddings, when the ``semantic`` extra is installed): the request
   sits among the bundled benign look-alikes rather than among the labelled harmful exemplars, and
   no hazard rule matches it.
@@ -44,6 +47,15 @@ HARM_INTENT = re.compile(
     | \bwhere\s(?:it\sis|it's)\slegal\sto\b
     | \bplaces?\swhere\s(?:it\sis\s|it's\s)?legal\b
     """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+# Words by which a refusal says why a request is harmful.
+HARM_WORDS = re.compile(
+    r"""illegal|unlawful|against\sthe\slaw|harm|unethical|ethic|offensive|inappropriate|danger
+    |violen|abus|hurt|respect|discriminat|hate|hatred|racis|sexis|stereotyp|privacy|personal\s
+    information|consent|safety|unsafe|crime|criminal|cruel|explicit|derogatory|malicious|fraud
+    |not\sappropriate|not\sokay|wrong|serious|risk|injur|kill|weapon|drug""",
     re.IGNORECASE | re.VERBOSE,
 )
 

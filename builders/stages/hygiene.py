@@ -35,6 +35,7 @@ from builders.seeds.hazards import ALLOWED_KEY, hazard_exemplars
 from builders.seeds.lookalikes import (
     CUE_BENIGN_SHARE,
     CUE_SIMILARITY,
+    HARM_WORDS,
     NO_RULE_BENIGN_SHARE,
     NO_RULE_SIMILARITY,
     benign_exemplars,
@@ -85,9 +86,11 @@ def lookalike_evidence(seed: Seed, index: LookalikeIndex | None, vector: Any = N
     wording = benign_intent(seed.prompt)
     if wording:
         return f"benign-intent wording '{wording}'"
+    rule = match_rule(seed.prompt)
+    if rule is None and seed.refusal and not HARM_WORDS.search(seed.refusal):
+        return "no hazard rule, and its own refusal names no harm"
     if index is None or vector is None:
         return None
-    rule = match_rule(seed.prompt)
     share, similarity = index.vote(vector)
     evidence = (
         f"benign share {share:.2f} of {NEIGHBOURS} nearest exemplars, cosine {similarity:.2f}"
