@@ -108,6 +108,15 @@ class BuildConfig:
         "OPENAI_API_KEY, cached, counts against --max-cost-usd) or none",
         metavar="offline|none|openai:MODEL",
     )
+    max_category_share: float | None = option(
+        None,
+        help="cap any hazard code at this share of the harmful seeds, dropping the least "
+        "confidently labelled surplus (audited); default: no cap",
+        metavar="F",
+        low=0,
+        high=1,
+        low_open=True,
+    )
     seed: int = option(0, help="random seed for phrasing choice and splits", metavar="INT")
     force: bool = option(
         False, help="replace an existing output folder (not needed for a build at the default out)"

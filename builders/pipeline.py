@@ -20,6 +20,7 @@ from builders.errors import InputError
 from builders.schema import Example
 from builders.seeds import SeedSource, load_seed_spec
 from builders.stage import AuditLog, BuildContext, Stage, StageFactory
+from builders.stages.balance import CategoryShareCap
 from builders.stages.categorize import HazardCategorizer
 from builders.stages.decontaminate import (
     Decontaminator,
@@ -53,6 +54,7 @@ PLAN_STAGES: tuple[StageFactory, ...] = (
     SemanticSeedDedup,
     SeedRefusalCheck,
     SeedHygiene,
+    CategoryShareCap,
     Reframe,
 )
 # Framing jobs to rows; ``split_examples`` then assigns each row's split by its seed.
