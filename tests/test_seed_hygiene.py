@@ -208,3 +208,21 @@ def test_llm_seed_judge_needs_a_key_for_the_openai_api(tmp_path, seed_file, monk
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "OPENAI_API_KEY" in err[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_dry_run_cost_counts_seed_judge_requests_and_sends_none(
+    tmp_path, seed_file, monkeypatch, capsys
+):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    with FakeOpenAI() as server:
+        argv = [
+            "build", "--out", str(tmp_path / "o"), "--seeds", seed_file, "--tasks", "chat",
+            "--backend", "openai", "--model", "fake-model", "--base-url", server.url,
+            "--cache-dir", str(tmp_path / "cache"), "--seed-judge", "openai:judge-model",
+            "--dry-run-cost", "--no-progress",
+        ]  # fmt: skip
+        assert main(argv) == 0
+        assert server.state.requests == 0
+    out = capsys.readouterr().out
+    assert "seed judge openai:judge-model: 3 requests to send, 0 cached" in out
+    assert not (tmp_path / "o").exists()

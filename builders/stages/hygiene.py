@@ -249,5 +249,12 @@ def make_llm_judge(context: BuildContext) -> Any:
         timeout_s=config.request_timeout,
         api_key=os.environ.get(API_KEY_ENV, ""),
     )
+    if config.dry_run_cost:
+        # The dry run sends nothing: cached verdicts are real, the rest are counted.
+        from builders.backends.openai.estimate import EstimatingClient
+
+        budget = Budget(price, None)
+        cache = ResponseCache(cache_folder(config))
+        return OpenAISeedJudge(prompt, settings, cache, budget, client_class=EstimatingClient)
     budget = Budget(price, config.max_cost_usd)
     return OpenAISeedJudge(prompt, settings, ResponseCache(cache_folder(config)), budget)

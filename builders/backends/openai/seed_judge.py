@@ -127,6 +127,20 @@ class OpenAISeedJudge:
             return None, f"request_failed: {failure.reason}"
         return parse_verdict(completion.content), (completion.content or "").strip()[:80]
 
+    def estimate(self) -> dict[str, Any] | None:
+        """What a dry run (``EstimatingClient``) would have sent, or None for a real client."""
+        would_send = getattr(self.client, "would_send", None)
+        if would_send is None:
+            return None
+        tokens = (self.client.prompt_tokens, self.client.expected_completion_tokens)
+        price = self.budget.price
+        return {
+            "requests": sum(would_send.values()),
+            "cached": self.client.stats.cached,
+            "prompt_tokens": tokens[0],
+            "cost_usd": round(price.cost(*tokens), 6) if price else None,
+        }
+
     def report(self) -> dict[str, Any]:
         stats = self.client.stats
         return {
@@ -140,4 +154,5 @@ class OpenAISeedJudge:
             },
             "tokens": {"prompt": stats.prompt_tokens, "completion": stats.completion_tokens},
             "cost_usd": round(self.budget.spent_usd, 6),
+            **({"dry_run": estimate} if (estimate := self.estimate()) else {}),
         }
