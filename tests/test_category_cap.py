@@ -60,3 +60,12 @@ def test_cap_is_off_by_default_and_checked():
     assert BuildConfig().max_category_share is None
     with pytest.raises(InputError, match="max_category_share"):
         BuildConfig(max_category_share=0)
+
+
+def test_card_states_the_cap():
+    from builders.export.labels import hygiene_markdown
+
+    quality = {"seed_category_cap": {"max_share": 0.25, "dropped": {"S2": 283}}}
+    text = hygiene_markdown([], quality)
+    assert "`--max-category-share 0.25`" in text and "(S2: 283)" in text
+    assert "Balance" not in hygiene_markdown([], {})

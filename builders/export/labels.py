@@ -179,6 +179,14 @@ def hygiene_markdown(stages: list[dict[str, Any]], quality: dict[str, Any]) -> s
         lines.append(
             f"- {hygiene['unjudged']} seeds got no clear verdict from the judge and stayed."
         )
+    cap = quality.get("seed_category_cap")
+    if cap:
+        dropped = ", ".join(f"{code}: {n}" for code, n in cap["dropped"].items()) or "none"
+        lines.append(
+            f"- **Balance** (`--max-category-share {cap['max_share']:g}`): no hazard code holds more "
+            f"than {cap['max_share']:.0%} of the harmful seeds; the least confidently labelled "
+            f"surplus seeds were dropped ({dropped})."
+        )
     return "\n".join(lines) + "\n"
 
 
