@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from builders.schema import HAZARD_CATEGORIES, normalize_text
 
@@ -950,6 +951,7 @@ def _specific(text: str, allowed: frozenset[str] | None = None) -> tuple[str, fl
     return None
 
 
+@lru_cache(maxsize=262_144)  # loaders, the hygiene stage and reports ask about the same seeds
 def match_rule(text: str) -> tuple[str, float, str] | None:
     """(code, confidence, which rule) of the first rule that matches ``text``, or None."""
     specific = _specific(text)
