@@ -119,8 +119,16 @@ def test_embedding_evidence_needs_no_rule_and_benign_neighbours():
     assert lookalike_evidence(cue, Index(0.6, 0.6), vector) is None
 
 
-def test_seed_judge_none_and_bad_spec(tmp_path, capsys):
-    assert SeedHygiene.from_build.__func__ is not None
+def test_seed_judge_none_turns_the_check_off(tmp_path, seed_file):
+    out = tmp_path / "o"
+    result = build(
+        BuildConfig(out=str(out), seeds=(seed_file,), tasks=("chat",), seed_judge="none")
+    )
+    assert "seed_hygiene" not in [stage["stage"] for stage in result.stages]
+    assert "seed_hygiene" not in result.manifest["quality"]
+
+
+def test_bad_seed_judge_spec_is_one_line_exit_2(tmp_path, capsys):
     code = main(["build", "--out", str(tmp_path / "o"), "--seed-judge", "gpt-4o", "--no-progress"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1

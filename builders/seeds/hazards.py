@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 
-from builders.schema import CATEGORY_SOURCES, HAZARD_CATEGORIES, Seed
+from builders.schema import HAZARD_CATEGORIES
 from builders.seeds.categorize import (
     FALLBACK_DEFAULT_CONFIDENCE,
     FALLBACK_GUESS_CONFIDENCE,
@@ -159,22 +159,3 @@ def seed_fields(label: HazardLabel, allowed: frozenset[str] | None = None) -> di
     if allowed is not None:
         fields["extra"] = {ALLOWED_KEY: sorted(allowed, key=_order)}
     return fields
-
-
-def category_report(seeds: list[Seed]) -> dict:
-    """Counts of harmful seeds per code and per source, and the mean confidence per source."""
-    harmful = [seed for seed in seeds if seed.kind == "harmful"]
-    by_source: Counter[str] = Counter(seed.category_source for seed in harmful)
-    confidence: dict[str, float] = {}
-    for source in CATEGORY_SOURCES:
-        values = [seed.category_confidence for seed in harmful if seed.category_source == source]
-        if values:
-            confidence[source] = round(sum(values) / len(values), 3)
-    return {
-        "harmful_seeds": len(harmful),
-        "codes": dict(
-            sorted(Counter(s.category for s in harmful).items(), key=lambda i: _order(i[0]))
-        ),
-        "sources": {source: by_source[source] for source in CATEGORY_SOURCES if by_source[source]},
-        "mean_confidence": confidence,
-    }

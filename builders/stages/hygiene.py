@@ -124,6 +124,7 @@ class SeedHygiene:
         self.index = index
         self.llm = llm
         self.context: BuildContext | None = None
+        self.unjudged = 0  # seeds the LLM judge gave no clear verdict on
 
     @classmethod
     def from_build(cls, context: BuildContext) -> SeedHygiene | None:
@@ -192,8 +193,6 @@ class SeedHygiene:
             for i, (harmful, raw) in zip(checked, verdicts, strict=True)
             if harmful is False
         }
-
-    unjudged = 0
 
 
 def parse_seed_judge(spec: str) -> str | None:
