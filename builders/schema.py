@@ -48,6 +48,7 @@ EXAMPLE_COLUMNS: tuple[str, ...] = (
     "messages",
     "category",
     "seed_id",
+    "seed_group",
     "source",
     "license",
     "language",
@@ -88,7 +89,9 @@ class Seed:
     Harmful seeds carry an optional reference ``refusal``. Benign seeds carry a reference
     ``answer`` (the helpful reply) and, for task inputs, the ``task`` they belong to and
     task-specific material in ``extra`` (e.g. ``{"translations": {"fr": ...}}`` or
-    ``{"options": [...], "label": ...}``).
+    ``{"options": [...], "label": ...}``). ``group`` is the seed's paraphrase group (the id of
+    one of its members, see ``builders.stages.group``); a seed alone is its own group. The split
+    is decided per group.
     """
 
     prompt: str
@@ -102,6 +105,7 @@ class Seed:
     task: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     id: str = ""
+    group: str = field(default="", compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -112,6 +116,8 @@ class Seed:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         if not self.id:
             object.__setattr__(self, "id", stable_id(normalize_text(self.prompt), self.source))
+        if not self.group:
+            object.__setattr__(self, "group", self.id)
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,7 @@ class Example:
     target_language: str | None
     template_id: str
     generator: str
+    seed_group: str = ""  # the seed's paraphrase group; the seed itself when alone
     id: str = ""
 
     def __post_init__(self) -> None:
@@ -136,6 +143,8 @@ class Example:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if not self.seed_group:
+            object.__setattr__(self, "seed_group", self.seed_id)
         if not self.id:
             language = self.target_language or self.language
             object.__setattr__(
@@ -163,7 +172,9 @@ class Example:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Example:
-        data = {column: row[column] for column in EXAMPLE_COLUMNS}
+        data = {column: row[column] for column in EXAMPLE_COLUMNS if column != "seed_group"}
+        # Builds made before seed groups existed have no seed_group column: each seed was alone.
+        data["seed_group"] = row.get("seed_group") or ""
         data["messages"] = tuple(
             {"role": m["role"], "content": m["content"]} for m in data["messages"]
         )

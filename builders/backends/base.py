@@ -44,6 +44,7 @@ def example_from_job(
         messages=({"role": "user", "content": user}, {"role": "assistant", "content": reply}),
         category=job.seed.category,
         seed_id=job.seed.id,
+        seed_group=job.seed.group,
         source=job.seed.source,
         license=job.seed.license,
         language=job.language,

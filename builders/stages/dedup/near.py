@@ -28,7 +28,7 @@ EXAMPLES_PER_CLUSTER = 3
 PREVIEW_CHARS = 160
 
 
-def _preview(text: str) -> str:
+def preview(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
@@ -76,8 +76,8 @@ def cluster_report(clusters: Sequence[Sequence[str]]) -> dict[str, Any]:
         "largest": [
             {
                 "size": len(cluster),
-                "kept": _preview(cluster[0]),
-                "dropped": [_preview(text) for text in cluster[1 : 1 + EXAMPLES_PER_CLUSTER]],
+                "kept": preview(cluster[0]),
+                "dropped": [preview(text) for text in cluster[1 : 1 + EXAMPLES_PER_CLUSTER]],
             }
             for cluster in largest
         ],

