@@ -10,6 +10,7 @@ import yaml
 from builders.export.licenses import size_category
 from builders.export.quality import quality_markdown
 from builders.export.report import Row, category_table, config_table, dropped_text, language_table
+from builders.export.split_report import split_markdown
 from builders.resources import data_folder
 from builders.tasks.templates import TemplateLibrary
 
@@ -123,5 +124,6 @@ def render_card(
         sources=[{**source, "skipped_text": dropped_text(source["skipped"])} for source in sources],
         machine_translation=machine_translation,
         quality_section=quality_markdown(quality or {}),
+        split_section=split_markdown(quality or {}),
         **settings,
     )
