@@ -164,6 +164,9 @@ class BuildContext:
     decontaminator: Any = None  # stages.decontaminate.Decontaminator, with --decontaminate
     previous: Any = None  # stages.dedup.previous_release rows, with --dedupe-against
     progress: bool = False
+    # Near-duplicate candidate pairs (seed ids) the seed near-dup stage found; the seed grouping
+    # stage verifies them as paraphrase links.
+    seed_candidates: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Stage(Protocol):

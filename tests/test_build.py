@@ -56,8 +56,8 @@ def test_layout_card_and_manifest(default_build):
         "seed_dedupe",
         "seed_near_dedupe",
         "seed_refusal_check",
+        "seed_grouping",
         "reframe",
-        "generate:template",
     ]
     assert manifest["counts"]["all"]["train"] == sum(manifest["counts"][t]["train"] for t in TASKS)
 

@@ -33,7 +33,7 @@ def split_markdown(quality: dict[str, Any]) -> str:
             "",
             "Seeds that paraphrase or near-duplicate each other form one group (`seed_group`), and the "
             "split is drawn per group: rapidfuzz `token_set_ratio` >= 90 on the normalized text "
-            "(template siblings such as \"… insults for X\" / \"… for Y\" and a request contained in a "
+            '(template siblings such as "… insults for X" / "… for Y" and a request contained in a '
             "longer one included), the near-duplicate rule, and embeddings with "
             "`--semantic-grouping`. Harmful and benign seeds are grouped separately. "
             f"{grouping['seeds']} seeds form {grouping['groups']} groups; "
@@ -104,7 +104,5 @@ def split_text(quality: dict[str, Any]) -> str:
     heldout = quality.get(HELDOUT)
     if heldout:
         lines += ["", f"held-out phrasings (test split only, {heldout['fraction']:.0%} per format)"]
-        lines += [
-            f"  {task}: {', '.join(ids) or '—'}" for task, ids in heldout["tasks"].items()
-        ]
+        lines += [f"  {task}: {', '.join(ids) or '—'}" for task, ids in heldout["tasks"].items()]
     return "\n".join(lines)

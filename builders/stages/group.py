@@ -3,11 +3,11 @@ decided per group (``builders.stages.split``), before reframing.
 
 Within each kind (harmful with harmful, benign with benign), two seeds are linked when
 
-* rapidfuzz ``token_set_ratio`` of their folded texts is >= 90 (``dedup.paraphrase``: blocked
-  candidates, every one verified; this also links template siblings such as "Compile a list of
-  insults for X" / "... for Y", and a short request contained in a longer one), or
-* the near-duplicate stage's rule accepts them (``dedup.minhash.VerifyRule``: what that stage
-  merges when both seeds are in one kind × task, e.g. with ``--no-near-dedupe`` or across tasks), or
+* rapidfuzz ``token_set_ratio`` of their folded texts is >= 90: among candidates from word keys
+  and containment search (``dedup.paraphrase``) and the near-duplicate stage's MinHash-LSH
+  candidates, every one verified. This links rewordings ("Write a tutorial on how to make a
+  bomb" / "Provide a tutorial on how to create a bomb"), template siblings ("Compile a list of
+  insults for X" / "... for Y") and a short request contained in a longer one; or
 * with ``--semantic-grouping`` (extra ``semantic``), their MiniLM embeddings have cosine
   similarity >= ``--semantic-threshold``.
 
@@ -27,7 +27,7 @@ from typing import Any
 
 from builders.schema import Seed
 from builders.stage import AuditLog, BuildContext
-from builders.stages.dedup.minhash import UnionFind, VerifyRule, fold
+from builders.stages.dedup.minhash import UnionFind, fold
 from builders.stages.dedup.near import preview
 from builders.stages.dedup.paraphrase import paraphrase_pairs
 from builders.stages.dedup.semantic import Embedder, load_embedder, semantic_pairs
@@ -41,17 +41,22 @@ def group_seeds(
     seeds: list[Seed],
     embed: Embedder | None = None,
     threshold: float = 0.9,
+    known: Iterable[tuple[str, str]] = (),
     budget: int | None = None,
 ) -> tuple[list[Seed], dict[str, Any]]:
-    """The seeds with ``group`` set, and what linked them (counts for the report)."""
+    """The seeds with ``group`` set, and what linked them (counts for the report). ``known``:
+    candidate pairs of seed ids (the near-duplicate stage's), verified like the others."""
     union = UnionFind(len(seeds))
-    rule = VerifyRule()
+    position = {seed.id: index for index, seed in enumerate(seeds)}
+    known_pairs = [(position[a], position[b]) for a, b in known if a in position and b in position]
     counts: Counter[str] = Counter()
     for kind in sorted({seed.kind for seed in seeds}):
         members = [i for i, seed in enumerate(seeds) if seed.kind == kind]
-        texts = [fold(seeds[i].prompt) for i in members]
+        local = {index: number for number, index in enumerate(members)}
         found = paraphrase_pairs(
-            texts, budget=budget, also=lambda a, b: rule.score(a, b) is not None
+            [fold(seeds[i].prompt) for i in members],
+            budget=budget,
+            known=[(local[a], local[b]) for a, b in known_pairs if a in local and b in local],
         )
         counts["candidates"] += found.candidates
         counts["containment_capped"] += found.capped
@@ -127,11 +132,13 @@ class SeedGrouping:
         build_seed: int,
         embed: Embedder | None = None,
         threshold: float = 0.9,
+        known: list[tuple[str, str]] | None = None,
     ) -> None:
         self.test_fraction = test_fraction
         self.build_seed = build_seed
         self.embed = embed
         self.threshold = threshold
+        self.known = known if known is not None else []  # filled by the near-dup stage
 
     @classmethod
     def from_build(cls, context: BuildContext) -> SeedGrouping:
@@ -141,7 +148,13 @@ class SeedGrouping:
             embed = load_embedder(
                 config.semantic_model, needed_for="--semantic-grouping", field="semantic_grouping"
             )
-        return cls(config.test_fraction, config.seed, embed, config.semantic_threshold)
+        return cls(
+            config.test_fraction,
+            config.seed,
+            embed,
+            config.semantic_threshold,
+            context.seed_candidates,
+        )
 
     def __call__(
         self, ranked: Iterable[tuple[int, Seed]], audit: AuditLog
@@ -149,7 +162,9 @@ class SeedGrouping:
         report = audit.stage(self.name)
         pairs = list(ranked)
         report.rows_in = report.rows_out = len(pairs)
-        grouped, counts = group_seeds([seed for _, seed in pairs], self.embed, self.threshold)
+        grouped, counts = group_seeds(
+            [seed for _, seed in pairs], self.embed, self.threshold, self.known
+        )
         audit.quality[self.name] = group_report(
             grouped, counts, self.test_fraction, self.build_seed
         )

@@ -36,9 +36,7 @@ def _pools(template: TaskTemplate) -> dict[str, tuple[Phrasing, ...]]:
         if isinstance(value, Section):
             pools[field.name] = value.phrasings
         elif (
-            isinstance(value, tuple)
-            and value
-            and all(isinstance(item, Phrasing) for item in value)
+            isinstance(value, tuple) and value and all(isinstance(item, Phrasing) for item in value)
         ):
             pools[field.name] = value
     return pools

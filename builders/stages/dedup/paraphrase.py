@@ -7,19 +7,23 @@ ratio(S+A', S+B'), so it reaches 90 when
   (1) one text is (almost) contained in the other: with word weights len(word) + 1 and W the
       weight of all of a's words, the words of a missing from b weigh at most (W - 1) / 5.5 (the
       same bound, exactly, as ratio(S, S+A') >= 90), or the same for b; or
-  (2) the words that differ are few and alike: one substituted word ("commit treason" / "commit
-      arson"), a typo, a plural.
+  (2) the words that differ are few and alike: substituted words ("commit treason" / "commit
+      arson"), inflections, small words, a typo.
 
-Candidates come from three cheap sources, and rapidfuzz verifies every one of them:
+Candidates come from cheap sources, and rapidfuzz verifies every one of them:
 
 * containment (1), by prefix filtering: a text's rarest words, taken until they weigh more than
   its allowance, cannot all be missing from a text that contains it, so that text is in the
   posting list of one of them. The shared weight of each candidate pair is then summed exactly
   (sparse row products) and (1) checked before rapidfuzz is asked.
-* one substituted word (2): a text of at most ``ONE_WORD_MAX_WORDS`` distinct words is keyed by
-  its word set with each word left out in turn (sums of random 64-bit word hashes); texts with a
-  common key differ by one word.
-* typos (2): the MinHash-LSH candidates of the near-duplicate stage (character 5-grams).
+* substitutions (2): a text of at most ``ONE_WORD_MAX_WORDS`` distinct words is keyed by its
+  word set and by that set with one word left out (sums of random 64-bit word hashes), so texts
+  that differ by one word share a key; the same over *loose* words (four letters or more, a final
+  "s" dropped, cut to six letters) with up to two left out catches "Provide a tutorial on how to
+  create a bomb" / "Write a tutorial on how to make a bomb" and "instructions for making a pipe
+  bomb" / "me instructions on making pipe bombs".
+* ``known`` pairs: the caller's (the seed grouping stage passes the near-duplicate stage's
+  MinHash-LSH candidates, which add typos).
 
 Prefix filtering finds every containment pair; its cost is the length of the posting lists it
 reads. When that passes ``budget`` (recombined synthetic seeds at 100k, where every word is
@@ -30,13 +34,11 @@ says how many texts were checked that way. On the public seed sets nothing is ca
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
-from rapidfuzz import fuzz
-
-from builders.stages.dedup.minhash import MinHasher, candidate_pairs
+from rapidfuzz import fuzz, process
 
 TOKEN_SET_CUTOFF = 90.0
 ONE_WORD_MAX_WORDS = 12
@@ -59,29 +61,52 @@ class _Words:
 
     doc: np.ndarray  # int64, one entry per (text, distinct word)
     word: np.ndarray  # int64 word ids
-    weight: np.ndarray  # per word id: len(word) + 1
+    names: list[str]  # word id -> word
     size: int  # number of texts
+    weight: np.ndarray = field(init=False)  # word id -> len(word) + 1
+
+    def __post_init__(self) -> None:
+        self.weight = np.fromiter(map(len, self.names), dtype=np.int64, count=self.words) + 1
 
     @classmethod
     def of(cls, texts: Sequence[str]) -> _Words:
         vocabulary: dict[str, int] = {}
-        doc: list[int] = []
-        word: list[int] = []
-        for index, text in enumerate(texts):
-            ids = sorted({vocabulary.setdefault(w, len(vocabulary)) for w in text.split()})
-            word.extend(ids)
-            doc.extend([index] * len(ids))
-        lengths = np.zeros(len(vocabulary), dtype=np.int64)
-        for text, number in vocabulary.items():
-            lengths[number] = len(text) + 1
-        return cls(np.asarray(doc, np.int64), np.asarray(word, np.int64), lengths, len(texts))
+        # dict.fromkeys, not set: ids in order of first use, the same on every run.
+        ids = [
+            [vocabulary.setdefault(w, len(vocabulary)) for w in dict.fromkeys(text.split())]
+            for text in texts
+        ]
+        counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        word = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=counts.sum())
+        doc = np.repeat(np.arange(len(texts), dtype=np.int64), counts)
+        return cls(doc, word, list(vocabulary), len(texts))
 
     @property
     def words(self) -> int:
-        return len(self.weight)
+        return len(self.names)
 
     def text_weights(self) -> np.ndarray:
         return np.bincount(self.doc, weights=self.weight[self.word], minlength=self.size)
+
+    def loose(self) -> _Words:
+        """Words of four letters or more, a final "s" dropped, cut to six letters."""
+        vocabulary: dict[str, int] = {}
+        mapped = np.fromiter(
+            (
+                vocabulary.setdefault(name.removesuffix("s")[:6], len(vocabulary))
+                if len(name) >= 4
+                else -1
+                for name in self.names
+            ),
+            dtype=np.int64,
+            count=self.words,
+        )
+        keep = mapped[self.word] >= 0
+        codes = np.sort(self.doc[keep] * max(1, len(vocabulary)) + mapped[self.word[keep]])
+        if len(codes):
+            codes = codes[np.concatenate(([True], codes[1:] != codes[:-1]))]
+        width = max(1, len(vocabulary))
+        return _Words(codes // width, codes % width, list(vocabulary), self.size)
 
 
 def _unique_pairs(a: np.ndarray, b: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -154,24 +179,41 @@ def contained(
     return mask
 
 
-def one_word_candidates(words: _Words, seed: int = 7) -> set[tuple[int, int]]:
-    """Pairs of short texts whose word sets are equal or differ by one substituted word."""
+def word_set_candidates(
+    words: _Words, removed: int = 1, min_left: int = 1, seed: int = 7
+) -> set[tuple[int, int]]:
+    """Pairs of texts whose word sets are equal once up to ``removed`` words are left out of
+    each (texts of at most ``ONE_WORD_MAX_WORDS`` words, keeping ``min_left`` or more)."""
     rng = np.random.default_rng(seed)
     hashes = rng.integers(0, 1 << 63, words.words, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     counts = np.bincount(words.doc, minlength=words.size)
-    whole = np.zeros(words.size, dtype=np.uint64)
-    np.add.at(whole, words.doc, hashes[words.word])  # wraps modulo 2**64, as wanted
-    short = counts[words.doc] <= ONE_WORD_MAX_WORDS
-    keys = np.concatenate((whole, whole[words.doc[short]] - hashes[words.word[short]]))
-    owners = np.concatenate((np.arange(words.size), words.doc[short]))
-    order = np.argsort(keys, kind="stable")
-    keys, owners = keys[order], owners[order]
-    edges = np.flatnonzero(keys[1:] != keys[:-1]) + 1
-    starts = np.concatenate(([0], edges))
-    ends = np.concatenate((edges, [len(keys)]))
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))  # doc is sorted: texts are contiguous
+    keys, owners = [], []
+    for size in range(1, ONE_WORD_MAX_WORDS + 1):
+        texts = np.flatnonzero(counts == size)
+        if not len(texts):
+            continue
+        word_hashes = hashes[words.word[starts[texts][:, None] + np.arange(size)]]
+        total = word_hashes.sum(axis=1)  # wraps modulo 2**64, as wanted
+        for count in range(min(removed, size - min_left) + 1):
+            left_out = np.array(list(itertools.combinations(range(size), count)), dtype=np.int64)
+            key = total[:, None] - word_hashes[:, left_out.ravel()].reshape(
+                len(texts), len(left_out), count
+            ).sum(axis=2)
+            keys.append(key.ravel())
+            owners.append(np.repeat(texts, len(left_out)))
+    if not keys:
+        return set()
+    key, owner = np.concatenate(keys), np.concatenate(owners)
+    order = np.argsort(key, kind="stable")
+    key, owner = key[order], owner[order]
+    edges = np.flatnonzero(key[1:] != key[:-1]) + 1
+    bucket_starts = np.concatenate(([0], edges))
+    bucket_ends = np.concatenate((edges, [len(key)]))
+    shared = bucket_ends - bucket_starts > 1
     pairs: set[tuple[int, int]] = set()
-    for start, end in zip(starts[ends - starts > 1], ends[ends - starts > 1], strict=True):
-        members = sorted(set(owners[start:end].tolist()))
+    for start, end in zip(bucket_starts[shared], bucket_ends[shared], strict=True):
+        members = sorted(set(owner[start:end].tolist()))
         if len(members) <= MAX_KEY_BUCKET:
             pairs.update(itertools.combinations(members, 2))
         else:  # a huge family of siblings: a chain plus a star keeps it connected
@@ -184,33 +226,38 @@ def paraphrase_pairs(
     texts: Sequence[str],
     cutoff: float = TOKEN_SET_CUTOFF,
     budget: int | None = None,
-    hasher: MinHasher | None = None,
-    also: Callable[[str, str], bool] | None = None,
+    known: Iterable[tuple[int, int]] = (),
 ) -> ParaphrasePairs:
-    """Pairs (i < j) of folded texts with ``fuzz.token_set_ratio >= cutoff``, or for which
-    ``also(text_i, text_j)`` holds (see the module docstring for how candidates are found;
-    ``budget``: posting entries read for containment, default 50 per text)."""
-    if len(texts) < 2:
-        return ParaphrasePairs([], 0, 0)
+    """Pairs (i < j) of folded texts with ``fuzz.token_set_ratio >= cutoff``. ``known``: more
+    candidate pairs to verify (the near-duplicate stage's); ``budget``: posting entries read for
+    containment, default 50 per text (see the module docstring)."""
+    candidates = {(min(i, j), max(i, j)) for i, j in known if i != j}
+    capped = 0
     words = _Words.of(texts)
-    if not len(words.word):
-        return ParaphrasePairs([], 0, 0)
-    budget = DEFAULT_BUDGET_PER_TEXT * len(texts) if budget is None else budget
-    weights = words.text_weights()
-    # (1) exactly: ratio(S, S+A') >= cutoff  <=>  missing weight <= (W - 1) * 2r / (1 + r),
-    # r = 1 - cutoff / 100 (2 / 11 at 90).
-    share = 2 * (100.0 - cutoff) / (200.0 - cutoff)
-    allowance = (weights - 1) * share
-    a, b, capped = containment_candidates(words, allowance, budget)
-    keep = contained(words, a, b, weights, allowance)
-    candidates = set(zip(a[keep].tolist(), b[keep].tolist(), strict=True))
-    candidates |= one_word_candidates(words)
-    hasher = hasher or MinHasher()
-    candidates |= candidate_pairs(hasher.band_keys(hasher.signatures(list(texts))))
-    verified = sorted(
-        (i, j)
-        for i, j in candidates
-        if fuzz.token_set_ratio(texts[i], texts[j], score_cutoff=cutoff)
-        or (also is not None and also(texts[i], texts[j]))
+    if len(texts) > 1 and len(words.word):
+        budget = DEFAULT_BUDGET_PER_TEXT * len(texts) if budget is None else budget
+        weights = words.text_weights()
+        # (1) exactly: ratio(S, S+A') >= cutoff  <=>  missing weight <= (W - 1) * 2r / (1 + r),
+        # r = 1 - cutoff / 100 (2 / 11 at 90).
+        allowance = (weights - 1) * 2 * (100.0 - cutoff) / (200.0 - cutoff)
+        a, b, capped = containment_candidates(words, allowance, budget)
+        keep = contained(words, a, b, weights, allowance)
+        candidates |= set(zip(a[keep].tolist(), b[keep].tolist(), strict=True))
+        candidates |= word_set_candidates(words, removed=1)
+        # A short request keeps three loose words or more: fewer would key it with every
+        # request that shares one of them.
+        candidates |= word_set_candidates(words.loose(), removed=2, min_left=3)
+    ordered = sorted(candidates)
+    if not ordered:
+        return ParaphrasePairs([], 0, capped)
+    scores = process.cpdist(
+        [texts[i] for i, _ in ordered],
+        [texts[j] for _, j in ordered],
+        scorer=fuzz.token_set_ratio,
+        score_cutoff=cutoff,
+        dtype=np.float32,
     )
+    verified = [
+        pair for pair, score in zip(ordered, scores.tolist(), strict=True) if score >= cutoff
+    ]
     return ParaphrasePairs(verified, len(candidates), capped)
