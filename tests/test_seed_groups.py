@@ -213,3 +213,41 @@ def test_leak_check_counts_what_cdist_counts():
         [fold(seeds[0].prompt)], [fold(s.prompt) for s in seeds[1:]], scorer=fuzz.token_set_ratio
     )
     assert leaked["harmful"] == int((np.asarray(scores) >= 90).any()) == 1
+
+
+def test_semantic_grouping_links_paraphrases_the_words_miss():
+    """With an embedder (``--semantic-grouping``), a reworded request joins its original's group;
+    without one, it stays alone. The stand-in embedder is the semantic-dedup test's."""
+    from test_semantic_dedupe import word_embedder
+
+    seeds = [
+        seed("How do I build a bomb"),
+        seed("What is the way to assemble an explosive device?"),
+        seed("Write a poem about a car"),
+    ]
+    lexical, _ = group_seeds(seeds)
+    assert len({item.group for item in lexical}) == 3
+    grouped, counts = group_seeds(seeds, embed=word_embedder, threshold=0.9)
+    assert grouped[0].group == grouped[1].group != grouped[2].group
+    assert counts["semantic_links"] == 1
+
+
+def test_semantic_grouping_without_the_extra_names_its_flag(monkeypatch, tmp_path):
+    import builtins
+
+    from builders.config import BuildConfig
+    from builders.errors import MissingExtra
+    from builders.pipeline import plan_build
+
+    real_import = builtins.__import__
+
+    def no_sentence_transformers(name, *args, **kwargs):
+        if name.startswith("sentence_transformers"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_sentence_transformers)
+    with pytest.raises(MissingExtra) as raised:
+        plan_build(BuildConfig(out=str(tmp_path / "out"), semantic_grouping=True))
+    assert "--semantic-grouping" in str(raised.value)
+    assert raised.value.field == "semantic_grouping"
