@@ -86,9 +86,14 @@ class BuildConfig:
         metavar="PATH",
         path=EXISTING_PATH,
     )
+    semantic_grouping: bool = option(
+        False,
+        help="also put seeds whose embeddings are near in one split group (extra 'semantic')",
+    )
     semantic_threshold: float = option(
         0.9,
-        help="cosine similarity at which seeds are semantic duplicates",
+        help="cosine similarity at which seeds are semantic duplicates (--semantic-dedup) or "
+        "grouped for the split (--semantic-grouping)",
         metavar="X",
         low=0,
         high=1,
@@ -129,11 +134,19 @@ class BuildConfig:
     )
     test_fraction: float = option(
         0.2,
-        help="share of seeds held out for test",
+        help="share of seed groups (paraphrases stay together) held out for test",
         metavar="F",
         low=0,
         high=1,
         low_open=True,
+        high_open=True,
+    )
+    heldout_templates: float = option(
+        0.2,
+        help="share of each task format's wrappers reserved for test-split seeds (0: none)",
+        metavar="F",
+        low=0,
+        high=1,
         high_open=True,
     )
     min_prompt_chars: int = option(8, help="shorter user prompts are dropped", metavar="N", low=1)

@@ -1,5 +1,5 @@
-"""The stages of a build, listed once and in order: seeds → dedupe → reframe → generate → filters →
-dedupe → split.
+"""The stages of a build, listed once and in order: seeds → dedupe → label → hygiene → group →
+reframe → generate → filters → dedupe → split (by the seed groups formed before reframing).
 
 Every stage follows one contract (``builders.stage``): made from the build by ``from_build``
 (None when the build turns it off), run as ``stage(rows, audit) -> rows``. Adding a stage is one
@@ -39,6 +39,7 @@ from builders.stages.filters import (
     SeedRefusalCheck,
 )
 from builders.stages.generate import Generate
+from builders.stages.group import SeedGrouping
 from builders.stages.hygiene import SeedHygiene, parse_seed_judge
 from builders.stages.reframe import Reframe
 from builders.stages.split import split_examples
@@ -55,9 +56,11 @@ PLAN_STAGES: tuple[StageFactory, ...] = (
     SeedRefusalCheck,
     SeedHygiene,
     CategoryShareCap,
+    # Last before reframing: groups (and so splits) are drawn over the seeds that are kept.
+    SeedGrouping,
     Reframe,
 )
-# Framing jobs to rows; ``split_examples`` then assigns each row's split by its seed.
+# Framing jobs to rows; ``split_examples`` then assigns each row's split by its seed group.
 ROW_STAGES: tuple[StageFactory, ...] = (
     Generate,
     PromptLengthFilter,

@@ -53,6 +53,7 @@ EXAMPLE_COLUMNS: tuple[str, ...] = (
     "category_source",
     "category_confidence",
     "seed_id",
+    "seed_group",
     "source",
     "license",
     "language",
@@ -93,7 +94,9 @@ class Seed:
     Harmful seeds carry an optional reference ``refusal``. Benign seeds carry a reference
     ``answer`` (the helpful reply) and, for task inputs, the ``task`` they belong to and
     task-specific material in ``extra`` (e.g. ``{"translations": {"fr": ...}}`` or
-    ``{"options": [...], "label": ...}``).
+    ``{"options": [...], "label": ...}``). ``group`` is the seed's paraphrase group (the id of
+    one of its members, see ``builders.stages.group``); a seed alone is its own group. The split
+    is decided per group.
 
     ``category_source`` says where ``category`` came from (``CATEGORY_SOURCES``) and
     ``category_confidence`` how sure that route is, in [0, 1]; a benign seed's ``benign`` is its
@@ -113,6 +116,7 @@ class Seed:
     id: str = ""
     category_source: str = "preset"
     category_confidence: float = 1.0
+    group: str = field(default="", compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -131,6 +135,8 @@ class Seed:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         if not self.id:
             object.__setattr__(self, "id", stable_id(normalize_text(self.prompt), self.source))
+        if not self.group:
+            object.__setattr__(self, "group", self.id)
 
 
 @dataclass(frozen=True)
@@ -148,6 +154,7 @@ class Example:
     target_language: str | None
     template_id: str
     generator: str
+    seed_group: str = ""  # the seed's paraphrase group; the seed itself when alone
     id: str = ""
     category_source: str = "preset"
     category_confidence: float = 1.0
@@ -157,6 +164,8 @@ class Example:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if not self.seed_group:
+            object.__setattr__(self, "seed_group", self.seed_id)
         if not self.id:
             language = self.target_language or self.language
             object.__setattr__(
@@ -184,8 +193,10 @@ class Example:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Example:
-        # Builds made before category_source existed lack its two columns: take the defaults.
+        # Builds made before category_source or seed_group existed lack those columns: take the
+        # defaults (a missing or empty seed_group: each seed was alone).
         data = {column: row[column] for column in EXAMPLE_COLUMNS if column in row}
+        data["seed_group"] = row.get("seed_group") or ""
         data["messages"] = tuple(
             {"role": m["role"], "content": m["content"]} for m in data["messages"]
         )

@@ -165,6 +165,9 @@ class BuildContext:
     previous: Any = None  # stages.dedup.previous_release rows, with --dedupe-against
     progress: bool = False
     llm_spent_usd: float = 0.0  # spent by seed stages (--seed-judge): --max-cost-usd is shared
+    # Near-duplicate candidate pairs (seed ids) the seed near-dup stage found; the seed grouping
+    # stage verifies them as paraphrase links.
+    seed_candidates: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Stage(Protocol):

@@ -58,8 +58,8 @@ def test_layout_card_and_manifest(default_build):
         "seed_categorize",
         "seed_refusal_check",
         "seed_hygiene",
+        "seed_grouping",
         "reframe",
-        "generate:template",
     ]
     assert manifest["counts"]["all"]["train"] == sum(manifest["counts"][t]["train"] for t in TASKS)
 

@@ -46,6 +46,7 @@ def example_from_job(
         category_source=job.seed.category_source,
         category_confidence=job.seed.category_confidence,
         seed_id=job.seed.id,
+        seed_group=job.seed.group,
         source=job.seed.source,
         license=job.seed.license,
         language=job.language,

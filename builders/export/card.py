@@ -11,6 +11,7 @@ from builders.export.labels import hazard_markdown, hygiene_markdown
 from builders.export.licenses import size_category
 from builders.export.quality import quality_markdown
 from builders.export.report import Row, config_table, dropped_text, language_table
+from builders.export.split_report import split_markdown
 from builders.resources import data_folder
 from builders.tasks.templates import TemplateLibrary
 
@@ -125,5 +126,6 @@ def render_card(
         sources=[{**source, "skipped_text": dropped_text(source["skipped"])} for source in sources],
         machine_translation=machine_translation,
         quality_section=quality_markdown(quality or {}),
+        split_section=split_markdown(quality or {}),
         **settings,
     )

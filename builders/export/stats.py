@@ -17,6 +17,7 @@ from builders.export.report import (
     format_table,
     language_table,
 )
+from builders.export.split_report import split_text
 from builders.export.validate import listed_data_files, read_front_matter
 
 COLUMNS = ["task", "kind", "language", "target_language", "category"]
@@ -91,5 +92,5 @@ def stats_text(folder: Path) -> str:
         ]
         parts += ["", labels_text(rows, manifest.get("quality", {}), manifest.get("stages", []))]
         if manifest.get("quality"):
-            parts += ["", quality_text(manifest["quality"])]
+            parts += ["", split_text(manifest["quality"]), "", quality_text(manifest["quality"])]
     return "\n".join(parts)

@@ -28,7 +28,7 @@ EXAMPLES_PER_CLUSTER = 3
 PREVIEW_CHARS = 160
 
 
-def _preview(text: str) -> str:
+def preview(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
@@ -76,8 +76,8 @@ def cluster_report(clusters: Sequence[Sequence[str]]) -> dict[str, Any]:
         "largest": [
             {
                 "size": len(cluster),
-                "kept": _preview(cluster[0]),
-                "dropped": [_preview(text) for text in cluster[1 : 1 + EXAMPLES_PER_CLUSTER]],
+                "kept": preview(cluster[0]),
+                "dropped": [preview(text) for text in cluster[1 : 1 + EXAMPLES_PER_CLUSTER]],
             }
             for cluster in largest
         ],
@@ -89,8 +89,10 @@ def near_dedupe_seeds(
     audit: AuditLog,
     finder: NearDuplicateFinder | None = None,
     stage: str = "seed_near_dedupe",
+    candidates: list[tuple[str, str]] | None = None,
 ) -> list[tuple[int, Seed]]:
-    """Drop seeds that near-duplicate a higher-priority seed of the same kind and task."""
+    """Drop seeds that near-duplicate a higher-priority seed of the same kind and task. The
+    LSH candidate pairs, as seed ids, are appended to ``candidates`` (for the seed groups)."""
     finder = finder or NearDuplicateFinder()
     report = audit.stage(stage)
     report.rows_in = len(ranked)
@@ -98,7 +100,11 @@ def near_dedupe_seeds(
     blocks = [(seed.kind, seed.task) for _, seed in ranked]
     dropped: set[int] = set()
     previews = []
-    for members in finder.clusters(texts, blocks):
+    pairs: list[tuple[int, int]] | None = [] if candidates is not None else None
+    found = finder.clusters(texts, blocks, candidates=pairs)
+    if candidates is not None and pairs:
+        candidates.extend((ranked[i][1].id, ranked[j][1].id) for i, j in pairs)
+    for members in found:
         members.sort(key=lambda i: (ranked[i][0], ranked[i][1].id))
         for kept, group in resolve_cluster(members, texts, finder.rule).items():
             winner = ranked[kept][1]
@@ -168,18 +174,24 @@ def near_dedupe_examples(
 
 
 class NearSeedDedup:
-    """Seeds: drop near-duplicates of a higher-priority seed (on unless ``--no-near-dedupe``)."""
+    """Seeds: drop near-duplicates of a higher-priority seed (on unless ``--no-near-dedupe``).
+    Its candidate pairs go to ``BuildContext.seed_candidates`` for the seed groups."""
 
     name = "seed_near_dedupe"
 
+    def __init__(self, candidates: list[tuple[str, str]] | None = None) -> None:
+        self.candidates = candidates
+
     @classmethod
     def from_build(cls, context: BuildContext) -> NearSeedDedup | None:
-        return cls() if context.config.near_dedupe else None
+        return cls(context.seed_candidates) if context.config.near_dedupe else None
 
     def __call__(
         self, ranked: Iterable[tuple[int, Seed]], audit: AuditLog
     ) -> Iterator[tuple[int, Seed]]:
-        yield from near_dedupe_seeds(list(ranked), audit, stage=self.name)
+        yield from near_dedupe_seeds(
+            list(ranked), audit, stage=self.name, candidates=self.candidates
+        )
 
 
 class NearRowDedup:
