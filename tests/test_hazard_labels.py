@@ -308,3 +308,13 @@ def test_bundled_minilm_labels_an_unlabelled_seed():
 def test_every_code_has_exemplars():
     codes = {exemplar.code for exemplar in hazard_exemplars()}
     assert codes == set(HAZARD_CATEGORIES)
+
+
+def test_stats_reads_every_split_of_the_all_config(default_build):
+    from builders.export.stats import load_rows
+
+    rows, _ = load_rows(default_build.out)
+    counts = default_build.manifest["counts"]["all"]
+    assert len(rows) == counts["train"] + counts["test"]
+    assert {row["split"] for row in rows} == {"train", "test"}
+    assert all("category_source" in row for row in rows)

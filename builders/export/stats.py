@@ -21,6 +21,7 @@ from builders.export.split_report import split_text
 from builders.export.validate import listed_data_files, read_front_matter
 
 COLUMNS = ["task", "kind", "language", "target_language", "category"]
+READ_COLUMNS = [*COLUMNS, "category_source", "category_confidence"]
 
 
 def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
@@ -40,9 +41,8 @@ def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
             continue
         for path in paths:
             for file in sorted(folder.glob(path)):
-                wanted = [*COLUMNS, "category_source", "category_confidence"]
                 present = set(pq.read_schema(file).names)  # builds before category_source lack it
-                columns = [column for column in wanted if column in present]
+                columns = [column for column in READ_COLUMNS if column in present]
                 for row in pq.read_table(file, columns=columns).to_pylist():
                     rows.append({**row, "split": split})
     return rows, configs
