@@ -1,9 +1,11 @@
 """Paraphrases across the split: seeds of the public-seed build, checked exhaustively.
 
     python benchmarks/split_leakage.py [--shared ../shared/seeds] [--seed 0] [--test-fraction 0.2]
+        [--decontaminate] [--max-category-share F]
 
 Plans the public-seed build (bundled, AdvBench, HarmBench all, Safety-Tuned LLaMAs safety-only,
-XSTest) up to the seed groups, then compares every test seed with every train seed of the same
+XSTest; with ``--decontaminate``, issue 18's build: HarmBench test and XSTest as evaluation sets)
+up to the seed groups (after labels, seed hygiene and the category cap, as a build runs them), then compares every test seed with every train seed of the same
 kind with rapidfuzz ``token_set_ratio`` (``process.cdist``, no blocking) and prints how many test
 seeds have a train seed at >= 90: with the split per seed (before groups) and per seed group
 (now). Also prints the group sizes, the largest groups and the grouping time.
@@ -87,12 +89,24 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--test-fraction", type=float, default=0.2)
+    parser.add_argument(
+        "--decontaminate",
+        action="store_true",
+        help="drop HarmBench test and XSTest prompts, as issue 18's build does",
+    )
+    parser.add_argument("--max-category-share", type=float, default=None)
     args = parser.parse_args()
+    evals = (
+        str(args.shared / "harmbench" / "harmbench_behaviors_text_test.csv"),
+        str(args.shared / "xstest" / "xstest_prompts.csv"),
+    )
     config = BuildConfig(
         out="/tmp/unused",
         seeds=public_specs(args.shared),
         seed=args.seed,
         test_fraction=args.test_fraction,
+        decontaminate=evals if args.decontaminate else (),
+        max_category_share=args.max_category_share,
     )
     seeds, known = planned_seeds(config)
     started = time.process_time()
