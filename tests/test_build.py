@@ -52,7 +52,7 @@ def test_layout_card_and_manifest(default_build):
     assert card["license"] == "apache-2.0"
     assert card["extra_gated_fields"] and card["task_categories"] == ["text-generation"]
     assert manifest["seed_sources"][0]["name"] == "bundled"
-    assert [s["stage"] for s in manifest["stages"]][:7] == [
+    assert [s["stage"] for s in manifest["stages"]][:9] == [
         "seed_dedupe",
         "seed_near_dedupe",
         "seed_categorize",
@@ -60,6 +60,8 @@ def test_layout_card_and_manifest(default_build):
         "seed_hygiene",
         "seed_grouping",
         "reframe",
+        "benign_ratio",
+        "generate:template",
     ]
     assert manifest["counts"]["all"]["train"] == sum(manifest["counts"][t]["train"] for t in TASKS)
 

@@ -495,3 +495,38 @@ def test_no_phrasing_breakdown_without_held_out_phrasings(default_build, task_fi
     )
     results = run_evaluation(config, generator=ScriptedGenerator({}, "I can't help with that."))
     assert results["table"] and not any(r["set"].endswith("-phrasings") for r in results["table"])
+
+
+@pytest.mark.parametrize("damage", ["no prompts or model", "not JSON", "a list"])
+def test_rescore_copes_with_a_damaged_results_json(default_build, task_files, tmp_path, damage):
+    """``--rescore`` needs only generations.jsonl: a results.json without ``prompts`` (KeyError
+    before) is rescored; one that is not a JSON object is a one-line error naming it."""
+    config = _config(
+        default_build,
+        task_files,
+        tmp_path,
+        helpfulness=(),
+        xstest=None,
+        max_harmful_per_task=2,
+        max_benign_per_task=1,
+    )
+    run_evaluation(config, generator=ScriptedGenerator({}, "I can't help with that."))
+    results_file = Path(config.out) / "results.json"
+    previous = json.loads(results_file.read_text())
+    if damage == "no prompts or model":
+        del previous["prompts"], previous["model"]
+        results_file.write_text(json.dumps(previous))
+    else:
+        results_file.write_text("{truncated" if damage == "not JSON" else "[1, 2]")
+    flags = ["--rescore", "--model", "scripted", "--out", config.out]
+    flags += ["--safety-data", config.safety_data, "--max-harmful-per-task", "2"]
+    flags += ["--max-benign-per-task", "1"]
+    if damage == "no prompts or model":
+        assert main(flags) == 0
+        rescored = json.loads(results_file.read_text())
+        assert rescored["model"] == "scripted" and rescored["prompts"] == sum(
+            1 for _ in (Path(config.out) / "generations.jsonl").open()
+        )
+    else:
+        assert main(flags) == 2
+        assert results_file.read_text() in ("{truncated", "[1, 2]"), "nothing rewritten"

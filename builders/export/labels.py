@@ -33,11 +33,29 @@ def _harmful(rows: list[Row]) -> list[Row]:
     return [row for row in rows if row["kind"] == "harmful"]
 
 
+def _count(row: Row) -> int:
+    """Rows a row stands for: a build's summary row has ``count`` (and ``confidence_sum``)."""
+    return row.get("count", 1)
+
+
+def _confidence_sum(row: Row) -> float:
+    if "confidence_sum" in row:
+        return float(row["confidence_sum"])
+    confidence = row.get("category_confidence")
+    return _count(row) * (1.0 if confidence is None else float(confidence))
+
+
 def category_rows(rows: list[Row]) -> list[dict[str, Any]]:
     """Per hazard code: harmful rows, their share, and how many of them each source labelled."""
     harmful = _harmful(rows)
-    counts = Counter((row["category"], row.get("category_source") or "preset") for row in harmful)
-    benign = Counter(row["category"] for row in rows if row["kind"] == "benign")
+    counts: Counter[tuple[str, str]] = Counter()
+    for row in harmful:
+        counts[(row["category"], row.get("category_source") or "preset")] += _count(row)
+    benign: Counter[str] = Counter()
+    for row in rows:
+        if row["kind"] == "benign":
+            benign[row["category"]] += _count(row)
+    total_harmful = sum(counts.values())
     table = []
     for code, name in HAZARD_CATEGORIES.items():
         total = sum(counts[(code, source)] for source in CATEGORY_SOURCES)
@@ -46,7 +64,7 @@ def category_rows(rows: list[Row]) -> list[dict[str, Any]]:
                 "code": code,
                 "name": name,
                 "harmful": total,
-                "share": f"{100 * total / len(harmful):.1f}%" if harmful else "—",
+                "share": f"{100 * total / total_harmful:.1f}%" if total_harmful else "—",
                 **{source: counts[(code, source)] for source in CATEGORY_SOURCES},
                 "benign": benign[code],
             }
@@ -56,20 +74,20 @@ def category_rows(rows: list[Row]) -> list[dict[str, Any]]:
 
 def source_rows(rows: list[Row]) -> list[dict[str, Any]]:
     """Per ``category_source``: harmful rows, their share and mean confidence."""
-    harmful = _harmful(rows)
-    values: dict[str, list[float]] = defaultdict(list)
-    for row in harmful:
-        confidence = row.get("category_confidence")
-        values[row.get("category_source") or "preset"].append(
-            1.0 if confidence is None else float(confidence)
-        )
+    counts: Counter[str] = Counter()
+    confidence: defaultdict[str, float] = defaultdict(float)
+    for row in _harmful(rows):
+        source = row.get("category_source") or "preset"
+        counts[source] += _count(row)
+        confidence[source] += _confidence_sum(row)
+    total = sum(counts.values())
     return [
         {
             "source": source,
-            "harmful": len(values[source]),
-            "share": f"{100 * len(values[source]) / len(harmful):.1f}%" if harmful else "—",
-            "mean_confidence": f"{sum(values[source]) / len(values[source]):.2f}"
-            if values[source]
+            "harmful": counts[source],
+            "share": f"{100 * counts[source] / total:.1f}%" if total else "—",
+            "mean_confidence": f"{confidence[source] / counts[source]:.2f}"
+            if counts[source]
             else "—",
         }
         for source in CATEGORY_SOURCES

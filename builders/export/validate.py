@@ -12,6 +12,8 @@ import pyarrow.parquet as pq
 import yaml
 
 from builders.export.parquet import ALL_CONFIG, FINGERPRINT_CHARS, fingerprint_matches, sha256_file
+from builders.export.shortcuts import FormSample, form_row, over_target
+from builders.options import yaml_error_text
 from builders.schema import (
     CATEGORIES,
     CATEGORY_SOURCES,
@@ -51,7 +53,13 @@ def listed_data_files(card: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
     """(config, split, paths) for every ``data_files`` entry of the card's ``configs``."""
     listed = []
     for entry in card.get("configs") or []:
+        if not isinstance(entry, dict):
+            raise ValueError("front matter field 'configs' is not a list of mappings")
         for data_file in entry.get("data_files") or []:
+            if not isinstance(data_file, dict):
+                raise ValueError(
+                    f"config '{entry.get('config_name')}': data_files entry is not a mapping"
+                )
             paths = data_file.get("path")
             listed.append(
                 (
@@ -70,7 +78,10 @@ def _check_card(folder: Path, problems: list[str]) -> dict[str, Any] | None:
         return None
     try:
         card = read_front_matter(readme)
-    except (ValueError, yaml.YAMLError) as error:
+    except yaml.YAMLError as error:
+        problems.append(f"{readme}: front matter: {yaml_error_text(error)}")
+        return None
+    except (ValueError, UnicodeDecodeError) as error:
         problems.append(f"{readme}: {error}")
         return None
     for key in (*REQUIRED_CARD_KEYS, *GATING_KEYS):
@@ -125,6 +136,16 @@ def _check_message_turns(messages: Any) -> str | None:
     return None
 
 
+def _field_with_nul(row: dict[str, Any]) -> str | None:
+    """The first field of ``row`` whose text holds a NUL character (never part of a request)."""
+    for column, value in row.items():
+        texts = value if column == "messages" and isinstance(value, list) else [value]
+        texts = [t.get("content") if isinstance(t, dict) else t for t in texts]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            return column
+    return None
+
+
 @dataclass
 class _Seen:
     """What the row checks collect across files."""
@@ -142,7 +163,13 @@ def heldout_phrasings(manifest: dict[str, Any] | None) -> dict[str, set[str]]:
 
 
 def _check_rows(
-    file: Path, config: str, split: str, library: TemplateLibrary, problems: list[str], seen: _Seen
+    file: Path,
+    config: str,
+    split: str,
+    library: TemplateLibrary,
+    problems: list[str],
+    seen: _Seen,
+    forms: FormSample,
 ) -> None:
     try:
         table = pq.read_table(file)
@@ -186,6 +213,9 @@ def _check_rows(
         ):
             if not row[column]:
                 problems.append(f"{where}: field '{column}' is empty")
+        nul_field = _field_with_nul(row)
+        if nul_field:
+            problems.append(f"{where}: field '{nul_field}' contains a NUL character (\\x00)")
         message_problem = _check_message_turns(row["messages"])
         if message_problem:
             problems.append(f"{where}: field 'messages': {message_problem}")
@@ -205,6 +235,8 @@ def _check_rows(
                 f"{where}: field 'template_id': phrasing '{phrasing}' is held out for test "
                 f"but used in split '{split}'"
             )
+        if config != ALL_CONFIG and row["task"] == config:
+            forms.add(row["task"], split, row["kind"], row["id"], row)
 
 
 def _is_pattern(path: str) -> bool:
@@ -237,26 +269,43 @@ def _check_card_lists_manifest_files(
 
 def validate_folder(folder: Path) -> list[str]:
     """Return every problem found (empty list: the folder is valid)."""
+    return check_folder(folder)[0]
+
+
+def check_folder(folder: Path) -> tuple[list[str], list[str]]:
+    """Problems (the folder is invalid) and warnings: configs whose form gives ``kind`` away
+    more than the target (``builders.export.shortcuts``), which ``validate`` reports without
+    failing unless asked to (``--fail-on-shortcut``)."""
     if not folder.is_dir():
-        return [f"{folder}: not a folder"]
+        return [f"{folder}: not a folder"], []
     problems: list[str] = []
     card = _check_card(folder, problems)
     manifest = _check_manifest(folder, problems)
     if card is None or not isinstance(card.get("configs"), list):
-        return problems
-    listed = listed_data_files(card)
+        return problems, []
+    if not all(isinstance(entry, dict) for entry in card["configs"]):
+        problems.append(
+            f"{folder / 'README.md'}: front matter field 'configs' is not a list of mappings"
+        )
+        return problems, []
+    try:
+        listed = listed_data_files(card)
+    except ValueError as error:
+        problems.append(f"{folder / 'README.md'}: {error}")
+        return problems, []
     if manifest is not None:
         _check_card_lists_manifest_files(folder, listed, manifest, problems)
     library = load_library()
     seen = _Seen(heldout_phrasings(manifest))
     names = [entry.get("config_name") for entry in card["configs"]]
+    forms = FormSample([name for name in names if name in TASKS], form_row)
     for name, split, paths in listed:
         for path in paths:
             matches = sorted(folder.glob(path))
             if not matches:
                 problems.append(f"{folder / path}: config '{name}' lists no existing file")
             for file in matches:
-                _check_rows(file, name, split, library, problems, seen)
+                _check_rows(file, name, split, library, problems, seen, forms)
     for what, splits_of in (("seeds", seen.seed_splits), ("seed groups", seen.group_splits)):
         leaked = sorted(key for key, splits in splits_of.items() if len(splits) > 1)
         if leaked:
@@ -268,4 +317,5 @@ def validate_folder(folder: Path) -> list[str]:
         union = set().union(*(seen.ids[name] for name in names if name != ALL_CONFIG))
         if union != seen.ids[ALL_CONFIG]:
             problems.append(f"{folder}: config 'all' is not the union of the task configs")
-    return problems
+    warnings = [f"{folder}: form shortcut: {line}" for line in over_target(forms.report())]
+    return problems, warnings

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from builders.schema import Seed
-from builders.stage import AuditLog, BuildContext, StageReport
+from builders.stage import ROW, AuditLog, BuildContext, StageReport
 from builders.stages.split import SPLITS, split_of
 from builders.tasks import FramingJob, PlanContext, get_task
 from builders.tasks.heldout import heldout_ids, seen_template
@@ -23,6 +23,7 @@ class Reframe:
     (dropped, with a reason, when that task is not selected or has no reference answer)."""
 
     name = "reframe"
+    kind = ROW
 
     def __init__(
         self,

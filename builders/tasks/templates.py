@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 
 from builders.errors import InputError
+from builders.options import read_yaml_file
 from builders.refusal import is_capability_limit, judge_refusal, load_rules
 from builders.resources import data_folder
 from builders.schema import TASKS
@@ -108,10 +108,7 @@ def _sha256(path: Path) -> str:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise InputError(f"cannot read template file: {error}", file=str(path)) from error
+    data = read_yaml_file(path, "template file")
     if not isinstance(data, dict):
         raise InputError("template file must be a YAML mapping", file=str(path))
     return data
