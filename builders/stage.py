@@ -289,6 +289,13 @@ class NearDedupStage(Protocol):
 
     def near_quality(self, previews: list[list[str]], compared: int) -> dict[str, Any]: ...
 
+    def wants_candidates(self) -> bool:
+        """True: the executor hands every LSH candidate pair (verified or not) to
+        ``take_candidates`` as pairs of ``NearRecord.order`` (the seed groups use them)."""
+        ...
+
+    def take_candidates(self, pairs: Any) -> None: ...
+
 
 class KeepFilter:
     """A filter stage: ``keep(example)`` returns True (or ``(True, "")``) to keep the row."""

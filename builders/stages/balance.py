@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from builders.schema import Seed, stable_id
-from builders.stage import AuditLog, BuildContext
+from builders.stage import WHOLE, AuditLog, BuildContext
 
 REASON = "category_over_share"
 
@@ -41,6 +41,7 @@ class CategoryShareCap:
     """Seeds: drop the surplus seeds of over-represented hazard codes (see the module docstring)."""
 
     name = "seed_category_cap"
+    kind = WHOLE  # the shares are over all harmful seeds
 
     def __init__(self, cap: float, build_seed: int) -> None:
         self.cap = cap

@@ -33,7 +33,7 @@ from builders.seeds.hazards import (
     FALLBACK_GUESS_CONFIDENCE,
     hazard_exemplars,
 )
-from builders.stage import AuditLog, BuildContext
+from builders.stage import ROW, WHOLE, AuditLog, BuildContext
 
 NEIGHBOURS = 5
 MIN_SHARE = 0.5
@@ -132,6 +132,10 @@ class HazardCategorizer:
 
     def __init__(self, index: ExemplarIndex | None) -> None:
         self.index = index  # None: the keyword route (the loaders' labels stand)
+        # The keyword route passes each seed on alone (ROW). The embedding route embeds every
+        # seed it examines in one call, in one process (WHOLE): a vote near its threshold must
+        # not depend on how an executor batched the seeds, and the model loads once.
+        self.kind = ROW if index is None else WHOLE
 
     @classmethod
     def from_build(cls, context: BuildContext) -> HazardCategorizer:
@@ -142,7 +146,9 @@ class HazardCategorizer:
     ) -> Iterator[tuple[int, Seed]]:
         report = audit.stage(self.name)
         pairs = list(ranked)
-        report.rows_in = report.rows_out = len(pairs)
+        # += : the keyword route runs once per batch.
+        report.rows_in += len(pairs)
+        report.rows_out += len(pairs)
         if self.index is None:
             audit.quality[self.name] = {"route": "keyword"}
             yield from pairs

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from builders.schema import Seed
-from builders.stage import AuditLog, BuildContext
+from builders.stage import WHOLE, AuditLog, BuildContext
 from builders.stages.dedup.minhash import UnionFind, fold
 from builders.stages.dedup.near import preview
 from builders.stages.dedup.paraphrase import paraphrase_pairs
@@ -125,6 +125,7 @@ class SeedGrouping:
     """Seeds: set each seed's paraphrase group (always on; nothing is dropped)."""
 
     name = "seed_grouping"
+    kind = WHOLE  # groups link any two seeds of the build
 
     def __init__(
         self,

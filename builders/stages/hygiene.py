@@ -41,7 +41,7 @@ from builders.seeds.lookalikes import (
     benign_exemplars,
     benign_intent,
 )
-from builders.stage import AuditLog, BuildContext
+from builders.stage import WHOLE, AuditLog, BuildContext
 from builders.stages.categorize import embedding_index
 
 NEIGHBOURS = 7
@@ -118,6 +118,10 @@ class SeedHygiene:
     """Seeds: the not-harmful check of imported harmful seeds (see the module docstring)."""
 
     name = "seed_hygiene"
+    # One process sees every seed: the offline judge embeds them in one call (its votes must not
+    # depend on batching) and the LLM judge's spending joins the build's --max-cost-usd budget,
+    # which the driver holds.
+    kind = WHOLE
 
     def __init__(self, judge: str, index: LookalikeIndex | None = None, llm: Any = None) -> None:
         self.judge = judge
