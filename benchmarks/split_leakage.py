@@ -25,7 +25,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from builders.config import BuildConfig
-from builders.pipeline import PLAN_STAGES, build_context, make_stages, run_stages
+from builders.executors.local import LocalExecutor
+from builders.pipeline import PLAN_STAGES, build_context, make_stages, ranked_seeds
 from builders.schema import Seed
 from builders.stage import AuditLog
 from builders.stages.dedup.minhash import fold
@@ -50,8 +51,12 @@ def planned_seeds(config: BuildConfig) -> tuple[list[Seed], list[tuple[str, str]
     near-duplicate stage's candidate pairs."""
     context, sources = build_context(config)
     before = PLAN_STAGES[: PLAN_STAGES.index(SeedGrouping)]
-    ranked = ((p, seed) for p, source in enumerate(sources) for seed in source.seeds)
-    kept = run_stages(make_stages(before, context), ranked, AuditLog(), False)
+    executor = LocalExecutor()
+    try:
+        stages = make_stages(before, context)
+        kept = list(executor.stream(stages, ranked_seeds(sources), AuditLog()))
+    finally:
+        executor.close()
     return [seed for _, seed in kept], context.seed_candidates
 
 
