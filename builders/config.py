@@ -127,6 +127,8 @@ class BuildConfig:
         "when --categorizer uses them), openai:MODEL (an LLM with a pinned prompt; --base-url, "
         "OPENAI_API_KEY, cached, counts against --max-cost-usd) or none",
         metavar="offline|none|openai:MODEL",
+        pattern=r"offline|none|openai:\s*\S.*",
+        pattern_hint="a seed judge: use offline, none or openai:MODEL",
     )
     max_category_share: float | None = option(
         None,

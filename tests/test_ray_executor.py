@@ -115,8 +115,9 @@ class RecordingGrouping(SeedGrouping):
     known_pairs: ClassVar[dict[str, list]] = {}
 
     def __call__(self, ranked, audit):
+        seeds = list(ranked)  # the upstream near-dup stage has decided once its stream is read
         RecordingGrouping.known_pairs[self.label] = sorted(set(self.known))
-        yield from super().__call__(ranked, audit)
+        yield from super().__call__(seeds, audit)
 
 
 def test_seed_groups_get_the_same_near_dup_candidates_on_ray(tmp_path, monkeypatch):
