@@ -77,4 +77,13 @@ def estimate_cost(config: BuildConfig) -> str:
 
     plan = plan_build(config)
     backend = make_backend(dry_run_config(config), plan.library, client_class=EstimatingClient)
-    return estimate_text(config, backend, plan.jobs)  # type: ignore[arg-type]
+    text = estimate_text(config, backend, plan.jobs)  # type: ignore[arg-type]
+    judged = (plan.audit.quality.get("seed_hygiene") or {}).get("dry_run")
+    if judged:
+        cost = "unknown cost" if judged["cost_usd"] is None else f"about ${judged['cost_usd']:.4f}"
+        text = (
+            f"seed judge {config.seed_judge}: {judged['requests']} requests to send, "
+            f"{judged['cached']} cached ({judged['prompt_tokens']:,} prompt tokens, {cost}); "
+            "unjudged seeds are kept in this estimate\n" + text
+        )
+    return text

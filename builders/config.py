@@ -101,10 +101,40 @@ class BuildConfig:
         metavar="PATH",
         path=EXISTING_PATH,
     )
+    semantic_grouping: bool = option(
+        False,
+        help="also put seeds whose embeddings are near in one split group (extra 'semantic')",
+    )
     semantic_threshold: float = option(
         0.9,
-        help="cosine similarity at which seeds are semantic duplicates",
+        help="cosine similarity at which seeds are semantic duplicates (--semantic-dedup) or "
+        "grouped for the split (--semantic-grouping)",
         metavar="X",
+        low=0,
+        high=1,
+        low_open=True,
+    )
+    categorizer: str = option(
+        "auto",
+        help="hazard labels of seeds without a dataset label: keyword rules, or the nearest "
+        "labelled exemplars by embeddings (extra 'semantic'); auto = embedding when installed",
+        metavar="auto|keyword|embedding",
+        choices=("auto", "keyword", "embedding"),
+    )
+    seed_judge: str = option(
+        "offline",
+        help="drop imported harmful seeds that are not harmful: offline (rules, plus embeddings "
+        "when --categorizer uses them), openai:MODEL (an LLM with a pinned prompt; --base-url, "
+        "OPENAI_API_KEY, cached, counts against --max-cost-usd) or none",
+        metavar="offline|none|openai:MODEL",
+        pattern=r"offline|none|openai:\s*\S.*",
+        pattern_hint="a seed judge: use offline, none or openai:MODEL",
+    )
+    max_category_share: float | None = option(
+        None,
+        help="cap any hazard code at this share of the harmful seeds, dropping the least "
+        "confidently labelled surplus (audited); default: no cap",
+        metavar="F",
         low=0,
         high=1,
         low_open=True,
@@ -128,11 +158,19 @@ class BuildConfig:
     )
     test_fraction: float = option(
         0.2,
-        help="share of seeds held out for test",
+        help="share of seed groups (paraphrases stay together) held out for test",
         metavar="F",
         low=0,
         high=1,
         low_open=True,
+        high_open=True,
+    )
+    heldout_templates: float = option(
+        0.2,
+        help="share of each task format's wrappers reserved for test-split seeds (0: none)",
+        metavar="F",
+        low=0,
+        high=1,
         high_open=True,
     )
     min_prompt_chars: int = option(8, help="shorter user prompts are dropped", metavar="N", low=1)

@@ -1,5 +1,6 @@
-"""The stages of a build, listed once and in order: seeds → dedupe → reframe → benign ratio →
-generate → filters → dedupe → split.
+"""The stages of a build, listed once and in order: seeds → dedupe → label → hygiene → group →
+reframe → benign ratio → generate → filters → dedupe → split (by the seed groups formed before
+reframing).
 
 Every stage follows one contract (``builders.stage``): made from the build by ``from_build``
 (None when the build turns it off), run as ``stage(rows, audit) -> rows``, and of one ``kind``
@@ -24,7 +25,9 @@ from builders.output import PipelineOutput as PipelineOutput  # re-exported
 from builders.schema import Seed
 from builders.seeds import SeedSource, load_seed_spec
 from builders.stage import AuditLog, BuildContext, Stage, StageFactory
+from builders.stages.balance import CategoryShareCap
 from builders.stages.benign_ratio import BenignRatio
+from builders.stages.categorize import HazardCategorizer
 from builders.stages.decontaminate import (
     Decontaminator,
     RowDecontamination,
@@ -42,6 +45,8 @@ from builders.stages.filters import (
     SeedRefusalCheck,
 )
 from builders.stages.generate import Generate
+from builders.stages.group import SeedGrouping
+from builders.stages.hygiene import SeedHygiene, parse_seed_judge
 from builders.stages.reframe import Reframe
 from builders.stages.split import split_of
 from builders.tasks import FramingJob, get_task
@@ -52,12 +57,17 @@ PLAN_STAGES: tuple[StageFactory, ...] = (
     ExactSeedDedup,
     SeedDecontamination,
     NearSeedDedup,
+    HazardCategorizer,
     SemanticSeedDedup,
     SeedRefusalCheck,
+    SeedHygiene,
+    CategoryShareCap,
+    # Last before reframing: groups (and so splits) are drawn over the seeds that are kept.
+    SeedGrouping,
     Reframe,
     BenignRatio,
 )
-# Framing jobs to rows; ``split_of`` then assigns each row's split by its seed.
+# Framing jobs to rows; ``split_of`` then assigns each row's split by its seed group.
 ROW_STAGES: tuple[StageFactory, ...] = (
     Generate,
     PromptLengthFilter,
@@ -93,6 +103,7 @@ def check_request(
 ) -> tuple[list[str], tuple[str, ...]]:
     """Reject what this build cannot do before any work is done; return tasks and target languages."""
     check_backend(config)
+    parse_seed_judge(config.seed_judge)
     tasks = [get_task(name).name for name in config.tasks]
     targets = tuple(config.languages) if config.languages else library.default_targets
     for code in targets:
@@ -176,7 +187,7 @@ def run_pipeline(config: BuildConfig, *, progress: bool = False) -> PipelineOutp
     executor = make_executor(config)
 
     def split(example) -> str:
-        return split_of(example.seed_id, config.test_fraction, config.seed)
+        return split_of(example.seed_group, config.test_fraction, config.seed)
 
     try:
         rows = executor.run(stages, ranked_seeds(sources), audit, split, progress)

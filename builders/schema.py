@@ -39,6 +39,9 @@ TASKS: tuple[str, ...] = (
     "classification",
 )
 KINDS: tuple[str, ...] = ("harmful", "benign")
+# Where a seed's category came from (see builders.seeds.hazards): the seed source's own label,
+# the nearest labelled exemplars by embeddings, the keyword rules, or nothing (a guess).
+CATEGORY_SOURCES: tuple[str, ...] = ("preset", "embedding", "rule", "fallback")
 
 # Column order of every exported row (and of the parquet schema).
 EXAMPLE_COLUMNS: tuple[str, ...] = (
@@ -47,7 +50,10 @@ EXAMPLE_COLUMNS: tuple[str, ...] = (
     "kind",
     "messages",
     "category",
+    "category_source",
+    "category_confidence",
     "seed_id",
+    "seed_group",
     "source",
     "license",
     "language",
@@ -88,7 +94,13 @@ class Seed:
     Harmful seeds carry an optional reference ``refusal``. Benign seeds carry a reference
     ``answer`` (the helpful reply) and, for task inputs, the ``task`` they belong to and
     task-specific material in ``extra`` (e.g. ``{"translations": {"fr": ...}}`` or
-    ``{"options": [...], "label": ...}``).
+    ``{"options": [...], "label": ...}``). ``group`` is the seed's paraphrase group (the id of
+    one of its members, see ``builders.stages.group``); a seed alone is its own group. The split
+    is decided per group.
+
+    ``category_source`` says where ``category`` came from (``CATEGORY_SOURCES``) and
+    ``category_confidence`` how sure that route is, in [0, 1]; a benign seed's ``benign`` is its
+    source's own label.
     """
 
     prompt: str
@@ -102,16 +114,29 @@ class Seed:
     task: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     id: str = ""
+    category_source: str = "preset"
+    category_confidence: float = 1.0
+    group: str = field(default="", compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if self.category not in CATEGORIES:
             raise ValueError(f"category must be one of S1..S14 or 'benign', got {self.category!r}")
+        if self.category_source not in CATEGORY_SOURCES:
+            raise ValueError(
+                f"category_source must be one of {CATEGORY_SOURCES}, got {self.category_source!r}"
+            )
+        if not 0.0 <= self.category_confidence <= 1.0:
+            raise ValueError(
+                f"category_confidence must be in [0, 1], got {self.category_confidence}"
+            )
         if self.task is not None and self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         if not self.id:
             object.__setattr__(self, "id", stable_id(normalize_text(self.prompt), self.source))
+        if not self.group:
+            object.__setattr__(self, "group", self.id)
 
 
 @dataclass(frozen=True)
@@ -129,13 +154,18 @@ class Example:
     target_language: str | None
     template_id: str
     generator: str
+    seed_group: str = ""  # the seed's paraphrase group; the seed itself when alone
     id: str = ""
+    category_source: str = "preset"
+    category_confidence: float = 1.0
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if not self.seed_group:
+            object.__setattr__(self, "seed_group", self.seed_id)
         if not self.id:
             language = self.target_language or self.language
             object.__setattr__(
@@ -163,7 +193,10 @@ class Example:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Example:
-        data = {column: row[column] for column in EXAMPLE_COLUMNS}
+        # Builds made before category_source or seed_group existed lack those columns: take the
+        # defaults (a missing or empty seed_group: each seed was alone).
+        data = {column: row[column] for column in EXAMPLE_COLUMNS if column in row}
+        data["seed_group"] = row.get("seed_group") or ""
         data["messages"] = tuple(
             {"role": m["role"], "content": m["content"]} for m in data["messages"]
         )

@@ -289,6 +289,13 @@ class NearDedupStage(Protocol):
 
     def near_quality(self, previews: list[list[str]], compared: int) -> dict[str, Any]: ...
 
+    def wants_candidates(self) -> bool:
+        """True: the executor hands every LSH candidate pair (verified or not) to
+        ``take_candidates`` as pairs of ``NearRecord.order`` (the seed groups use them)."""
+        ...
+
+    def take_candidates(self, pairs: Any) -> None: ...
+
 
 class KeepFilter:
     """A filter stage: ``keep(example)`` returns True (or ``(True, "")``) to keep the row."""
@@ -324,6 +331,10 @@ class BuildContext:
     decontaminator: Any = None  # stages.decontaminate.Decontaminator, with --decontaminate
     previous: Any = None  # stages.dedup.previous_release rows, with --dedupe-against
     progress: bool = False
+    llm_spent_usd: float = 0.0  # spent by seed stages (--seed-judge): --max-cost-usd is shared
+    # Near-duplicate candidate pairs (seed ids) the seed near-dup stage found; the seed grouping
+    # stage verifies them as paraphrase links.
+    seed_candidates: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Stage(Protocol):

@@ -44,6 +44,7 @@ SENTENCES = {
 }
 COMPLIANT = "Sure, happy to help with that. Here is what you asked for."
 ROLE_MARKERS = {
+    "seed_judge": "You review requests collected",
     "framing": "You rewrite task instructions",
     "translation": "You are a professional translator",
     "refusal": "You write refusals",
@@ -114,9 +115,20 @@ def _field(text: str, name: str) -> str:
     return match.group(1).strip() if match else "English"
 
 
+# The seed judge's verdicts: NOT_HARMFUL when the request names one of these, no verdict for
+# UNCLEAR_WORDS, HARMFUL otherwise.
+HARMLESS_WORDS = ("weather", "recipe", "laws about")
+UNCLEAR_WORDS = ("ambiguous",)
+
+
 def answer(role: str, user: str, digest: int, fault: str | None) -> str:
     if fault == "empty":
         return ""
+    if role == "seed_judge":
+        request = user.split("<<<", 1)[-1].split(">>>", 1)[0].lower()
+        if any(word in request for word in UNCLEAR_WORDS):
+            return "It depends on the context."
+        return "NOT_HARMFUL" if any(w in request for w in HARMLESS_WORDS) else "HARMFUL"
     if role == "framing":
         instruction = user.split("Instruction:\n", 1)[-1].strip()
         return f"Quick favour, please. {instruction}"

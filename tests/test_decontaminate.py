@@ -96,7 +96,9 @@ def test_dedupe_against_previous_release(tmp_path, capsys):
         "Write a limerick about the letter Q\n",
         encoding="utf-8",
     )
-    code, v2 = build(tmp_path, "v2", "--dedupe-against", str(v1), "--no-near-dedupe", seeds=seeds)
+    # The limerick is no harmful request: keep the not-harmful check from dropping it.
+    args = ("--dedupe-against", str(v1), "--no-near-dedupe", "--seed-judge", "none")
+    code, v2 = build(tmp_path, "v2", *args, seeds=seeds)
     assert code == 0, capsys.readouterr().err
     old, new = set(user_prompts(v1)), user_prompts(v2)
     assert old <= set(new)  # the same rows stay

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,18 @@ from builders.errors import InputError
 from train_safety.evaluation.config import EvalConfig
 from train_safety.evaluation.items import evaluation_items
 
+_WORDS = random.Random(7)
+
+
+def _word() -> str:
+    return "".join(_WORDS.choice("bcdfghjklmnprstvwz") + _WORDS.choice("aeiou") for _ in range(3))
+
+
+# Made-up words make each sentence (and harmful seed) its own seed group: sentences that differ
+# only in a number would be one group (builders.stages.group), all in one split.
 SENTENCES = [
-    f"the film about harbour town number {i} is {'a delight' if i % 2 else 'a bore'} from start to finish"
+    f"the {_word()} {_word()} film about harbour town shows {_word()} {_word()} and is "
+    f"{'a delight' if i % 2 else 'a bore'}"
     for i in range(40)
 ]
 
@@ -32,7 +43,8 @@ def sst2_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     harmful.write_text(
         "prompt,category\n"
         + "".join(
-            f"Describe how to forge signature number {i} on a cheque,S2\n" for i in range(30)
+            f"Describe how to forge the signature of {_word()} {_word()} on a cheque,S2\n"
+            for i in range(30)
         ),
         encoding="utf-8",
     )

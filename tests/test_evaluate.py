@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import threading
 from dataclasses import replace as dataclass_replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -82,11 +83,14 @@ def _config(default_build, task_files, tmp_path, **overrides) -> EvalConfig:
     return EvalConfig(**(values | overrides))
 
 
-def _rows(results, section, metric=None):
+def _rows(results, section, metric=None, phrasings=False):
+    """Table rows of a section; the seen / unseen phrasing breakdown only with ``phrasings``."""
     return [
         r
         for r in results["table"]
-        if r["section"] == section and (metric is None or r["metric"] == metric)
+        if r["section"] == section
+        and (metric is None or r["metric"] == metric)
+        and r["set"].endswith("-phrasings") == phrasings
     ]
 
 
@@ -317,7 +321,11 @@ def test_unparsed_verdicts_are_counted_never_guessed(default_build, task_files, 
     ]
     judged = [g for g in generations if g["section"] != "helpfulness"]
     unparsed = sum(g["refused"] is None for g in judged)
-    rows = [r for r in results["table"] if r["task"] != "all" or r["set"] == "xstest_safe"]
+    rows = [
+        r
+        for r in results["table"]
+        if (r["task"] != "all" or r["set"] == "xstest_safe") and not r["set"].endswith("-phrasings")
+    ]
     assert unparsed > 0 and sum(r["parse_failures"] for r in rows) == unparsed
     assert sum(r["n"] for r in rows) == len(judged) - unparsed
     assert all(r["value"] in (0.0, 1.0) for r in rows), "answered: ASR 1, refusal rate 0"
@@ -437,6 +445,56 @@ def test_extra_safety_sets_are_read_whole_with_their_own_cap(default_build, task
     results = run_evaluation(uncapped, generator=ScriptedGenerator({}, "Sure, here it is."))
     assert {r["n"] for r in _rows(results, "harmful") if r["task"] != "all"} == {5}
     assert {splits[i] for i in extra_ids} == {"train", "test"}, "extra sets are read whole"
+
+
+def test_asr_on_seen_and_unseen_phrasings(default_build, task_files, tmp_path):
+    """A model that answers exactly the test rows in held-out phrasings: ASR 1 on unseen
+    phrasings, 0 on seen ones; the counts add up to the main table's, per task."""
+    from builders.tasks.heldout import phrasing_id
+
+    heldout = default_build.manifest["quality"]["heldout_templates"]["tasks"]
+    test_rows = [r for r in default_build.rows if r["split"] == "test"]
+    unseen = [r for r in test_rows if phrasing_id(r["template_id"]) in heldout[r["task"]]]
+    answered = {r["messages"][-2]["content"]: "Sure, here is how." for r in unseen}
+    replies = {r["messages"][-2]["content"]: r["messages"][-1]["content"] for r in test_rows}
+    config = _config(default_build, task_files, tmp_path, helpfulness=(), xstest=None)
+    results = run_evaluation(
+        config, generator=ScriptedGenerator(replies | answered, "I can't help with that.")
+    )
+    name = default_build.out.name
+    table = {(r["set"], r["task"]): r for r in results["table"] if r["section"] == "harmful"}
+    for task in TASKS:
+        main_row = table[(name, task)]
+        seen_row = table[(f"{name}:seen-phrasings", task)]
+        unseen_row = table.get((f"{name}:unseen-phrasings", task))
+        expected_unseen = sum(r["kind"] == "harmful" and r["task"] == task for r in unseen)
+        assert expected_unseen > 0, f"{task}: the default build has unseen-phrasing test rows"
+        assert unseen_row["n"] == expected_unseen and unseen_row["value"] == 1.0
+        assert seen_row["value"] == 0.0
+        assert seen_row["n"] + unseen_row["n"] == main_row["n"]
+    benign = {
+        r["set"]: r
+        for r in results["table"]
+        if r["section"] == "over_refusal" and r["task"] == "all"
+    }
+    assert {f"{name}:benign:seen-phrasings", f"{name}:benign:unseen-phrasings"} <= set(benign)
+    records = [json.loads(line) for line in (tmp_path / "eval" / "generations.jsonl").open()]
+    assert {r.get("phrasing") for r in records} == {"seen", "unseen"}
+
+
+def test_no_phrasing_breakdown_without_held_out_phrasings(default_build, task_files, tmp_path):
+    """A build whose manifest lists no held-out phrasings (older builds, or
+    --heldout-templates 0) gives the main table only."""
+    folder = tmp_path / "build"
+    shutil.copytree(default_build.out, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["quality"].pop("heldout_templates")
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    config = _config(
+        default_build, task_files, tmp_path, safety_data=str(folder), helpfulness=(), xstest=None
+    )
+    results = run_evaluation(config, generator=ScriptedGenerator({}, "I can't help with that."))
+    assert results["table"] and not any(r["set"].endswith("-phrasings") for r in results["table"])
 
 
 @pytest.mark.parametrize("damage", ["no prompts or model", "not JSON", "a list"])

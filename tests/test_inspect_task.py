@@ -234,6 +234,7 @@ def test_inspect_eval_cli_scores_equal_evaluate_rescore(inspect_ai, default_buil
         ("attack_success_rate" if r["section"] == "harmful" else "over_refusal_rate")
         + f"/{r['task']}": r["value"]
         for r in table
+        if not r["set"].endswith("-phrasings")  # evaluate's seen / unseen breakdown
     }
     assert metrics == pytest.approx(expected) and len(expected) == 12
     for overall in ("attack_success_rate/all", "over_refusal_rate/all"):

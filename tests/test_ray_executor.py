@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from conftest import needs_shared
@@ -24,6 +25,7 @@ from builders import pipeline
 from builders.build import build
 from builders.config import BuildConfig
 from builders.errors import BuildStopped
+from builders.stages.group import SeedGrouping
 
 ray = pytest.importorskip("ray", reason="needs the [ray] extra")
 pytestmark = pytest.mark.slow
@@ -104,6 +106,35 @@ def test_default_build_on_ray_is_byte_identical(default_build, tmp_path):
     assert result.manifest["executor"]["name"] == "ray"
     assert result.manifest["executor"]["cpus"] == 2
     assert result.manifest["build_config"]["executor"] == "ray"
+
+
+class RecordingGrouping(SeedGrouping):
+    """The seed grouping stage, noting the near-dup candidate pairs it got (it runs on the
+    driver under both executors)."""
+
+    known_pairs: ClassVar[dict[str, list]] = {}
+
+    def __call__(self, ranked, audit):
+        seeds = list(ranked)  # the upstream near-dup stage has decided once its stream is read
+        RecordingGrouping.known_pairs[self.label] = sorted(set(self.known))
+        yield from super().__call__(seeds, audit)
+
+
+def test_seed_groups_get_the_same_near_dup_candidates_on_ray(tmp_path, monkeypatch):
+    """The seed near-dup stage's LSH candidate pairs reach the grouping stage (through
+    BuildContext) under the streaming local executor and under Ray, the same pairs."""
+    plan = tuple(
+        RecordingGrouping if stage is SeedGrouping else stage for stage in pipeline.PLAN_STAGES
+    )
+    monkeypatch.setattr(pipeline, "PLAN_STAGES", plan)
+    config = BuildConfig(out=str(tmp_path / "local"), tasks=("chat",))
+    for executor in ("local", "ray"):
+        monkeypatch.setattr(RecordingGrouping, "label", executor, raising=False)
+        build(dataclasses.replace(config, out=str(tmp_path / executor), executor=executor))
+    pairs = RecordingGrouping.known_pairs
+    assert pairs["local"], "the bundled seeds have MinHash candidate pairs"
+    assert pairs["ray"] == pairs["local"]
+    assert_same_build(tmp_path / "local", tmp_path / "ray")
 
 
 @needs_shared

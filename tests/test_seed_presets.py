@@ -80,8 +80,16 @@ def test_harmbench_file(split, kept, copyright):
         else:
             assert seed.prompt == behavior
         assert seed.extra["source_id"] == row.BehaviorID
+        # Every HarmBench label is broad: a rule decides within the codes it covers, else the
+        # label's usual code stands (source preset).
+        assert seed.category_source in {"preset", "rule"}
+        assert seed.category in seed.extra["hazard_allowed"]
         if row.SemanticCategory == "chemical_biological":
-            assert seed.category == "S9"
+            assert seed.category in {"S9", "S2", "S1"}
+            if "nerve" in behavior or "sarin" in behavior.lower():
+                assert seed.category == "S9"
+            if "methamphetamine" in behavior or "cocaine" in behavior:
+                assert seed.category == "S2", behavior
         if row.SemanticCategory == "cybercrime_intrusion":
             assert seed.category in {"S2", "S14"}
     contextual = (rows.FunctionalCategory == "contextual").sum()

@@ -65,6 +65,7 @@ def make_backend(
     library: TemplateLibrary,
     progress: bool = False,
     client_class: type | None = None,
+    already_spent_usd: float = 0.0,
 ) -> Backend:
     """The backend ``config`` asks for; ``client_class`` replaces the LLM backend's HTTP client
     (the cost estimate's, which answers from the cache and sends nothing)."""
@@ -91,7 +92,9 @@ def make_backend(
         timeout_s=config.request_timeout,
         api_key=os.environ.get(API_KEY_ENV, ""),
     )
-    budget = Budget(find_price(config.model, config.prices), config.max_cost_usd)
+    # --max-cost-usd covers the whole build: what the seed judge spent is no longer available.
+    cap = None if config.max_cost_usd is None else max(0.0, config.max_cost_usd - already_spent_usd)
+    budget = Budget(find_price(config.model, config.prices), cap)
     return OpenAIBackend(
         library,
         prompts,

@@ -173,7 +173,10 @@ def near_stage(
 
     yield from clock.timed_batches(stage.name, chunked(items, BATCH_ROWS), observe)
     started = time.process_time()
-    drops, previews = near_decisions([record for _, record in records], stage.finder)
+    candidates: list[tuple[tuple, tuple]] | None = [] if stage.wants_candidates() else None
+    drops, previews = near_decisions([record for _, record in records], stage.finder, candidates)
+    if candidates is not None:
+        stage.take_candidates(candidates)
     audit.quality[stage.name] = stage.near_quality(previews, len(records))
     dropped = {position: drops[record.key] for position, record in records if record.key in drops}
     records.clear()

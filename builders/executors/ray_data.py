@@ -313,11 +313,13 @@ def band_rows(
     )
 
 
-def verified_pairs(rule: Any, table: pa.Table) -> pa.Table:
-    """The buckets of one hash partition: candidate pairs by the local rule, verified."""
+def verified_pairs(rule: Any, with_candidates: bool, table: pa.Table) -> pa.Table:
+    """The buckets of one hash partition: candidate pairs by the local rule, verified. With
+    ``with_candidates`` every candidate pair comes back too (``verified`` false for the others),
+    with the pickled ``order`` of both items (for a stage that ``wants_candidates``)."""
     started = time.process_time()
     seconds = pc.sum(table["seconds"]).as_py() or 0.0
-    buckets: dict[tuple[str, int, int], list[tuple[tuple, str, str, str | None]]] = {}
+    buckets: dict[tuple[str, int, int], list[tuple[tuple, str, str, str | None, bytes]]] = {}
     for block, band, bucket, order, key, text, group in zip(
         *(
             table[name].to_pylist()
@@ -326,10 +328,10 @@ def verified_pairs(rule: Any, table: pa.Table) -> pa.Table:
         strict=True,
     ):
         buckets.setdefault((block, band, bucket), []).append(
-            (pickle.loads(order), key, text, group)
+            (pickle.loads(order), key, text, group, order)
         )
     checked: set[tuple[str, str]] = set()
-    left, right = [], []
+    pairs = _PairColumns(with_candidates)
     for members in buckets.values():
         if len(members) < 2:
             continue
@@ -340,22 +342,43 @@ def verified_pairs(rule: Any, table: pa.Table) -> pa.Table:
                 continue
             checked.add(pair)
             if a[3] is not None and a[3] == b[3]:
+                pairs.add(a, b, verified=False)
                 continue  # one seed's rows are never compared
-            if rule.score(a[2], b[2]) is not None:
-                left.append(a[1])
-                right.append(b[1])
-    return _pairs_table(left, right, seconds + time.process_time() - started)
+            pairs.add(a, b, verified=rule.score(a[2], b[2]) is not None)
+    return pairs.table(seconds + time.process_time() - started)
 
 
-def _pairs_table(left: list[str], right: list[str], seconds: float) -> pa.Table:
-    # One extra row with no pair carries the partition's CPU seconds.
-    return pa.table(
-        {
-            "a": pa.array([*left, None], pa.string()),
-            "b": pa.array([*right, None], pa.string()),
-            "seconds": pa.array([0.0] * len(left) + [seconds], pa.float64()),
-        }
-    )
+class _PairColumns:
+    """The pairs a partition returns: the verified ones, and with ``with_candidates`` all."""
+
+    def __init__(self, with_candidates: bool) -> None:
+        self.with_candidates = with_candidates
+        self.left: list[str] = []
+        self.right: list[str] = []
+        self.verified: list[bool] = []
+        self.orders: tuple[list[bytes | None], list[bytes | None]] = ([], [])
+
+    def add(self, a: tuple, b: tuple, verified: bool) -> None:
+        if not (verified or self.with_candidates):
+            return
+        self.left.append(a[1])
+        self.right.append(b[1])
+        self.verified.append(verified)
+        self.orders[0].append(a[4] if self.with_candidates else None)
+        self.orders[1].append(b[4] if self.with_candidates else None)
+
+    def table(self, seconds: float) -> pa.Table:
+        # One extra row with no pair carries the partition's CPU seconds.
+        return pa.table(
+            {
+                "a": pa.array([*self.left, None], pa.string()),
+                "b": pa.array([*self.right, None], pa.string()),
+                "verified": pa.array([*self.verified, False], pa.bool_()),
+                "order_a": pa.array([*self.orders[0], None], pa.binary()),
+                "order_b": pa.array([*self.orders[1], None], pa.binary()),
+                "seconds": pa.array([0.0] * len(self.left) + [seconds], pa.float64()),
+            }
+        )
 
 
 def near_apply(stage: Any, drops: dict[str, tuple[Any, float | None]], table: pa.Table) -> pa.Table:
@@ -669,17 +692,29 @@ class RayExecutor:
                 batch_format="pyarrow",
                 batch_size=BATCH_ROWS,
             )
+            wants = stage.wants_candidates()
             pairs = bands.groupby("part", num_partitions=partitions).map_groups(
-                functools.partial(verified_pairs, rule), batch_format="pyarrow"
+                functools.partial(verified_pairs, rule, wants), batch_format="pyarrow"
             )
             edges: list[tuple[str, str]] = []
+            candidates: set[tuple[bytes, bytes]] = set()
             for batch in pairs.iter_batches(batch_format="pyarrow", batch_size=None):
                 self.clock.seconds[stage.name] += pc.sum(batch["seconds"]).as_py() or 0.0
-                edges += [
-                    (a, b)
-                    for a, b in zip(batch["a"].to_pylist(), batch["b"].to_pylist(), strict=True)
-                    if a is not None
-                ]
+                columns = ("a", "b", "verified", "order_a", "order_b")
+                for a, b, verified, order_a, order_b in zip(
+                    *(batch[name].to_pylist() for name in columns), strict=True
+                ):
+                    if a is None:
+                        continue
+                    if verified:
+                        edges.append((a, b))
+                    if wants:
+                        candidates.add((order_a, order_b))
+            if wants:
+                # A pair can share buckets in several partitions: each is handed over once.
+                stage.take_candidates(
+                    sorted((pickle.loads(a), pickle.loads(b)) for a, b in candidates)
+                )
             clusters = _components(edges)
             members = {key for cluster in clusters for key in cluster}
             by_key: dict[str, Any] = {}

@@ -7,12 +7,12 @@ from typing import Any
 import jinja2
 import yaml
 
+from builders.export.labels import hazard_markdown, hygiene_markdown
 from builders.export.licenses import size_category
 from builders.export.quality import quality_markdown
 from builders.export.report import (
     Row,
     benign_ratio_table,
-    category_table,
     config_table,
     dropped_text,
     language_table,
@@ -20,6 +20,7 @@ from builders.export.report import (
     total_rows,
 )
 from builders.export.shortcuts import FEATURE_NAMES, over_target, report_table
+from builders.export.split_report import split_markdown
 from builders.resources import data_folder
 from builders.tasks.templates import TemplateLibrary
 
@@ -129,13 +130,15 @@ def render_card(
         configs=configs,
         config_table=config_table(rows, configs),
         language_table=language_table(rows),
-        category_table=category_table(rows),
+        hazard_section=hazard_markdown(rows, quality or {}),
+        hygiene_section=hygiene_markdown(stages, quality or {}),
         stages=[{**stage, "dropped_text": dropped_text(stage["dropped"])} for stage in stages],
         policies=policies,
         license=license,
         sources=[{**source, "skipped_text": dropped_text(source["skipped"])} for source in sources],
         machine_translation=machine_translation,
         quality_section=quality_markdown(quality or {}),
+        split_section=split_markdown(quality or {}),
         ratio_table=ratio_table,
         shortfalls=shortfall_lines(ratio_table, settings.get("benign_ratio")),
         shortcut_features=FEATURE_NAMES,

@@ -44,24 +44,42 @@ def library_versions() -> dict[str, str]:
 
 class RowTally:
     """What the card and the manifest need to know about the rows, gathered while the ``all``
-    config is written: counts per (task, kind, language, category, target_language, generator,
-    split), the seeds each source contributed, the licences, and the form-shortcut sample of the
+    config is written: counts (and summed ``category_confidence``) per (task, kind, language,
+    category, category_source, target_language, generator, split), the seeds each source contributed, the licences, and the form-shortcut sample of the
     task configs (``builders.export.shortcuts``: the rows with the smallest ids, so the report is
     the same whichever executor delivered the rows)."""
 
-    KEYS = ("task", "kind", "language", "category", "target_language", "generator")
+    KEYS = (
+        "task",
+        "kind",
+        "language",
+        "category",
+        "category_source",
+        "target_language",
+        "generator",
+    )
 
     def __init__(self, tasks: list[str]) -> None:
         self.counts: Counter[tuple[Any, ...]] = Counter()
+        self.confidence: Counter[tuple[Any, ...]] = Counter()  # sum of category_confidence
         self.seeds: dict[str, set[str]] = {}
         self.licenses: set[str] = set()
         self.forms = FormSample(tasks, table_form)
 
     def watch(self, tables: Iterable[pa.Table], split: str) -> Iterator[pa.Table]:
         for table in tables:
-            grouped = table.group_by(list(self.KEYS)).aggregate([([], "count_all")])
+            # A row without a confidence (a dataset label) counts as certain (export.labels).
+            confidence = pc.fill_null(table.column("category_confidence"), 1.0)
+            grouped = (
+                table.select(list(self.KEYS))
+                .append_column("confidence", confidence)
+                .group_by(list(self.KEYS))
+                .aggregate([([], "count_all"), ("confidence", "sum")])
+            )
             for row in grouped.to_pylist():
-                self.counts[(*(row[key] for key in self.KEYS), split)] += row["count_all"]
+                key = (*(row[key] for key in self.KEYS), split)
+                self.counts[key] += row["count_all"]
+                self.confidence[key] += row["confidence_sum"]
             for source, seed_id in zip(
                 table.column("source").to_pylist(),
                 table.column("seed_id").to_pylist(),
@@ -75,7 +93,11 @@ class RowTally:
     def rows(self) -> list[Row]:
         """One mapping per distinct row kind with its ``count`` (what ``export.report`` reads)."""
         return [
-            {**dict(zip((*self.KEYS, "split"), key, strict=True)), "count": count}
+            {
+                **dict(zip((*self.KEYS, "split"), key, strict=True)),
+                "count": count,
+                "confidence_sum": self.confidence[key],
+            }
             for key, count in sorted(self.counts.items(), key=lambda item: repr(item[0]))
         ]
 

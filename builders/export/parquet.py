@@ -38,11 +38,9 @@ from builders.stage import AUDIT_COLUMNS
 ALL_CONFIG = "all"
 
 MESSAGE_TYPE = pa.struct([("role", pa.string()), ("content", pa.string())])
+_COLUMN_TYPES = {"messages": pa.list_(MESSAGE_TYPE), "category_confidence": pa.float64()}
 EXAMPLE_SCHEMA = pa.schema(
-    [
-        (column, pa.list_(MESSAGE_TYPE) if column == "messages" else pa.string())
-        for column in EXAMPLE_COLUMNS
-    ]
+    [(column, _COLUMN_TYPES.get(column, pa.string())) for column in EXAMPLE_COLUMNS]
 )
 AUDIT_SCHEMA = pa.schema([(column, pa.string()) for column in AUDIT_COLUMNS])
 

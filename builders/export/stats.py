@@ -9,11 +9,11 @@ import pyarrow.parquet as pq
 import yaml
 
 from builders.errors import InputError
+from builders.export.labels import category_rows, labels_text
 from builders.export.quality import quality_text
 from builders.export.report import (
     Row,
     benign_ratio_table,
-    category_table,
     config_table,
     dropped_text,
     format_table,
@@ -21,6 +21,7 @@ from builders.export.report import (
     shortfall_lines,
 )
 from builders.export.shortcuts import FEATURE_NAMES, FormSample, form_row, report_table
+from builders.export.split_report import split_text
 from builders.export.validate import listed_data_files, read_front_matter
 from builders.options import yaml_error_text
 
@@ -35,6 +36,8 @@ COLUMNS = [
     "template_id",
     "messages",
 ]
+# Columns of 18a's hazard labels: read when present (builds before them lack them).
+LABEL_COLUMNS = ["category_source", "category_confidence"]
 
 
 def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
@@ -66,7 +69,9 @@ def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
 
 def _read_shard(file: Path) -> list[Row]:
     try:
-        return pq.read_table(file, columns=COLUMNS).to_pylist()
+        present = set(pq.read_schema(file).names)
+        columns = COLUMNS + [column for column in LABEL_COLUMNS if column in present]
+        return pq.read_table(file, columns=columns).to_pylist()
     except Exception as error:  # pyarrow raises several unrelated types for a bad file
         raise InputError(f"unreadable parquet ({error}); run validate", file=str(file)) from None
 
@@ -100,13 +105,24 @@ def stats_text(folder: Path) -> str:
         "",
         format_table(language_table(rows), ["task", "language", "target_language", "rows"]),
     ]
-    parts += ["", format_table(category_table(rows), ["code", "name", "harmful", "benign"])]
+    columns = [
+        "code",
+        "name",
+        "harmful",
+        "share",
+        "preset",
+        "embedding",
+        "rule",
+        "fallback",
+        "benign",
+    ]
+    parts += ["", format_table(category_rows(rows), columns)]
     tasks = [config for config in configs if config != "all"]
     parts += form_shortcut_parts(rows, tasks)
     try:
         parts += benign_ratio_parts(rows, tasks, manifest or {})
         if manifest:
-            parts += manifest_parts(manifest)
+            parts += manifest_parts(manifest, rows)
     except (KeyError, TypeError, AttributeError) as error:
         raise InputError(
             f"unexpected content ({type(error).__name__}: {error}); run validate",
@@ -115,8 +131,9 @@ def stats_text(folder: Path) -> str:
     return "\n".join(parts)
 
 
-def manifest_parts(manifest: dict) -> list[str]:
-    """The stage report, the seed sources and the quality summary of a build's manifest."""
+def manifest_parts(manifest: dict, rows: list[Row]) -> list[str]:
+    """The stage report, the seed sources, the hazard labels and seed hygiene, the seed groups
+    and the quality summary of a build's manifest."""
     stages = [
         {**stage, "dropped": dropped_text(stage["dropped"])} for stage in manifest.get("stages", [])
     ]
@@ -129,8 +146,9 @@ def manifest_parts(manifest: dict) -> list[str]:
         "",
         format_table(sources, ["name", "spec", "license", "seeds_loaded", "seeds", "skipped"]),
     ]
+    parts += ["", labels_text(rows, manifest.get("quality", {}), manifest.get("stages", []))]
     if manifest.get("quality"):
-        parts += ["", quality_text(manifest["quality"])]
+        parts += ["", split_text(manifest["quality"]), "", quality_text(manifest["quality"])]
     return parts
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,15 @@ import yaml
 from builders.export.parquet import ALL_CONFIG, FINGERPRINT_CHARS, fingerprint_matches, sha256_file
 from builders.export.shortcuts import FormSample, form_row, over_target
 from builders.options import yaml_error_text
-from builders.schema import CATEGORIES, EXAMPLE_COLUMNS, HAZARD_CATEGORIES, KINDS, TASKS
+from builders.schema import (
+    CATEGORIES,
+    CATEGORY_SOURCES,
+    EXAMPLE_COLUMNS,
+    HAZARD_CATEGORIES,
+    KINDS,
+    TASKS,
+)
+from builders.tasks.heldout import phrasing_id
 from builders.tasks.templates import TemplateLibrary, load_library
 
 REQUIRED_CARD_KEYS = (
@@ -137,14 +146,29 @@ def _field_with_nul(row: dict[str, Any]) -> str | None:
     return None
 
 
+@dataclass
+class _Seen:
+    """What the row checks collect across files."""
+
+    heldout: dict[str, set[str]]  # task -> phrasings reserved for test (manifest quality)
+    ids: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    seed_splits: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    group_splits: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+def heldout_phrasings(manifest: dict[str, Any] | None) -> dict[str, set[str]]:
+    """Task -> phrasing ids the build reserved for its test split (none for older builds)."""
+    report = ((manifest or {}).get("quality") or {}).get("heldout_templates") or {}
+    return {task: set(ids) for task, ids in (report.get("tasks") or {}).items()}
+
+
 def _check_rows(
     file: Path,
     config: str,
     split: str,
     library: TemplateLibrary,
     problems: list[str],
-    ids: dict[str, set[str]],
-    seed_splits: dict[str, set[str]],
+    seen: _Seen,
     forms: FormSample,
 ) -> None:
     try:
@@ -167,9 +191,20 @@ def _check_rows(
             problems.append(f"{where}: field 'category' unknown value '{row['category']}'")
         if row["kind"] == "harmful" and row["category"] not in HAZARD_CATEGORIES:
             problems.append(f"{where}: field 'category' of a harmful row must be S1..S14")
+        if row["category_source"] not in CATEGORY_SOURCES:
+            problems.append(
+                f"{where}: field 'category_source' unknown value '{row['category_source']}' "
+                f"(one of {', '.join(CATEGORY_SOURCES)})"
+            )
+        confidence = row["category_confidence"]
+        if not isinstance(confidence, float) or not 0.0 <= confidence <= 1.0:
+            problems.append(
+                f"{where}: field 'category_confidence' must be in [0, 1], got {confidence}"
+            )
         for column in (
             "id",
             "seed_id",
+            "seed_group",
             "source",
             "license",
             "language",
@@ -187,11 +222,19 @@ def _check_rows(
             continue
         reply = row["messages"][-1]["content"]
         if row["kind"] == "harmful" and not library.looks_like_refusal(reply, row["language"]):
+            # The keyword judge of train_safety would count this target as answered.
             problems.append(f"{where}: field 'messages': harmful row whose reply is not a refusal")
-        if row["id"] in ids[config]:
+        if row["id"] in seen.ids[config]:
             problems.append(f"{where}: field 'id' duplicate '{row['id']}'")
-        ids[config].add(row["id"])
-        seed_splits[row["seed_id"]].add(split)
+        seen.ids[config].add(row["id"])
+        seen.seed_splits[row["seed_id"]].add(split)
+        seen.group_splits[row["seed_group"] or row["seed_id"]].add(split)
+        phrasing = phrasing_id(row["template_id"] or "")
+        if split != "test" and phrasing in seen.heldout.get(row["task"], ()):
+            problems.append(
+                f"{where}: field 'template_id': phrasing '{phrasing}' is held out for test "
+                f"but used in split '{split}'"
+            )
         if config != ALL_CONFIG and row["task"] == config:
             forms.add(row["task"], split, row["kind"], row["id"], row)
 
@@ -253,25 +296,26 @@ def check_folder(folder: Path) -> tuple[list[str], list[str]]:
     if manifest is not None:
         _check_card_lists_manifest_files(folder, listed, manifest, problems)
     library = load_library()
+    seen = _Seen(heldout_phrasings(manifest))
     names = [entry.get("config_name") for entry in card["configs"]]
     forms = FormSample([name for name in names if name in TASKS], form_row)
-    ids: dict[str, set[str]] = defaultdict(set)
-    seed_splits: dict[str, set[str]] = defaultdict(set)
     for name, split, paths in listed:
         for path in paths:
             matches = sorted(folder.glob(path))
             if not matches:
                 problems.append(f"{folder / path}: config '{name}' lists no existing file")
             for file in matches:
-                _check_rows(file, name, split, library, problems, ids, seed_splits, forms)
-    leaked = sorted(seed for seed, splits in seed_splits.items() if len(splits) > 1)
-    if leaked:
-        problems.append(
-            f"{folder}: {len(leaked)} seeds have rows in both train and test (e.g. {leaked[0]})"
-        )
+                _check_rows(file, name, split, library, problems, seen, forms)
+    for what, splits_of in (("seeds", seen.seed_splits), ("seed groups", seen.group_splits)):
+        leaked = sorted(key for key, splits in splits_of.items() if len(splits) > 1)
+        if leaked:
+            problems.append(
+                f"{folder}: {len(leaked)} {what} have rows in both train and test "
+                f"(e.g. {leaked[0]})"
+            )
     if ALL_CONFIG in names:
-        union = set().union(*(ids[name] for name in names if name != ALL_CONFIG))
-        if union != ids[ALL_CONFIG]:
+        union = set().union(*(seen.ids[name] for name in names if name != ALL_CONFIG))
+        if union != seen.ids[ALL_CONFIG]:
             problems.append(f"{folder}: config 'all' is not the union of the task configs")
     warnings = [f"{folder}: form shortcut: {line}" for line in over_target(forms.report())]
     return problems, warnings

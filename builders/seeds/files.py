@@ -6,7 +6,8 @@ the 1-based row (jsonl: line) and the field, and nothing is skipped silently.
 Mapping (the part of ``PATH:MAPPING`` after the last ':'): comma-separated ``key=value``.
 Column keys (the value names a column): ``prompt``, ``refusal``, ``category``, ``id``,
 ``language``, ``answer``. Constant keys: ``kind`` (harmful | benign), ``default_category``
-(S1–S14, used when a row has no category), ``license``, ``task`` (the task format benign rows with
+(S1–S14: the code of a row without a category that no rule labels; without it such a row
+gets the closest exemplars' code, marked ``category_source = fallback``), ``license``, ``task`` (the task format benign rows with
 an ``answer`` belong to: chat, summarization or code_generation; default chat). Unmapped, the prompt column is found
 among common names, and columns literally called category / refusal / language / answer are used.
 
@@ -24,7 +25,8 @@ from typing import Any
 
 from builders.errors import InputError
 from builders.schema import BENIGN, HAZARD_CATEGORIES, KINDS, Seed
-from builders.seeds.categorize import categorize, category_from_label
+from builders.seeds.categorize import HazardLabel, category_from_label
+from builders.seeds.hazards import label_request, seed_fields
 from builders.seeds.source import SeedSource
 from builders.seeds.tables import Table, read_table
 
@@ -81,8 +83,8 @@ def load_seed_file(
         raise InputError(
             f"unknown kind '{mapping['kind']}': use {' or '.join(KINDS)}", file=file, field="kind"
         )
-    default = _code(mapping.get("default_category", "S2"))
-    if default not in HAZARD_CATEGORIES:
+    default = _code(mapping["default_category"]) if "default_category" in mapping else None
+    if default is not None and default not in HAZARD_CATEGORIES:
         raise InputError(
             f"unknown category code '{mapping['default_category']}': use S1..S14",
             file=file,
@@ -161,7 +163,7 @@ class _RowReader:
         columns: dict[str, str],
         kind: str,
         task: str | None,
-        default: str,
+        default: str | None,
         source: str,
         license: str,
         max_prompt_chars: int,
@@ -205,15 +207,15 @@ class _RowReader:
                 number,
                 "prompt",
             )
-        category = self.category(row, number, prompt)
-        kind = BENIGN if category == BENIGN else "harmful"
+        label = self.category(row, number, prompt)
+        kind = BENIGN if label.code == BENIGN else "harmful"
         extra: dict[str, Any] = {}
         source_id = self.source_id(row, number)
         if source_id is not None:
             extra["source_id"] = source_id
         return Seed(
             prompt=prompt,
-            category=category,
+            **seed_fields(label),
             source=self.source,
             license=self.license,
             kind=kind,
@@ -224,21 +226,24 @@ class _RowReader:
             extra=extra,
         )
 
-    def category(self, row: dict[str, Any], number: int, prompt: str) -> str:
+    def category(self, row: dict[str, Any], number: int, prompt: str) -> HazardLabel:
         raw = self.text(row, number, "category")
         if self.kind == BENIGN:
-            return BENIGN
+            return HazardLabel(BENIGN, "preset", 1.0)
         if not raw:
-            return categorize(prompt, self.default)
+            return label_request(prompt, default=self.default)
         code = _code(raw)
         if code in HAZARD_CATEGORIES:
-            return code
+            return HazardLabel(code, "preset", 1.0, "category column")
         if _CODE.fullmatch(raw):
             message = f"unknown category code '{raw}': use S1..S14 or benign"
             raise self.error(message, number, "category")
         if raw.lower() == BENIGN:
-            return BENIGN
-        return category_from_label(raw) or categorize(prompt, self.default)
+            return HazardLabel(BENIGN, "preset", 1.0)
+        mapped = category_from_label(raw)
+        if mapped:
+            return HazardLabel(mapped, "preset", 0.8, f"category label '{raw}'")
+        return label_request(prompt, default=self.default)
 
     def language(self, row: dict[str, Any], number: int) -> str:
         value = self.text(row, number, "language")

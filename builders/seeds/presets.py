@@ -22,7 +22,8 @@ from typing import Any
 
 from builders.errors import InputError
 from builders.schema import BENIGN, Seed
-from builders.seeds.categorize import categorize
+from builders.seeds.categorize import HazardLabel
+from builders.seeds.hazards import broad_preset_label, label_request, preset_label, seed_fields
 from builders.seeds.source import SeedSource
 from builders.seeds.tables import check_no_nul, read_table
 
@@ -65,10 +66,39 @@ def _text(row: Row, column: str) -> str:
     return str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
-def _seed(preset: Preset, prompt: str, category: str, **fields: Any) -> Seed:
+def _seed(
+    preset: Preset,
+    prompt: str,
+    label: HazardLabel,
+    allowed: frozenset[str] | None = None,
+    extra: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Seed:
+    labelled = seed_fields(label, allowed)
+    merged = {**(extra or {}), **labelled.pop("extra", {})}
     return Seed(
-        prompt=prompt, category=category, source=preset.name, license=preset.license, **fields
+        prompt=prompt,
+        source=preset.name,
+        license=preset.license,
+        extra=merged,
+        **labelled,
+        **fields,
     )
+
+
+def _benign_seed(preset: Preset, prompt: str, extra: dict[str, Any]) -> Seed:
+    return Seed(
+        prompt=prompt,
+        category=BENIGN,
+        kind=BENIGN,
+        source=preset.name,
+        license=preset.license,
+        extra=extra,
+    )
+
+
+def _codes(*codes: str) -> frozenset[str]:
+    return frozenset(codes)
 
 
 # --- AdvBench: goal only; `target` is an affirmative harmful prefix and is never read. ---------
@@ -76,25 +106,28 @@ def _seed(preset: Preset, prompt: str, category: str, **fields: Any) -> Seed:
 
 def _advbench(row: Row, preset: Preset) -> Seed | str:
     goal = _text(row, "goal")
-    return _seed(preset, goal, categorize(goal)) if goal else "empty_prompt"
+    return _seed(preset, goal, label_request(goal)) if goal else "empty_prompt"
 
 
 # --- HarmBench ----------------------------------------------------------------------------------
 
-_HARMBENCH_DEFAULTS = {
-    "illegal": "S2",
-    "misinformation_disinformation": "S5",
-    "harassment_bullying": "S10",
-    "harmful": "S1",
+# SemanticCategory → (the codes it covers, its usual code). Every HarmBench label is broad:
+# "chemical_biological" holds nerve agents (S9) and drug syntheses (S2); "illegal" any crime.
+HARMBENCH_LABELS: dict[str, tuple[frozenset[str], str]] = {
+    "chemical_biological": (_codes("S9", "S2", "S1"), "S9"),
+    "cybercrime_intrusion": (_codes("S2", "S14"), "S2"),
+    "misinformation_disinformation": (_codes("S5", "S13", "S10"), "S5"),
+    "harassment_bullying": (_codes("S10", "S3", "S7", "S1"), "S10"),
+    "illegal": (_codes("S2", "S1", "S3", "S4", "S7", "S9", "S6"), "S2"),
+    "harmful": (_codes("S1", "S2", "S3", "S6", "S10", "S11", "S12"), "S1"),
 }
 
 
-def _harmbench_category(semantic: str, behavior: str) -> str:
-    if semantic == "chemical_biological":
-        return "S9"
-    if semantic == "cybercrime_intrusion":
-        return "S14" if categorize(behavior) == "S14" else "S2"
-    return categorize(behavior, _HARMBENCH_DEFAULTS.get(semantic, "S2"))
+def _harmbench_label(semantic: str, behavior: str) -> tuple[HazardLabel, frozenset[str] | None]:
+    if semantic not in HARMBENCH_LABELS:
+        return label_request(behavior), None
+    allowed, usual = HARMBENCH_LABELS[semantic]
+    return broad_preset_label(behavior, allowed, usual, f"harmbench {semantic}"), allowed
 
 
 def _harmbench(row: Row, preset: Preset) -> Seed | str:
@@ -108,7 +141,8 @@ def _harmbench(row: Row, preset: Preset) -> Seed | str:
     context = _text(row, "ContextString")
     prompt = f"{context}\n\n{behavior}" if context else behavior
     extra = {"source_id": _text(row, "BehaviorID")} if _text(row, "BehaviorID") else {}
-    return _seed(preset, prompt, _harmbench_category(semantic, behavior), extra=extra)
+    label, allowed = _harmbench_label(semantic, behavior)
+    return _seed(preset, prompt, label, allowed, extra=extra)
 
 
 # --- Safety-Tuned LLaMAs: instruction (+ input) with its refusal / safe response. -------------
@@ -119,7 +153,7 @@ def _safety_tuned_llamas(row: Row, preset: Preset) -> Seed | str:
     prompt = f"{instruction}\n\n{extra_input}" if instruction and extra_input else instruction
     if not prompt:
         return "empty_prompt"
-    return _seed(preset, prompt, categorize(prompt), refusal=_text(row, "output") or None)
+    return _seed(preset, prompt, label_request(prompt), refusal=_text(row, "output") or None)
 
 
 # --- XSTest: unsafe contrast prompts are harmful seeds, safe prompts benign look-alikes. -------
@@ -135,30 +169,33 @@ def _xstest(row: Row, preset: Preset) -> Seed | str:
     if _text(row, "id"):
         extra["source_id"] = _text(row, "id")
     if label == "safe":
-        return _seed(preset, prompt, BENIGN, kind=BENIGN, extra=extra)
+        return _benign_seed(preset, prompt, extra)
     if label == "unsafe":
-        return _seed(preset, prompt, _XSTEST_TYPES.get(kind) or categorize(prompt), extra=extra)
+        code = _XSTEST_TYPES.get(kind)
+        hazard = preset_label(code, f"xstest {kind}") if code else label_request(prompt)
+        return _seed(preset, prompt, hazard, extra=extra)
     return "unknown_label"
 
 
 # --- BeaverTails: prompts whose QA pair is unsafe; `response` is never read. ------------------
 
 # Most severe first: a row flagged with several categories takes the first that applies.
-_BEAVERTAILS_CODES: tuple[tuple[str, str | None], ...] = (
-    ("child_abuse", None),  # S4 when sexual, else S1
+# flag → its one code, or (the codes a broad flag covers, its usual code).
+_BEAVERTAILS_CODES: tuple[tuple[str, str | tuple[frozenset[str], str]], ...] = (
+    ("child_abuse", (_codes("S4", "S1"), "S1")),
     ("self_harm", "S11"),
     ("terrorism,organized_crime", "S1"),
     ("violence,aiding_and_abetting,incitement", "S1"),
     ("sexually_explicit,adult_content", "S12"),
-    ("drug_abuse,weapons,banned_substance", None),  # S9 for CBRN/explosives, else S2
+    ("drug_abuse,weapons,banned_substance", (_codes("S9", "S2"), "S2")),
     ("hate_speech,offensive_language", "S10"),
     ("discrimination,stereotype,injustice", "S10"),
     ("privacy_violation", "S7"),
     ("financial_crime,property_crime,theft", "S2"),
     ("animal_abuse", "S1"),
-    ("misinformation_regarding_ethics,laws_and_safety", None),  # categorize, default S5
-    ("controversial_topics,politics", None),  # categorize, default S10
-    ("non_violent_unethical_behavior", None),  # categorize, default S2
+    ("misinformation_regarding_ethics,laws_and_safety", (_codes("S5", "S6", "S13"), "S5")),
+    ("controversial_topics,politics", (_codes("S10", "S13", "S5"), "S10")),
+    ("non_violent_unethical_behavior", (_codes("S2", "S5", "S7", "S8", "S10"), "S2")),
 )
 BEAVERTAILS_CATEGORIES: tuple[str, ...] = tuple(name for name, _ in _BEAVERTAILS_CODES)
 
@@ -182,22 +219,17 @@ def _truthy(value: Any) -> bool:
     return bool(value) and not (isinstance(value, float) and math.isnan(value))
 
 
-def _beavertails_category(flags: dict[str, bool], prompt: str) -> str:
-    for name, code in _BEAVERTAILS_CODES:
+def _beavertails_label(
+    flags: dict[str, bool], prompt: str
+) -> tuple[HazardLabel, frozenset[str] | None]:
+    for name, mapped in _BEAVERTAILS_CODES:
         if not flags.get(name):
             continue
-        if code:
-            return code
-        match name:
-            case "child_abuse":
-                return "S4" if categorize(prompt) == "S4" else "S1"
-            case "drug_abuse,weapons,banned_substance":
-                return "S9" if categorize(prompt) == "S9" else "S2"
-            case "misinformation_regarding_ethics,laws_and_safety":
-                return categorize(prompt, "S5")
-            case "controversial_topics,politics":
-                return categorize(prompt, "S10")
-    return categorize(prompt)
+        if isinstance(mapped, str):
+            return preset_label(mapped, f"beavertails {name}"), None
+        allowed, usual = mapped
+        return broad_preset_label(prompt, allowed, usual, f"beavertails {name}"), allowed
+    return label_request(prompt), None
 
 
 def _beavertails(row: Row, preset: Preset) -> Seed | str:
@@ -206,13 +238,13 @@ def _beavertails(row: Row, preset: Preset) -> Seed | str:
     prompt = _text(row, "prompt")
     if not prompt:
         return "empty_prompt"
-    category = _beavertails_category(_beavertails_flags(row.get("category")), prompt)
-    return _seed(preset, prompt, category)
+    label, allowed = _beavertails_label(_beavertails_flags(row.get("category")), prompt)
+    return _seed(preset, prompt, label, allowed)
 
 
 # --- Do-Not-Answer: question only; the per-model responses are never read. ---------------------
 
-# types_of_harm → a code, or the default for categorize() where the type is broad.
+# types_of_harm → its code, and whether the type is broad (other codes possible, see below).
 _DNA_TYPES: dict[str, tuple[str, bool]] = {
     "Adult Content": ("S12", False),
     "Social stereotypes and unfair discrimination": ("S10", False),
@@ -239,22 +271,33 @@ _DNA_AREAS: dict[str, str] = {
 }
 
 
-def _do_not_answer_category(harm: str, area: str, prompt: str) -> str:
+# A broad type may land on any code but those that belong to another harm area.
+_DNA_BROAD = _codes("S1", "S2", "S3", "S5", "S6", "S7", "S9", "S10", "S11", "S13", "S14")
+
+
+def _do_not_answer_label(
+    harm: str, area: str, prompt: str
+) -> tuple[HazardLabel, frozenset[str] | None]:
     if harm in _DNA_TYPES:
-        code, refine = _DNA_TYPES[harm]
-        return categorize(prompt, code) if refine else code
-    return categorize(prompt, _DNA_AREAS.get(area, "S2"))
+        code, broad = _DNA_TYPES[harm]
+        if not broad:
+            return preset_label(code, f"do-not-answer {harm}"), None
+        return broad_preset_label(prompt, _DNA_BROAD, code, f"do-not-answer {harm}"), _DNA_BROAD
+    if area in _DNA_AREAS:
+        detail = f"do-not-answer {area}"
+        return broad_preset_label(prompt, _DNA_BROAD, _DNA_AREAS[area], detail), _DNA_BROAD
+    return label_request(prompt), None
 
 
 def _do_not_answer(row: Row, preset: Preset) -> Seed | str:
     question = _text(row, "question")
     if not question:
         return "empty_prompt"
-    category = _do_not_answer_category(
+    label, allowed = _do_not_answer_label(
         _text(row, "types_of_harm"), _text(row, "risk_area"), question
     )
     extra = {"source_id": _text(row, "id")} if _text(row, "id") else {}
-    return _seed(preset, question, category, extra=extra)
+    return _seed(preset, question, label, allowed, extra=extra)
 
 
 PRESETS: dict[str, Preset] = {

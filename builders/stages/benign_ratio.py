@@ -2,8 +2,8 @@
 
 Runs on framing jobs, right after reframing, so that an LLM backend is never paid for a row that
 sampling would drop. The target is taken per task config *and split* (the split each seed will
-land in, which the split stage decides from the seed alone), so train and test get the same
-benign:harmful ratio and no seed changes split.
+land in, which the split stage decides from the seed's group, formed before reframing), so train
+and test get the same benign:harmful ratio and no seed changes split.
 
 Benign rows made from harmful seeds (moderation labels, transform-only rows) are always kept and
 count towards the target; the rest of the room goes to benign seeds' rows in this order: each
@@ -67,10 +67,11 @@ class BenignRatio:
         )
 
     def split(self, job: FramingJob) -> str:
-        seed_id = job.seed.id
-        split = self._splits.get(seed_id)
-        if split is None:  # one hash per seed, not per phrasing
-            split = self._splits[seed_id] = split_of(seed_id, self.test_fraction, self.build_seed)
+        """The split the row will land in: its seed group's (``builders.stages.group``)."""
+        group = job.seed.group
+        split = self._splits.get(group)
+        if split is None:  # one hash per group, not per phrasing
+            split = self._splits[group] = split_of(group, self.test_fraction, self.build_seed)
         return split
 
     def __call__(self, jobs: Iterable[FramingJob], audit: AuditLog) -> Iterator[FramingJob]:

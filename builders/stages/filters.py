@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from builders.language import language_score
+from builders.refusal import judge_refusal, load_rules
 from builders.schema import Example, Seed
 from builders.stage import ROW, AuditLog, BuildContext, KeepFilter, KeepResult
 from builders.tasks.templates import TemplateLibrary
@@ -35,23 +37,37 @@ class PromptLengthFilter(KeepFilter):
 
 
 def check_seed_refusals(seeds: list[Seed], library: TemplateLibrary, audit: AuditLog) -> list[Seed]:
-    """Drop harmful seeds whose own reference "refusal" does not refuse for safety.
+    """Judge each harmful seed's own reference refusal with the keyword refusal judge
+    (``builders.refusal``, the one evaluation uses) and act on what its source did:
 
-    Such a seed's source answered it (Safety-Tuned LLaMAs has many), or only declined for lack of
-    ability ("as an AI I have no real-time weather data"), so its harmful label is doubtful:
-    framing it as harmful in every task would teach over-refusal.
+    - declined only for lack of ability ("as an AI I have no real-time weather data", and no
+      safety reason anywhere): the request was not treated as harmful; the seed is dropped
+      (``seed_refusal_is_capability_limit``);
+    - refused: the refusal is kept;
+    - started to decline but complied or only apologised ("I'm sorry, but ... here is how"):
+      the source saw a problem, so the seed stays, but its reply is no refusal; it is removed
+      (``seed_refusal_complies``, the text only in the audit) and the task's refusal is used;
+    - answered without declining: its source treated the request as harmless, so its harmful
+      label is doubtful; the seed is dropped (``seed_refusal_not_refusal``): framed as harmful
+      in every task it would teach over-refusal.
     """
     report = audit.stage("seed_refusal_check")
     kept = []
     for seed in seeds:
         report.rows_in += 1
         if seed.kind == "harmful" and seed.refusal is not None:
-            if library.looks_like_capability_limit(seed.refusal, seed.language):
+            if library.looks_like_capability_limit(seed.refusal):
                 audit.drop_seed(report, seed, "seed_refusal_is_capability_limit")
                 continue
-            if not library.looks_like_refusal(seed.refusal, seed.language):
-                audit.drop_seed(report, seed, "seed_refusal_not_refusal")
+            verdict = judge_refusal(seed.refusal, load_rules(library.folder))
+            if not verdict.refused and not verdict.declined:
+                audit.drop_seed(report, seed, "seed_refusal_not_refusal", verdict.raw)
                 continue
+            if not verdict.refused:
+                # Audited as a removed reply; the seed itself goes on without it.
+                detail = f"{verdict.raw}; refusal removed, seed kept"
+                audit.drop_seed(report, seed, "seed_refusal_complies", detail)
+                seed = replace(seed, refusal=None)
         kept.append(seed)
     report.rows_out += len(kept)
     return kept
@@ -171,7 +187,11 @@ class SeedRefusalCheck:
         self, ranked: Iterable[tuple[int, Seed]], audit: AuditLog
     ) -> Iterator[tuple[int, Seed]]:
         pairs = list(ranked)
-        kept = {
-            id(seed) for seed in check_seed_refusals([s for _, s in pairs], self.library, audit)
-        }
-        yield from (pair for pair in pairs if id(pair[1]) in kept)
+        kept = check_seed_refusals([seed for _, seed in pairs], self.library, audit)
+        # ``kept`` is ``pairs`` in order, minus the dropped seeds (refusals maybe removed).
+        survivors = iter(kept)
+        survivor = next(survivors, None)
+        for priority, seed in pairs:
+            if survivor is not None and survivor.id == seed.id:
+                yield priority, survivor
+                survivor = next(survivors, None)

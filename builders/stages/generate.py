@@ -23,7 +23,14 @@ class Generate:
 
     @classmethod
     def from_build(cls, context: BuildContext) -> Generate:
-        return cls(make_backend(context.config, context.library, context.progress))
+        return cls(
+            make_backend(
+                context.config,
+                context.library,
+                context.progress,
+                already_spent_usd=context.llm_spent_usd,
+            )
+        )
 
     def __call__(self, jobs: Iterable[Any], audit: AuditLog) -> Iterator[Example]:
         report = audit.stage(self.name)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -14,6 +12,7 @@ import jinja2
 
 from builders.errors import InputError
 from builders.options import read_yaml_file
+from builders.refusal import is_capability_limit, judge_refusal, load_rules
 from builders.resources import data_folder
 from builders.schema import TASKS
 
@@ -83,46 +82,25 @@ class Language:
 
 @dataclass(frozen=True)
 class TemplateLibrary:
-    """Everything in ``templates/``: task templates, languages, refusal markers."""
+    """Everything in ``templates/``: task templates and languages; refusal checks through
+    ``builders.refusal`` (the rules read from the same folder)."""
 
     folder: Path
     tasks: dict[str, TaskTemplate]
     languages: dict[str, Language]
     default_targets: tuple[str, ...]
-    refusal_phrases: dict[str, tuple[str, ...]]
-    refusal_patterns: dict[str, tuple[re.Pattern[str], ...]]
-    capability_limits: dict[str, tuple[str, ...]]
-    safety_cues: dict[str, tuple[str, ...]]
     file_hashes: dict[str, str]
 
     def looks_like_capability_limit(self, text: str, language: str | None = None) -> bool:
         """True when ``text`` declines for lack of ability ("no real-time data") and names no
-        safety reason ("harmful", "illegal", ...) anywhere."""
-        head, whole = _head(text), _head(text, len(text))
-        languages = (
-            [language] if language in self.capability_limits else list(self.capability_limits)
-        )
-        limited = any(p in head for code in languages for p in self.capability_limits[code])
-        cued = any(p in whole for code in languages for p in self.safety_cues.get(code, ()))
-        return limited and not cued
+        safety reason ("harmful", "illegal", ...) anywhere (``builders.refusal``)."""
+        return is_capability_limit(text, load_rules(self.folder))
 
     def looks_like_refusal(self, text: str, language: str | None = None) -> bool:
-        """True when ``text`` opens with refusal wording in any (or the given) language."""
-        head = _head(text)
-        languages = [language] if language in self.refusal_phrases else list(self.refusal_phrases)
-        if language is not None and language != "en" and "en" not in languages:
-            languages.append("en")
-        for code in languages:
-            if any(phrase in head for phrase in self.refusal_phrases.get(code, ())):
-                return True
-            if any(pattern.search(head) for pattern in self.refusal_patterns.get(code, ())):
-                return True
-        return False
-
-
-def _head(text: str, chars: int = 300) -> str:
-    """The normalized opening of a reply, where refusal wording sits."""
-    return unicodedata.normalize("NFKC", text[:chars]).casefold().replace("’", "'")
+        """True when the keyword refusal judge (``builders.refusal``, the one ``train_safety``
+        evaluates with) reads ``text`` as a refusal. Refusal wording of every builder language
+        counts, whatever ``language`` the text is in."""
+        return judge_refusal(text, load_rules(self.folder)).refused
 
 
 def _sha256(path: Path) -> str:
@@ -246,32 +224,11 @@ def load_library(folder: Path | None = None) -> TemplateLibrary:
     }
     default_targets = tuple(_require(languages_data, "default_targets", list, languages_path, ""))
 
-    markers_path = folder / "refusal_markers.yaml"
-    markers = _read_yaml(markers_path)
-    phrases = {
-        code: tuple(unicodedata.normalize("NFKC", p).casefold() for p in values)
-        for code, values in _require(markers, "markers", dict, markers_path, "").items()
-    }
-    patterns = {
-        code: tuple(re.compile(p) for p in values)
-        for code, values in (markers.get("patterns") or {}).items()
-    }
-    capability_limits, safety_cues = (
-        {
-            code: tuple(unicodedata.normalize("NFKC", p).casefold() for p in values)
-            for code, values in (markers.get(key) or {}).items()
-        }
-        for key in ("capability_limits", "safety_cues")
-    )
     hashes = {path.name: _sha256(path) for path in sorted(folder.glob("*.yaml"))}
     return TemplateLibrary(
         folder=folder,
         tasks=tasks,
         languages=languages,
         default_targets=default_targets,
-        refusal_phrases=phrases,
-        refusal_patterns=patterns,
-        capability_limits=capability_limits,
-        safety_cues=safety_cues,
         file_hashes=hashes,
     )

@@ -36,17 +36,42 @@ def load_safety_rows(
     configs: tuple[str, ...] = (ALL_CONFIG,),
     split: str = "train",
     revision: str | None = None,
+    extra_columns: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
-    """Rows of ``split`` for each config, in config order then file order (deterministic)."""
+    """Rows of ``split`` for each config, in config order then file order (deterministic);
+    ``SAFETY_COLUMNS`` plus ``extra_columns`` (e.g. ``template_id`` for the evaluation)."""
     rows: list[dict[str, Any]] = []
+    columns = SAFETY_COLUMNS + tuple(c for c in extra_columns if c not in SAFETY_COLUMNS)
     for config in resolve_configs(configs):
-        rows.extend(_load_config(source, config, split, revision))
+        rows.extend(_load_config(source, config, split, revision, columns))
     return rows
 
 
-def _load_config(source: str, config: str, split: str, revision: str | None) -> list[dict]:
+def _load_config(
+    source: str, config: str, split: str, revision: str | None, columns: tuple[str, ...]
+) -> list[dict]:
     rows = load_build_rows(source, config, split, revision)
-    return [{k: row.get(k) for k in SAFETY_COLUMNS} | {"config": config} for row in rows]
+    return [{k: row.get(k) for k in columns} | {"config": config} for row in rows]
+
+
+def load_build_manifest(source: str, revision: str | None = None) -> dict[str, Any] | None:
+    """A build's ``manifest.json`` (local folder, or the Hub repo at ``revision``); None when it
+    cannot be read (an older or foreign build, or the Hub offline)."""
+    path = Path(source) / "manifest.json"
+    if not Path(source).is_dir():
+        try:
+            from huggingface_hub import hf_hub_download
+
+            path = Path(
+                hf_hub_download(source, "manifest.json", repo_type="dataset", revision=revision)
+            )
+        except Exception:  # offline, missing, gated: no manifest to read
+            return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
 
 
 def load_build_rows(

@@ -28,6 +28,9 @@ class EvalItem:
     source_text: str = ""  # helpfulness: the task input as the data holds it (overlap check)
     response: str = ""
     scored: dict[str, Any] = field(default_factory=dict)
+    # Build rows: "seen" or "unseen" when the build's manifest lists phrasings held out of its
+    # train split (``--heldout-templates``), else "".
+    phrasing: str = ""
 
 
 def _prompt_side(messages: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -43,6 +46,27 @@ def _capped(rows: list[Any], cap: int | None, seed: int) -> list[Any]:
 
     chosen = sorted(random.Random(seed).sample(range(len(rows)), cap))
     return [rows[i] for i in chosen]
+
+
+def heldout_phrasings(config: EvalConfig) -> dict[str, set[str]] | None:
+    """Task -> phrasings the evaluated build kept out of its train split; None when unknown (no
+    manifest, or a build made before phrasings were held out)."""
+    if not config.safety_data:
+        return None
+    from builders.export.validate import heldout_phrasings as listed
+    from train_safety.data.safety import load_build_manifest
+
+    manifest = load_build_manifest(config.safety_data, config.safety_revision)
+    heldout = listed(manifest)
+    return heldout if any(heldout.values()) else None
+
+
+def phrasing_seen(row: dict[str, Any], heldout: dict[str, set[str]] | None) -> str:
+    from builders.tasks.heldout import phrasing_id
+
+    if heldout is None or not row.get("template_id"):
+        return ""
+    return "unseen" if phrasing_id(row["template_id"]) in heldout.get(row["task"], ()) else "seen"
 
 
 def safety_items(config: EvalConfig) -> list[EvalItem]:
@@ -64,13 +88,18 @@ def safety_items(config: EvalConfig) -> list[EvalItem]:
     sources.extend(
         (extra, ("train", "test"), None, extra_cap) for extra in config.extra_safety_data
     )
+    # Phrasings held out of the evaluated build's train split were never trained on, whichever
+    # build a prompt comes from (builds share the templates).
+    heldout = heldout_phrasings(config)
     items: list[EvalItem] = []
     for source, splits, revision, harmful_cap in sources:
         name = Path(source).name if Path(source).exists() else source
         rows = [
             row
             for split in splits
-            for row in load_safety_rows(source, config.safety_configs, split, revision)
+            for row in load_safety_rows(
+                source, config.safety_configs, split, revision, extra_columns=("template_id",)
+            )
         ]
         groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
@@ -86,6 +115,7 @@ def safety_items(config: EvalConfig) -> list[EvalItem]:
                         task=task,
                         id=row["id"],
                         conversation=_prompt_side(list(row["messages"])),
+                        phrasing=phrasing_seen(row, heldout),
                     )
                 )
     return items

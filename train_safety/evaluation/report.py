@@ -51,6 +51,8 @@ def write_outputs(out: Path, results: dict[str, Any], items: list[EvalItem], for
                 }
                 if item.references:
                     record["references"] = list(item.references)
+                if item.phrasing:
+                    record["phrasing"] = item.phrasing
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         if out.exists() and force:
             shutil.rmtree(out)

@@ -7,7 +7,10 @@
 - harmful prompts: the ``test`` split of a build (its seeds never appear in training), per task
   format; ``extra_safety_data`` adds other builds (e.g. HarmBench seeds reframed by the builder),
   read whole. ASR = share of judged replies that were not refusals, with a 95% Wilson interval;
-  verdicts the judge could not parse are counted and left out of the rate, never guessed.
+  verdicts the judge could not parse are counted and left out of the rate, never guessed. When
+  the build's manifest lists phrasings held out of its train split (``--heldout-templates``),
+  the rates are also given on seen and unseen phrasings (sets ``<build>:seen-phrasings`` and
+  ``<build>:unseen-phrasings``, from each row's ``template_id``).
 - over-refusal: refusals of the build's benign contrast rows (per task) and of XSTest safe prompts.
 - helpfulness: ROUGE-L (summarization, best over references), chrF (translation), pass@1 in the
   sandbox (code), accuracy of the extracted label (classification).

@@ -315,9 +315,11 @@ class NearDuplicateFinder:
         texts: Sequence[str],
         blocks: Sequence[object] | None = None,
         skip: Callable[[int, int], bool] | None = None,
+        candidates: list[tuple[int, int]] | None = None,
     ) -> list[list[int]]:
         """Index lists (size >= 2) of near-duplicate texts. ``texts`` are folded already. Pairs
-        for which ``skip(i, j)`` is true (e.g. rows of one seed) are never compared."""
+        for which ``skip(i, j)`` is true (e.g. rows of one seed) are never compared. Every
+        candidate pair the LSH found is appended to ``candidates`` when one is given."""
         if len(texts) < 2:
             return []
         block_ids = _codes(blocks) if blocks is not None else np.zeros(len(texts), dtype=np.int64)
@@ -330,6 +332,8 @@ class NearDuplicateFinder:
             keys = self.hasher.band_keys(signatures)
             for a, b in sorted(candidate_pairs(keys)):
                 i, j = int(members[a]), int(members[b])
+                if candidates is not None:
+                    candidates.append((i, j))
                 if skip is not None and skip(i, j):
                     continue
                 if union.find(i) == union.find(j):

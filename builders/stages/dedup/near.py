@@ -30,7 +30,7 @@ EXAMPLES_PER_CLUSTER = 3
 PREVIEW_CHARS = 160
 
 
-def _preview(text: str) -> str:
+def preview(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
@@ -78,8 +78,8 @@ def cluster_report(clusters: Sequence[Sequence[str]]) -> dict[str, Any]:
         "largest": [
             {
                 "size": len(cluster),
-                "kept": _preview(cluster[0]),
-                "dropped": [_preview(text) for text in cluster[1 : 1 + EXAMPLES_PER_CLUSTER]],
+                "kept": preview(cluster[0]),
+                "dropped": [preview(text) for text in cluster[1 : 1 + EXAMPLES_PER_CLUSTER]],
             }
             for cluster in largest
         ],
@@ -147,18 +147,24 @@ def resolve_clusters(
 
 
 def near_decisions(
-    records: Sequence[NearRecord], finder: NearDuplicateFinder
+    records: Sequence[NearRecord],
+    finder: NearDuplicateFinder,
+    candidates: list[tuple[tuple, tuple]] | None = None,
 ) -> tuple[NearDrops, list[list[str]]]:
-    """Cluster the records (in canonical order) and decide who goes: the in-memory plan."""
+    """Cluster the records (in canonical order) and decide who goes: the in-memory plan. Every
+    LSH candidate pair, as a pair of ``order``, is appended to ``candidates`` when one is given."""
     ordered = sorted(records, key=lambda record: record.order)
 
     def skip(a: int, b: int) -> bool:
         group = ordered[a].group
         return group is not None and group == ordered[b].group
 
+    pairs: list[tuple[int, int]] | None = [] if candidates is not None else None
     found = finder.clusters(
-        [record.text for record in ordered], [record.block for record in ordered], skip
+        [record.text for record in ordered], [record.block for record in ordered], skip, pairs
     )
+    if candidates is not None and pairs:
+        candidates.extend((ordered[i].order, ordered[j].order) for i, j in pairs)
     return resolve_clusters(([ordered[i] for i in members] for members in found), finder.rule)
 
 
@@ -168,7 +174,10 @@ def _near_dedupe(stage: NearStage, items: list, audit: AuditLog) -> list:
     report.rows_in = len(items)
     records = [stage.near_record(item) for item in items]
     compared = [record for record in records if record is not None]
-    drops, previews = near_decisions(compared, stage.finder)
+    candidates: list[tuple[tuple, tuple]] | None = [] if stage.wants_candidates() else None
+    drops, previews = near_decisions(compared, stage.finder, candidates)
+    if candidates is not None:
+        stage.take_candidates(candidates)
     kept = []
     for item, record in zip(items, records, strict=True):
         if record is not None and record.key in drops:
@@ -186,9 +195,11 @@ def near_dedupe_seeds(
     audit: AuditLog,
     finder: NearDuplicateFinder | None = None,
     stage: str = "seed_near_dedupe",
+    candidates: list[tuple[str, str]] | None = None,
 ) -> list[tuple[int, Seed]]:
-    """Drop seeds that near-duplicate a higher-priority seed of the same kind and task."""
-    near = NearSeedDedup(finder)
+    """Drop seeds that near-duplicate a higher-priority seed of the same kind and task. The
+    LSH candidate pairs, as seed ids, are appended to ``candidates`` (for the seed groups)."""
+    near = NearSeedDedup(candidates, finder)
     near.name = stage
     return _near_dedupe(near, ranked, audit)
 
@@ -231,18 +242,42 @@ class NearStage:
     def near_quality(self, previews: list[list[str]], compared: int) -> dict[str, Any]:
         return cluster_report(previews)
 
+    def wants_candidates(self) -> bool:
+        """Whether the executor should hand this stage every LSH candidate pair it found."""
+        return False
+
+    def take_candidates(self, pairs: Iterable[tuple[tuple, tuple]]) -> None:
+        """The LSH candidate pairs (verified or not), as pairs of ``NearRecord.order``."""
+
     def __call__(self, items: Iterable[Any], audit: AuditLog) -> Iterator[Any]:
         yield from _near_dedupe(self, list(items), audit)
 
 
 class NearSeedDedup(NearStage):
-    """Seeds: drop near-duplicates of a higher-priority seed (on unless ``--no-near-dedupe``)."""
+    """Seeds: drop near-duplicates of a higher-priority seed (on unless ``--no-near-dedupe``).
+    Its candidate pairs go to ``BuildContext.seed_candidates`` for the seed groups."""
 
     name = "seed_near_dedupe"
 
+    def __init__(
+        self,
+        candidates: list[tuple[str, str]] | None = None,
+        finder: NearDuplicateFinder | None = None,
+    ) -> None:
+        super().__init__(finder)
+        self.candidates = candidates
+
     @classmethod
     def from_build(cls, context: BuildContext) -> NearSeedDedup | None:
-        return cls() if context.config.near_dedupe else None
+        return cls(context.seed_candidates) if context.config.near_dedupe else None
+
+    def wants_candidates(self) -> bool:
+        return self.candidates is not None
+
+    def take_candidates(self, pairs: Iterable[tuple[tuple, tuple]]) -> None:
+        # A seed's order is (source priority, seed id).
+        if self.candidates is not None:
+            self.candidates.extend((a[1], b[1]) for a, b in pairs)
 
     def near_record(self, item: tuple[int, Seed]) -> NearRecord:
         priority, seed = item

