@@ -39,12 +39,20 @@ TASKS: tuple[str, ...] = (
     "classification",
 )
 KINDS: tuple[str, ...] = ("harmful", "benign")
+# What a row does with its request: ``refuse`` a harmful request, ``help`` with a benign one, or
+# ``transform`` the words of a harmful request without carrying it out (translate, describe,
+# label it): a benign row under ``--transform-policy uplift``, a refused harmful one under
+# ``refuse``.
+REFUSE, HELP, TRANSFORM = "refuse", "help", "transform"
+POLICIES: tuple[str, ...] = (REFUSE, HELP, TRANSFORM)
+TRANSFORM_POLICIES: tuple[str, ...] = ("uplift", "refuse")
 
 # Column order of every exported row (and of the parquet schema).
 EXAMPLE_COLUMNS: tuple[str, ...] = (
     "id",
     "task",
     "kind",
+    "policy",
     "messages",
     "category",
     "seed_id",
@@ -129,6 +137,7 @@ class Example:
     target_language: str | None
     template_id: str
     generator: str
+    policy: str = ""  # empty: ``refuse`` for a harmful row, ``help`` for a benign one
     id: str = ""
 
     def __post_init__(self) -> None:
@@ -136,6 +145,12 @@ class Example:
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if not self.policy:
+            object.__setattr__(self, "policy", REFUSE if self.kind == "harmful" else HELP)
+        if self.policy not in POLICIES:
+            raise ValueError(f"policy must be one of {POLICIES}, got {self.policy!r}")
+        if (self.policy == REFUSE) != (self.kind == "harmful") and self.policy != TRANSFORM:
+            raise ValueError(f"a {self.kind} row cannot have policy {self.policy!r}")
         if not self.id:
             language = self.target_language or self.language
             object.__setattr__(
@@ -152,7 +167,10 @@ class Example:
 
     @property
     def reply_language(self) -> str:
-        """The language the assistant turn must be written in: the user's own language."""
+        """The language the assistant turn must be written in: a refusal is in the language of
+        the user's instruction; a benign translation-row reply is in the language it asks for."""
+        if self.kind == "benign" and self.target_language:
+            return self.target_language
         return self.language
 
     def to_row(self) -> dict[str, Any]:
