@@ -1,4 +1,10 @@
-"""Reframe: each seed becomes framing jobs, one per task format and phrasing (the fan-out)."""
+"""Reframe: each seed becomes framing jobs, in every selected task format it can fill (the fan-out).
+
+A harmful seed and a benign request (a question with an answer) are framed in every format; a
+benign task input (a document, a programming task, a text to translate or label) in its own. Before
+planning, each format's :class:`~builders.tasks.base.Balance` is computed over all seeds, so that
+harmful and benign rows share the wrappers evenly (see ``builders.tasks.base``).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,12 @@ from collections.abc import Iterable, Iterator
 
 from builders.schema import Seed
 from builders.stage import AuditLog, BuildContext
-from builders.tasks import FramingJob, PlanContext, get_task
+from builders.tasks import FramingJob, PlanContext, get_task, with_balance
+from builders.tasks.base import is_request_seed
 
 
 class Reframe:
-    """Harmful seeds: jobs in every selected task format. Benign seeds: jobs in their own task
-    (dropped, with a reason, when that task is not selected or has no reference answer)."""
+    """Seeds to framing jobs. A benign seed that gets no job is dropped with its reason."""
 
     name = "reframe"
 
@@ -30,6 +36,8 @@ class Reframe:
                 config.variants_per_seed,
                 config.benign_variants_per_seed,
                 config.seed,
+                transform_policy=config.transform_policy,
+                translates_seeds=config.backend == "openai",
             )
             for task in context.tasks
         }
@@ -37,25 +45,24 @@ class Reframe:
 
     def __call__(self, ranked: Iterable[tuple[int, Seed]], audit: AuditLog) -> Iterator[FramingJob]:
         report = audit.stage(self.name)
-        for _, seed in ranked:
+        seeds = [seed for _, seed in ranked]
+        contexts = {
+            task: with_balance(context, get_task(task).balance(seeds, context))
+            for task, context in self.contexts.items()
+        }
+        for seed in seeds:
             report.rows_in += 1
-            jobs = self.jobs(seed, audit, report)
+            jobs = [job for task in self.tasks for job in get_task(task).jobs(seed, contexts[task])]
             report.rows_out += len(jobs)
+            if not jobs and seed.kind == "benign":
+                self.drop(seed, audit, report)
             yield from jobs
 
-    def jobs(self, seed: Seed, audit: AuditLog, report) -> list[FramingJob]:
-        if seed.kind == "harmful":
-            return [
-                job
-                for task in self.tasks
-                for job in get_task(task).harmful_jobs(seed, self.contexts[task])
-            ]
+    def drop(self, seed: Seed, audit: AuditLog, report) -> None:
         task = seed.task or "chat"
-        if task not in self.contexts:
+        if seed.task not in (None, "chat") and seed.task not in self.tasks:
             audit.drop_seed(report, seed, "task_not_selected", task=task)
-            return []
-        new_jobs = get_task(task).benign_jobs(seed, self.contexts[task])
-        if not new_jobs:
+        elif seed.answer is None or not (is_request_seed(seed) or seed.task in self.tasks):
             audit.drop_seed(
                 report,
                 seed,
@@ -63,4 +70,5 @@ class Reframe:
                 "the template backend needs a reference answer (an LLM backend can write one)",
                 task=task,
             )
-        return new_jobs
+        else:
+            audit.drop_seed(report, seed, "no_wrapper_fits", task=task)
