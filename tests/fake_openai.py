@@ -98,7 +98,7 @@ def _refusals() -> dict[str, list[str]]:
     data = yaml.safe_load((REPO / "templates" / "chat.yaml").read_text(encoding="utf-8"))
     languages = yaml.safe_load((REPO / "templates" / "languages.yaml").read_text("utf-8"))
     names = {code: v["name"] for code, v in languages["languages"].items()}
-    return {names[code]: texts for code, texts in data["harmful"]["refusals"].items()}
+    return {names[code]: texts for code, texts in data["refusals"].items()}
 
 
 REFUSALS = _refusals()
@@ -129,7 +129,27 @@ def answer(role: str, user: str, digest: int, fault: str | None) -> str:
         language = "English" if fault == "wrong_language" else _field(user, "Reply language")
         options = REFUSALS.get(language, REFUSALS["English"])
         return options[digest % len(options)]
-    return f"Happy to help. Here is a short, friendly answer to your message (note {digest % 997})."
+    return _helpful(user, digest)
+
+
+def _helpful(user: str, digest: int) -> str:
+    """A short helpful answer in the form the message asks for (bullets, options, code, one
+    sentence), as a model that follows its instructions would write it."""
+    note = f"note {digest % 997}"
+    asked = user.lower()
+    if "bullet" in asked:
+        return f"- Happy to help.\n- Here is a short answer.\n- It is friendly ({note})."
+    if "a–c" in asked or "options a" in asked:
+        return f"A. One way.\nB. Another way.\nC. A third way.\n\nBest: A, it is simplest ({note})."
+    if any(word in asked for word in ("python", "code", "script", "program", "function")):
+        tests = "\n\nassert answer() == 'happy to help'" if "test" in asked else ""
+        return (
+            f'```python\ndef answer():\n    """Return a friendly answer ({note})."""\n'
+            f"    return 'happy to help'{tests}\n```"
+        )
+    if "one sentence" in asked or "one-sentence" in asked or "one word" in asked:
+        return f"Happy to help with a short, friendly answer ({note})."
+    return f"Happy to help. Here is a short, friendly answer to your message ({note})."
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -66,7 +66,6 @@ class LLMPrompts:
     framing_variations: tuple[str, ...]
     roles: dict[str, RolePrompt]
     retry_note: str
-    translate_request_for: frozenset[str] = frozenset()
 
     def request(
         self, role: str, variables: dict[str, Any], seed: int, retry_language: str | None = None
@@ -124,7 +123,6 @@ def load_llm_prompts(path: Path | None = None) -> LLMPrompts:
         framing_variations=tuple(data.get("framing_variations") or ("plain",)),
         roles=roles,
         retry_note=str(data.get("retry_note", "Write your reply in {{ language_name }} only.")),
-        translate_request_for=frozenset(data.get("translate_request_for") or ()),
     )
 
 
