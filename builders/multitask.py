@@ -165,7 +165,10 @@ def run_stats(args: argparse.Namespace) -> int:
 def run_validate(args: argparse.Namespace) -> int:
     from builders.export.validate import validate_folder
 
-    problems = validate_folder(Path(args.dir))
+    notes: list[str] = []
+    problems = validate_folder(Path(args.dir), notes)
+    for note in notes:
+        print(f"note: {note}")
     if problems:
         for problem in problems[:50]:
             print(problem, file=sys.stderr)

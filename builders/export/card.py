@@ -9,7 +9,15 @@ import yaml
 
 from builders.export.licenses import size_category
 from builders.export.quality import quality_markdown
-from builders.export.report import Row, category_table, config_table, dropped_text, language_table
+from builders.export.report import (
+    Row,
+    category_table,
+    config_table,
+    dropped_text,
+    kind_specific_wrappers,
+    language_table,
+    policy_table,
+)
 from builders.resources import data_folder
 from builders.tasks.templates import TemplateLibrary
 
@@ -92,9 +100,9 @@ def render_card(
         policies.append(
             {
                 "name": task,
-                "harmful": template.harmful.policy,
-                "benign": template.benign.policy,
-                "moderation": template.moderation.policy if template.moderation else "",
+                "refuse": template.policies["refuse"],
+                "help": template.policies["help"],
+                "transform": template.policies.get("transform", ""),
             }
         )
     generators = sorted({row.get("generator", "template") for row in rows})
@@ -115,6 +123,8 @@ def render_card(
         task_list=", ".join(f"`{task}`" for task in tasks),
         configs=configs,
         config_table=config_table(rows, configs),
+        policy_table=policy_table(rows, configs),
+        kind_specific=kind_specific_wrappers(rows, library),
         language_table=language_table(rows),
         category_table=category_table(rows),
         stages=[{**stage, "dropped_text": dropped_text(stage["dropped"])} for stage in stages],

@@ -105,6 +105,8 @@ def write_dataset_folder(
         {
             "task": ex.task,
             "kind": ex.kind,
+            "policy": ex.policy,
+            "template_id": ex.template_id,
             "language": ex.language,
             "category": ex.category,
             "target_language": ex.target_language,
@@ -135,6 +137,7 @@ def write_dataset_folder(
                 "test_fraction": config.test_fraction,
                 "variants_per_seed": config.variants_per_seed,
                 "benign_variants_per_seed": config.benign_variants_per_seed,
+                "transform_policy": config.transform_policy,
                 "language_min_score": config.language_min_score,
             },
         )

@@ -15,9 +15,14 @@ from builders.export.report import (
     config_table,
     dropped_text,
     format_table,
+    kind_specific_wrappers,
     language_table,
+    policy_table,
 )
 from builders.export.validate import listed_data_files, read_front_matter
+from builders.tasks.templates import load_library
+
+COLUMNS = ("task", "kind", "policy", "language", "target_language", "category", "template_id")
 
 
 def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
@@ -37,7 +42,8 @@ def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
             continue
         for path in paths:
             for file in sorted(folder.glob(path)):
-                columns = ["task", "kind", "language", "target_language", "category"]
+                present = set(pq.read_schema(file).names)
+                columns = [column for column in COLUMNS if column in present]
                 for row in pq.read_table(file, columns=columns).to_pylist():
                     rows.append({**row, "split": split})
     return rows, configs
@@ -53,14 +59,31 @@ def stats_text(folder: Path) -> str:
             ["config", "harmful_train", "harmful_test", "benign_train", "benign_test", "total"],
         ),
     ]
+    manifest_path = folder / "manifest.json"
+    manifest = (
+        json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+    )
+    policy = manifest.get("build_config", {}).get("transform_policy", "uplift")
+    parts += [
+        "",
+        f"rows per policy (--transform-policy {policy}: transform rows are "
+        f"{'benign, answered' if policy == 'uplift' else 'harmful, refused'})",
+        format_table(policy_table(rows, configs), ["config", "refuse", "help", "transform"]),
+    ]
+    specific = kind_specific_wrappers(rows, load_library())
+    parts += [
+        "",
+        "kind-specific wrappers (every other wrapper carries harmful and benign rows)",
+        format_table(specific, ["config", "wrapper", "kind", "rows", "why"])
+        if specific
+        else "none",
+    ]
     parts += [
         "",
         format_table(language_table(rows), ["task", "language", "target_language", "rows"]),
     ]
     parts += ["", format_table(category_table(rows), ["code", "name", "harmful", "benign"])]
-    manifest_path = folder / "manifest.json"
-    if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if manifest:
         stages = [
             {**stage, "dropped": dropped_text(stage["dropped"])}
             for stage in manifest.get("stages", [])

@@ -11,7 +11,19 @@ import pyarrow.parquet as pq
 import yaml
 
 from builders.export.parquet import ALL_CONFIG, FINGERPRINT_CHARS, fingerprint_matches, sha256_file
-from builders.schema import CATEGORIES, EXAMPLE_COLUMNS, HAZARD_CATEGORIES, KINDS, TASKS
+from builders.export.report import kind_specific_wrappers, wrapper_id
+from builders.schema import (
+    CATEGORIES,
+    EXAMPLE_COLUMNS,
+    HAZARD_CATEGORIES,
+    HELP,
+    KINDS,
+    POLICIES,
+    REFUSE,
+    TASKS,
+    TRANSFORM,
+)
+from builders.tasks.answer_checks import answer_problems
 from builders.tasks.templates import TemplateLibrary, load_library
 
 REQUIRED_CARD_KEYS = (
@@ -116,6 +128,30 @@ def _check_message_turns(messages: Any) -> str | None:
     return None
 
 
+def _policy_problem(row: dict[str, Any], transform_policy: str | None) -> str | None:
+    policy, kind = row["policy"], row["kind"]
+    if policy not in POLICIES:
+        return f"field 'policy' unknown value '{policy}'"
+    expected = {REFUSE: "harmful", HELP: "benign"}.get(policy)
+    if policy == TRANSFORM and transform_policy is not None:
+        expected = "benign" if transform_policy == "uplift" else "harmful"
+    if expected is not None and kind != expected:
+        return f"field 'policy' is '{policy}' on a {kind} row"
+    return None
+
+
+def _answer_problem(row: dict[str, Any], library: TemplateLibrary) -> str | None:
+    """A benign reply that does not do what its wrapper asks (the wrapper's ``checks``)."""
+    template = library.tasks.get(row["task"])
+    wrapper = template.wrapper(wrapper_id(row["template_id"])) if template else None
+    if wrapper is None or not wrapper.checks:
+        return None
+    found = answer_problems(wrapper.checks, row["messages"][-1]["content"])
+    if not found:
+        return None
+    return f"field 'messages': the reply does not follow wrapper {wrapper.id} ({found[0]})"
+
+
 def _check_rows(
     file: Path,
     config: str,
@@ -124,6 +160,8 @@ def _check_rows(
     problems: list[str],
     ids: dict[str, set[str]],
     seed_splits: dict[str, set[str]],
+    transform_policy: str | None = None,
+    seen: list[dict[str, Any]] | None = None,
 ) -> None:
     try:
         table = pq.read_table(file)
@@ -163,6 +201,15 @@ def _check_rows(
         reply = row["messages"][-1]["content"]
         if row["kind"] == "harmful" and not library.looks_like_refusal(reply, row["language"]):
             problems.append(f"{where}: field 'messages': harmful row whose reply is not a refusal")
+        policy_problem = _policy_problem(row, transform_policy)
+        if policy_problem:
+            problems.append(f"{where}: {policy_problem}")
+        if row["kind"] == "benign":
+            answer_problem = _answer_problem(row, library)
+            if answer_problem:
+                problems.append(f"{where}: {answer_problem}")
+        if seen is not None and config != ALL_CONFIG:
+            seen.append({key: row[key] for key in ("task", "kind", "template_id")})
         if row["id"] in ids[config]:
             problems.append(f"{where}: field 'id' duplicate '{row['id']}'")
         ids[config].add(row["id"])
@@ -197,8 +244,9 @@ def _check_card_lists_manifest_files(
             problems.append(f"{folder / path}: in the card's data_files but not in manifest.json")
 
 
-def validate_folder(folder: Path) -> list[str]:
-    """Return every problem found (empty list: the folder is valid)."""
+def validate_folder(folder: Path, notes: list[str] | None = None) -> list[str]:
+    """Return every problem found (empty list: the folder is valid). ``notes`` receives what
+    is worth knowing but is no problem: the wrappers that carry only one kind, and why."""
     if not folder.is_dir():
         return [f"{folder}: not a folder"]
     problems: list[str] = []
@@ -212,6 +260,8 @@ def validate_folder(folder: Path) -> list[str]:
     library = load_library()
     ids: dict[str, set[str]] = defaultdict(set)
     seed_splits: dict[str, set[str]] = defaultdict(set)
+    transform_policy = (manifest or {}).get("build_config", {}).get("transform_policy")
+    seen: list[dict[str, Any]] = []
     names = [entry.get("config_name") for entry in card["configs"]]
     for name, split, paths in listed:
         for path in paths:
@@ -219,7 +269,17 @@ def validate_folder(folder: Path) -> list[str]:
             if not matches:
                 problems.append(f"{folder / path}: config '{name}' lists no existing file")
             for file in matches:
-                _check_rows(file, name, split, library, problems, ids, seed_splits)
+                _check_rows(
+                    file,
+                    name,
+                    split,
+                    library,
+                    problems,
+                    ids,
+                    seed_splits,
+                    transform_policy,
+                    seen,
+                )
     leaked = sorted(seed for seed, splits in seed_splits.items() if len(splits) > 1)
     if leaked:
         problems.append(
@@ -229,4 +289,10 @@ def validate_folder(folder: Path) -> list[str]:
         union = set().union(*(ids[name] for name in names if name != ALL_CONFIG))
         if union != ids[ALL_CONFIG]:
             problems.append(f"{folder}: config 'all' is not the union of the task configs")
+    if notes is not None:
+        for entry in kind_specific_wrappers(seen, library):
+            notes.append(
+                f"{entry['config']}: wrapper {entry['wrapper']} carries only {entry['kind']} rows "
+                f"({entry['rows']}): {entry['why']}"
+            )
     return problems
