@@ -133,6 +133,10 @@ class PlanContext:
     balance: Balance = field(default_factory=Balance)
     # Rows planned so far per (seed kind, wrapper id): what the next choice evens out.
     tally: dict[tuple[str, str], int] = field(default_factory=dict, compare=False, hash=False)
+    # A seed signature's (primary, transform) options.
+    options_cache: dict[tuple[Any, ...], tuple[list[Option], list[Option]]] = field(
+        default_factory=dict, compare=False, hash=False
+    )
 
     def pick(self, options: list[Any], count: int, *key: object) -> list[Any]:
         """Deterministic, seed-dependent choice of ``count`` options (no repeats)."""
@@ -175,6 +179,9 @@ def request_fields(seed: Seed) -> dict[str, Any]:
     return fields
 
 
+CATEGORY_LIST = tuple(f"{code}: {name}" for code, name in HAZARD_CATEGORIES.items())
+
+
 def context_variables(seed: Seed) -> dict[str, Any]:
     """What every wrapper may read besides the seed's fields (moderation labels)."""
     harmful = seed.kind == "harmful"
@@ -182,7 +189,7 @@ def context_variables(seed: Seed) -> dict[str, Any]:
         "harmful": harmful,
         "category_code": seed.category if harmful else "none",
         "category_name": HAZARD_CATEGORIES.get(seed.category, "not harmful"),
-        "categories": [f"{code}: {name}" for code, name in HAZARD_CATEGORIES.items()],
+        "categories": CATEGORY_LIST,
     }
 
 
@@ -232,7 +239,14 @@ class TaskFormat:
     def options(self, seed: Seed, context: PlanContext) -> tuple[list[Option], list[Option]]:
         """(primary, transform) options of ``seed``: wrappers that carry out its request, and
         wrappers that only transform its words. A seed with only the latter (a document to
-        summarize) has them as its primary options."""
+        summarize) has them as its primary options. Seeds with the same :meth:`signature`
+        share them (computed once)."""
+        key = self.signature(seed)
+        if key not in context.options_cache:
+            context.options_cache[key] = self._options(seed, context)
+        return context.options_cache[key]
+
+    def _options(self, seed: Seed, context: PlanContext) -> tuple[list[Option], list[Option]]:
         do: list[Option] = []
         transform: list[Option] = []
         for view in self.views(seed, context):
@@ -344,14 +358,9 @@ class TaskFormat:
         harmful_lengths: list[int] = []
         benign_seeds: list[tuple[Seed, list[Option], list[Option]]] = []
         plain: list[tuple[list[Option], int]] = []
-        cache: dict[tuple[Any, ...], tuple[int, list[Option], list[Option]]] = {}
         for seed in seeds:
-            signature = self.signature(seed, context)
-            if signature not in cache:
-                primary, transform = self.options(seed, context)
-                rows = self.primary_rows(seed, primary, context) if seed.kind == "harmful" else 0
-                cache[signature] = (rows, primary, transform)
-            rows, primary, transform = cache[signature]
+            primary, transform = self.options(seed, context)
+            rows = self.primary_rows(seed, primary, context) if seed.kind == "harmful" else 0
             if seed.kind == "harmful":
                 harmful_rows += rows
                 if rows:
@@ -390,12 +399,24 @@ class TaskFormat:
             spread(primary, rows)
         return balance
 
-    def signature(self, seed: Seed, context: PlanContext) -> tuple[Any, ...]:
-        """What decides a seed's options (seeds with the same signature have the same ones)."""
+    def signature(self, seed: Seed) -> tuple[Any, ...]:
+        """What decides a seed's views and wrappers: seeds with the same signature have the same
+        options (the field names they offer, their languages, the ``when`` fields)."""
+        extra = seed.extra
+        benign = seed.kind == "benign"
         return (
             seed.kind,
-            tuple(sorted((view.name, view.fields) for view in self.views(seed, context))),
-            tuple(sorted(self.when_fields(seed).items())) if seed.kind == "benign" else (),
+            seed.task,
+            seed.language,
+            seed.answer is None,
+            "\n" in seed.prompt.strip(),
+            tuple(sorted(extra)),
+            tuple(sorted(extra.get("translations", ()))),
+            tuple(sorted(extra.get("answers", ()))),
+            tuple(labeling["name"] for labeling in extra.get("labelings", ())),
+            bool(extra.get("tests")),
+            benign and seed.answer is not None and len(split_sentences(seed.answer)) >= 2,
+            tuple(sorted(self.when_fields(seed).items())) if benign else (),
         )
 
 
