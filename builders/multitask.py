@@ -119,7 +119,13 @@ def summary_text(result: Any) -> str:
         )
     )
     languages = translation_languages(rows)
-    lines.append(f"translation target languages ({len(languages)}): {', '.join(languages)}")
+    into_english = any(
+        row["task"] == "translation" and row["target_language"] == "en" for row in rows
+    )
+    lines.append(
+        f"translation target languages ({len(languages)}): {', '.join(languages)}"
+        + (" (and from each into English)" if into_english else "")
+    )
     categories = Counter(row["category"] for row in rows if row["kind"] == "harmful")
     lines.append(f"hazard codes in harmful rows: {len(categories)} of 14")
     lines.append(

@@ -77,11 +77,12 @@ def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def translation_languages(rows: list[Row]) -> list[str]:
+    """The languages translation rows translate into or out of (English, the pivot, aside)."""
     return sorted(
         {
             row["target_language"]
             for row in rows
-            if row["task"] == "translation" and row["target_language"]
+            if row["task"] == "translation" and row["target_language"] not in (None, "en")
         }
     )
 
