@@ -77,6 +77,8 @@ class FakeState:
     faults: list[Fault] = field(default_factory=list)
     requests: int = 0
     keys: list[str] = field(default_factory=list)  # body hash per request, in arrival order
+    # (role, user message) per request, in arrival order: what the model was asked
+    asked: list[tuple[str, str]] = field(default_factory=list)
     roles: Counter[str] = field(default_factory=Counter)
     injected: Counter[str] = field(default_factory=Counter)
     seen: Counter[tuple[int, str]] = field(default_factory=Counter)
@@ -87,6 +89,7 @@ class FakeState:
         with self.lock:
             self.requests = 0
             self.keys.clear()
+            self.asked.clear()
             self.roles.clear()
             self.injected.clear()
             self.seen.clear()
@@ -211,6 +214,7 @@ class Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.requests += 1
             state.keys.append(key)
+            state.asked.append((role, user))
             state.roles[role] += 1
             state.authorization.add(self.headers.get("Authorization", ""))
             fault = None
