@@ -269,3 +269,62 @@ def test_a_multi_line_contextual_seed_stays_a_comment_in_code_rows(tmp_path):
         for line in context.splitlines():
             if line.strip():
                 assert f"# {line}" in block or f"# Task: {line}" in block
+
+
+def test_preset_style_task_inputs_fill_the_wrappers_in_the_asked_form():
+    """Benign task inputs in the contract presets use (Seed.task, prompt, answer, extra) get only
+    wrappers their references can answer, and replies that pass the wrappers' checks."""
+    from builders.backends.template import TemplateBackend
+    from builders.schema import Seed
+    from builders.tasks import PlanContext, get_task, with_balance
+
+    seeds = [
+        Seed(
+            prompt="Write a python function to return the larger of two numbers.",
+            category="benign",
+            source="mbpp",
+            license="cc-by-4.0",
+            kind="benign",
+            answer="def larger(a, b):\n    return a if a > b else b\n",
+            task="code_generation",
+            extra={"tests": ["assert larger(1, 2) == 2", "assert larger(3, 2) == 3"]},
+        ),
+        Seed(
+            prompt="#Person1#: Are you coming tonight?\n#Person2#: Yes, at eight.",
+            category="benign",
+            source="dialogsum",
+            license="cc-by-nc-sa-4.0",
+            kind="benign",
+            answer="Person2 will come tonight at eight.",
+            task="summarization",
+        ),
+    ]
+    backend = TemplateBackend(LIBRARY)
+    for seed in seeds:
+        template = LIBRARY.tasks[seed.task]
+        context = PlanContext(LIBRARY, template, LIBRARY.default_targets, 2, 8, 0)
+        task = get_task(seed.task)
+        context = with_balance(context, task.balance([seed], context))
+        primary, _ = task.options(seed, context)
+        wrappers = {wrapper.id for wrapper, _ in primary}
+        if seed.task == "code_generation":
+            # No docstring in the reference: the "Include a docstring" wrapper is not offered
+            # as a fit; the tests wrapper is, with the list joined into code.
+            assert "code_generation-03" in wrappers
+            jobs = [
+                task.job(seed, w, v, context) for w, v in primary if w.id == "code_generation-03"
+            ]
+            reply = next(backend.generate(jobs)).assistant_reply
+            assert (
+                "assert larger(3, 2) == 3" in reply
+                and answer_problems(jobs[0].phrasing.checks, reply) == []
+            )
+            assert not any(
+                w.id == "code_generation-02" for w, _ in task.choose(seed, primary, 9, context)
+            )
+        else:
+            # A one-sentence summary: no bullets or title wrapper.
+            assert not wrappers & {"summarization-15", "summarization-16"}
+        for example in backend.generate(task.jobs(seed, context)):
+            wrapper = template.wrapper(wrapper_id(example.template_id))
+            assert answer_problems(wrapper.checks, example.assistant_reply) == [], wrapper.id

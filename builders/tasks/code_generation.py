@@ -20,8 +20,10 @@ def _task_fields(seed: Seed) -> dict[str, Any]:
         "code": seed.answer,
         "code_language": seed.extra.get("code_language", "python"),
     }
-    if seed.extra.get("tests"):
-        fields["tests"] = seed.extra["tests"]
+    tests = seed.extra.get("tests")
+    if tests:
+        # A preset may carry its tests as a list of assert lines (MBPP, HumanEval).
+        fields["tests"] = tests if isinstance(tests, str) else "\n".join(map(str, tests))
     return fields
 
 
