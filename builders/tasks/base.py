@@ -312,9 +312,11 @@ class TaskFormat:
         primary, transform = self.options(seed, context)
         count = self.primary_rows(seed, primary, context)
         chosen = self.choose(seed, primary, count, context)
-        if transform and context.chance(
-            context.template.transform_share, self.name, seed.id, "transform"
-        ):
+        share = context.template.transform_share
+        if seed.kind == "benign":
+            # Benign requests' transform rows follow the harmful requests' lengths too.
+            share = min(1.0, share * context.balance.length_weight(len(seed.prompt)))
+        if transform and context.chance(share, self.name, seed.id, "transform"):
             chosen += self.choose(seed, transform, 1, context)
         for wrapper, _ in chosen:
             key = (seed.kind, wrapper.id)
@@ -391,10 +393,11 @@ class TaskFormat:
                 supply[wrapper.id] = supply.get(wrapper.id, 0.0) + rows / len(options)
 
         for seed, primary, transform in benign_seeds:
-            wanted = rows_each * balance.length_weight(len(seed.prompt))
+            weight = balance.length_weight(len(seed.prompt))
+            wanted = rows_each * weight
             spread(primary, min(max(1.0, wanted), context.benign_variants_per_seed, len(primary)))
             if transform:
-                spread(transform, share)
+                spread(transform, min(1.0, share * weight))
         for primary, rows in plain:
             spread(primary, rows)
         return balance
@@ -422,7 +425,7 @@ class TaskFormat:
 
 # Benign rows per seed are scaled by at most this factor (and at least its inverse) to follow
 # the harmful requests' lengths.
-MAX_LENGTH_WEIGHT = 4.0
+MAX_LENGTH_WEIGHT = 8.0
 
 
 def _bucket(edges: tuple[int, ...], length: int) -> int:
