@@ -10,10 +10,14 @@ for translation, the languages), and what the values are. The rest is common and
 - a seed's *primary* rows are in wrappers that carry out its request (for a seed that only has
   transform wrappers, such as a document to summarize, in those); a ``transform_share`` of the
   seeds that have transform wrappers too get one more row in one of them;
-- wrapper choice is kind-balanced: a benign seed gets as many rows as make the benign primary
-  rows match the harmful ones (at most ``--benign-variants-per-seed``), and a harmful seed picks
-  its wrappers with weights proportional to the benign rows each wrapper will hold
-  (:class:`Balance`), so that every wrapper carries both kinds in about the same proportion.
+- wrapper choice is kind-balanced (:class:`Balance`, computed over all seeds first): benign
+  requests get as many rows as make the benign primary rows a little more than the harmful ones
+  (at most ``--benign-variants-per-seed`` each), weighted so that their lengths follow the
+  harmful requests'; then every seed, in order, takes the wrappers furthest below their share for
+  its kind (rows planned so far / the wrapper's expected benign rows), so that every wrapper holds
+  both kinds in the same proportion and prompt length does not tell them apart.
+
+Which wrappers a seed may use is decided in one place, :meth:`TaskFormat.allowed`.
 """
 
 from __future__ import annotations
@@ -138,26 +142,9 @@ class PlanContext:
         default_factory=dict, compare=False, hash=False
     )
 
-    def pick(self, options: list[Any], count: int, *key: object) -> list[Any]:
-        """Deterministic, seed-dependent choice of ``count`` options (no repeats)."""
-        ranked = sorted(
-            options, key=lambda option: stable_id(self.build_seed, *key, _option_key(option))
-        )
-        return ranked[:count]
-
     def chance(self, share: float, *key: object) -> bool:
         """A deterministic coin that comes up True for ``share`` of the keys."""
         return int(stable_id(self.build_seed, *key), 16) / 16**16 < share
-
-
-def _option_key(option: Any) -> str:
-    if isinstance(option, Phrasing):
-        return option.id
-    if isinstance(option, View):
-        return option.name
-    if isinstance(option, tuple):
-        return "/".join(_option_key(part) for part in option)
-    return str(option)
 
 
 def is_request_seed(seed: Seed) -> bool:
