@@ -181,7 +181,11 @@ class Example:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Example:
-        data = {column: row[column] for column in EXAMPLE_COLUMNS}
+        # A row of an older build has no policy: it follows from the kind.
+        data = {
+            column: row[column] if column != "policy" else row.get(column, "")
+            for column in EXAMPLE_COLUMNS
+        }
         data["messages"] = tuple(
             {"role": m["role"], "content": m["content"]} for m in data["messages"]
         )
