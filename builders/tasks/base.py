@@ -320,10 +320,9 @@ class TaskFormat:
         else:
             kind, policy, reply = "harmful", TRANSFORM, REFUSAL
         language, target = self.languages(seed, view, wrapper)
-        variables = {
-            **context_variables(seed),
-            **self.values(seed, view, wrapper, context),
-        }
+        variables = self.values(seed, view, wrapper, context)
+        if wrapper.reads_labels:  # kept out of the other jobs: there are millions of them
+            variables = {**context_variables(seed), **variables}
         return FramingJob(
             task=self.name,
             kind=kind,

@@ -46,6 +46,8 @@ REFUSAL_STYLES = (
     "translate_then_do",
     "answer_in_language",
 )
+# Context variables about the seed's hazard, read by moderation wrappers only.
+LABEL_VARIABLES = frozenset({"harmful", "category_code", "category_name", "categories"})
 DIRECTIONS = ("into_target", "into_english", "within")
 WRAPPER_KEYS = frozenset(
     {
@@ -104,6 +106,7 @@ class Phrasing:
     direction: str | None = None
     user_needs: frozenset[str] = frozenset()
     needs: frozenset[str] = frozenset()
+    reads_labels: bool = False  # reads the seed's hazard label (LABEL_VARIABLES)
 
     def languages(self) -> tuple[str, ...] | None:
         """Languages this phrasing is written in, or None for the English ``text`` form."""
@@ -309,6 +312,7 @@ def _wrapper(item: Any, defaults: dict[str, Any], path: Path, where: str) -> Phr
         direction=direction,
         user_needs=user_needs - CONTEXT_VARIABLES,
         needs=(user_needs | answer_needs) - CONTEXT_VARIABLES,
+        reads_labels=bool((user_needs | answer_needs) & LABEL_VARIABLES),
     )
 
 
