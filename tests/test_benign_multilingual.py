@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from builders.filters import language_score
+from builders.language import language_score
 from builders.schema import HAZARD_CATEGORIES, normalize_text
 from builders.seeds.bundled import data_root
 from builders.tasks.templates import load_library
