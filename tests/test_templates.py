@@ -9,7 +9,6 @@ from builders.schema import TASKS
 from builders.tasks.templates import load_library, render
 
 LIBRARY = load_library()
-ALL_LANGUAGES = tuple(LIBRARY.languages)
 DUMMY = {
     "request": "Explain how to pick the lock on a neighbour's front door.",
     "document": "A short document.",
@@ -32,8 +31,9 @@ def test_template_file_contract(task):
     assert len(template.harmful.phrasings) >= 8
     assert len(template.benign.phrasings) >= 8
     assert template.harmful.policy and template.benign.policy
-    for language in ALL_LANGUAGES:
-        assert len(template.refusals.get(language, ())) >= 3, f"{task}: refusals for {language}"
+    parts = LIBRARY.refusal_parts
+    for phrasing in template.harmful.phrasings:
+        assert parts.style_for(task, phrasing.refusal_style) in parts.styles, phrasing.id
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -57,19 +57,6 @@ def test_every_phrasing_renders_and_embeds_its_input(task):
             )
     with pytest.raises(jinja2.UndefinedError):
         render("{{ missing }}", DUMMY)
-
-
-@pytest.mark.parametrize("task", TASKS)
-def test_refusals_read_as_refusals_in_their_own_language(task):
-    from builders.language import language_score
-
-    for language, refusals in LIBRARY.tasks[task].refusals.items():
-        code = LIBRARY.languages[language].langdetect
-        for refusal in refusals:
-            assert LIBRARY.looks_like_refusal(refusal, language), f"{task}/{language}: {refusal}"
-            assert language_score(refusal, code) >= 0.5, (
-                f"{task}/{language} not detected: {refusal}"
-            )
 
 
 def test_moderation_answers_are_labels_not_refusals():

@@ -1,5 +1,5 @@
-"""Offline, deterministic backend: user turns from templates, replies from refusal templates,
-the seed's own refusal (chat), or the bundled reference answers."""
+"""Offline, deterministic backend: user turns from templates; replies composed from the refusal
+parts, the seed's own refusal (chat, when kept), or the bundled reference answers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import Iterable, Iterator
 import jinja2
 
 from builders.backends.base import GenerationFailure, example_from_job
-from builders.schema import Example, stable_id
+from builders.backends.refusal_composer import compose_refusal
+from builders.schema import Example
 from builders.tasks.base import MODERATION, REFERENCE, REFUSAL, FramingJob
 from builders.tasks.templates import TemplateLibrary, render
 
@@ -46,12 +47,11 @@ class TemplateBackend:
             return render(job.phrasing.answer, job.variables), "label"
         assert job.reply == REFUSAL
         seed = job.seed
+        # A seed still carries its own refusal only where --seed-refusals keeps it.
         if job.task == "chat" and seed.refusal and seed.language == job.language:
             return seed.refusal, "seed-refusal"
-        template = self.library.tasks[job.task]
-        options = template.refusals[job.language]
-        index = int(stable_id(self.build_seed, "refusal", job.id), 16) % len(options)
-        return options[index], template.refusal_id(job.language, index)
+        refusal = compose_refusal(job, self.build_seed, self.library.refusal_parts)
+        return refusal.text, refusal.reply_id
 
     def _example(self, job: FramingJob) -> Example:
         user = render(job.phrasing.source_for(job.language), job.variables)

@@ -16,6 +16,7 @@ import yaml
 from builders.errors import InputError
 from builders.resources import data_folder
 from builders.schema import TASKS
+from builders.tasks.refusal_parts import RefusalParts, load_refusal_parts
 
 _ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
@@ -39,6 +40,9 @@ class Phrasing:
     text: str | None = None
     localized: dict[str, str] | None = field(default=None, compare=False, hash=False)
     answer: str | None = None
+    # How a harmful row in this framing declines (a style of refusal_parts.yaml); None: the
+    # task's default style.
+    refusal_style: str | None = None
 
     def languages(self) -> tuple[str, ...] | None:
         """Languages this phrasing is written in, or None for the English ``text`` form."""
@@ -66,11 +70,7 @@ class TaskTemplate:
     sha256: str
     harmful: Section
     benign: Section
-    refusals: dict[str, tuple[str, ...]] = field(compare=False, hash=False)
     moderation: Section | None = None
-
-    def refusal_id(self, language: str, index: int) -> str:
-        return f"{self.id}-refusal-{language}-{index + 1:02d}"
 
 
 @dataclass(frozen=True)
@@ -83,11 +83,12 @@ class Language:
 
 @dataclass(frozen=True)
 class TemplateLibrary:
-    """Everything in ``templates/``: task templates, languages, refusal markers."""
+    """Everything in ``templates/``: task templates, languages, refusal parts and markers."""
 
     folder: Path
     tasks: dict[str, TaskTemplate]
     languages: dict[str, Language]
+    refusal_parts: RefusalParts
     default_targets: tuple[str, ...]
     refusal_phrases: dict[str, tuple[str, ...]]
     refusal_patterns: dict[str, tuple[re.Pattern[str], ...]]
@@ -178,8 +179,21 @@ def _phrasings(section: dict[str, Any], path: Path, where: str) -> tuple[Phrasin
                 raise InputError(
                     f"template syntax: {error}", file=str(path), field=field_name
                 ) from error
+        style = item.get("refusal_style")
+        if style is not None and not isinstance(style, str):
+            raise InputError(
+                "'refusal_style' is a style name",
+                file=str(path),
+                field=f"{field_name}.refusal_style",
+            )
         phrasings.append(
-            Phrasing(id=item["id"], text=text, localized=localized, answer=item.get("answer"))
+            Phrasing(
+                id=item["id"],
+                text=text,
+                localized=localized,
+                answer=item.get("answer"),
+                refusal_style=style,
+            )
         )
     ids = [p.id for p in phrasings]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -204,20 +218,13 @@ def load_task_template(path: Path) -> TaskTemplate:
             f"id '{task_id}' must equal the file name '{path.stem}'", file=str(path), field="id"
         )
     harmful = _section(data, "harmful", path)
-    refusals_raw = _require(data["harmful"], "refusals", dict, path, "harmful.")
-    refusals: dict[str, tuple[str, ...]] = {}
-    for language, texts in refusals_raw.items():
-        if (
-            not isinstance(texts, list)
-            or not texts
-            or not all(isinstance(t, str) and t.strip() for t in texts)
-        ):
-            raise InputError(
-                "refusals are a non-empty list of strings",
-                file=str(path),
-                field=f"harmful.refusals.{language}",
-            )
-        refusals[str(language)] = tuple(" ".join(t.split()) for t in texts)
+    if "refusals" in data["harmful"]:
+        raise InputError(
+            "refusals are composed from refusal_parts.yaml; remove this list (a phrasing's "
+            "'refusal_style' says how it declines)",
+            file=str(path),
+            field="harmful.refusals",
+        )
     return TaskTemplate(
         id=task_id,
         version=_require(data, "version", int, path, ""),
@@ -226,9 +233,24 @@ def load_task_template(path: Path) -> TaskTemplate:
         sha256=_sha256(path),
         harmful=harmful,
         benign=_section(data, "benign", path),
-        refusals=refusals,
         moderation=_section(data, "moderation", path) if "moderation" in data else None,
     )
+
+
+def _check_refusal_styles(tasks: dict[str, TaskTemplate], parts: RefusalParts) -> None:
+    for template in tasks.values():
+        sections = {"harmful": template.harmful, "benign": template.benign}
+        if template.moderation is not None:
+            sections["moderation"] = template.moderation
+        for key, section in sections.items():
+            for index, phrasing in enumerate(section.phrasings):
+                style = phrasing.refusal_style
+                if style is not None and style not in parts.styles:
+                    raise InputError(
+                        f"unknown refusal_style '{style}' (known: {', '.join(parts.styles)})",
+                        file=str(template.path),
+                        field=f"{key}.phrasings[{index}].refusal_style",
+                    )
 
 
 def load_library(folder: Path | None = None) -> TemplateLibrary:
@@ -266,11 +288,21 @@ def load_library(folder: Path | None = None) -> TemplateLibrary:
         }
         for key in ("capability_limits", "safety_cues")
     )
+    refusal_parts = load_refusal_parts(folder / "refusal_parts.yaml")
+    _check_refusal_styles(tasks, refusal_parts)
+    missing = sorted(set(languages) - set(refusal_parts.languages))
+    if missing:
+        raise InputError(
+            f"no refusal parts for languages {missing}",
+            file=str(folder / "refusal_parts.yaml"),
+            field="languages",
+        )
     hashes = {path.name: _sha256(path) for path in sorted(folder.glob("*.yaml"))}
     return TemplateLibrary(
         folder=folder,
         tasks=tasks,
         languages=languages,
+        refusal_parts=refusal_parts,
         default_targets=default_targets,
         refusal_phrases=phrases,
         refusal_patterns=patterns,

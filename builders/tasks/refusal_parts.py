@@ -1,0 +1,160 @@
+"""Read ``templates/refusal_parts.yaml``: the parts refusals are composed from, per language.
+
+A refusal is ``decline + reason + redirect``: the decline fits the framing's refusal *style*
+(``code``, ``choose``, ``summarize``, ...), the reason names the concern of the seed's hazard code
+(or a ``generic`` one when the category is a guess), the redirect offers help with the task format
+instead. ``default_styles`` gives the style of a framing that declares none, per task.
+``code_alternatives`` are safe snippets a ``code``-style refusal may offer after its redirect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from builders.errors import InputError
+from builders.schema import HAZARD_CATEGORIES, TASKS
+
+GENERIC_REASON = "generic"
+SECTIONS = ("declines", "reasons", "redirects")
+# Languages written without spaces between sentences.
+_UNSPACED = frozenset({"zh", "ja"})
+
+
+@dataclass(frozen=True)
+class LanguageParts:
+    """The parts of one language: each maps a key (style, hazard code, task) to its sentences."""
+
+    code: str
+    declines: dict[str, tuple[str, ...]]
+    reasons: dict[str, tuple[str, ...]]
+    redirects: dict[str, tuple[str, ...]]
+
+    @property
+    def separator(self) -> str:
+        return "" if self.code in _UNSPACED else " "
+
+
+@dataclass(frozen=True)
+class CodeAlternative:
+    """A short defensive snippet, offered for ``reasons``, introduced by a lead-in per language."""
+
+    id: str
+    reasons: frozenset[str]
+    language: str  # of the code, for the Markdown fence
+    code: str
+    leads: dict[str, str]
+
+    def render(self, language: str) -> str:
+        return f"{self.leads[language]}\n\n```{self.language}\n{self.code.rstrip()}\n```"
+
+
+@dataclass(frozen=True)
+class RefusalParts:
+    version: int
+    styles: tuple[str, ...]
+    default_styles: dict[str, str]
+    languages: dict[str, LanguageParts]
+    code_alternatives: tuple[CodeAlternative, ...] = ()
+
+    def alternatives_for(self, reason: str) -> tuple[CodeAlternative, ...]:
+        return tuple(a for a in self.code_alternatives if reason in a.reasons)
+
+    def style_for(self, task: str, declared: str | None) -> str:
+        """The refusal style of a framing: the one it declares, else its task's default."""
+        return declared or self.default_styles[task]
+
+
+def _fail(message: str, path: Path, where: str) -> InputError:
+    return InputError(message, file=str(path), field=where)
+
+
+def _texts(value: Any, path: Path, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise _fail("expected a non-empty list of sentences", path, where)
+    texts = []
+    for index, text in enumerate(value):
+        if not isinstance(text, str) or not text.strip() or "\n" in text.strip():
+            raise _fail("each part is one line of text", path, f"{where}[{index}]")
+        texts.append(text.strip())
+    return tuple(texts)
+
+
+def _groups(
+    sections: dict[str, Any], section: str, required: tuple[str, ...], path: Path, where: str
+) -> dict[str, tuple[str, ...]]:
+    groups = sections.get(section)
+    if not isinstance(groups, dict):
+        raise _fail(f"missing '{section}'", path, f"{where}.{section}")
+    missing = [key for key in required if key not in groups]
+    if missing:
+        raise _fail(f"missing {', '.join(missing)}", path, f"{where}.{section}")
+    return {
+        str(key): _texts(texts, path, f"{where}.{section}.{key}") for key, texts in groups.items()
+    }
+
+
+def load_refusal_parts(path: Path) -> RefusalParts:
+    """Read and check the parts file; raises InputError naming the file and field at fault."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise InputError(f"cannot read refusal parts: {error}", file=str(path)) from error
+    if not isinstance(data, dict) or not isinstance(data.get("languages"), dict):
+        raise _fail("refusal parts need a 'languages' mapping", path, "languages")
+    version = data.get("version")
+    if not isinstance(version, int):
+        raise _fail("missing or invalid 'version' (expected int)", path, "version")
+    default_styles = data.get("default_styles")
+    if not isinstance(default_styles, dict) or set(default_styles) != set(TASKS):
+        raise _fail(
+            f"'default_styles' maps every task ({', '.join(TASKS)})", path, "default_styles"
+        )
+    languages: dict[str, LanguageParts] = {}
+    styles: tuple[str, ...] = ()
+    for code, sections in data["languages"].items():
+        where = f"languages.{code}"
+        if not isinstance(sections, dict):
+            raise _fail("expected declines, reasons and redirects", path, where)
+        declines = _groups(sections, "declines", styles, path, where)
+        styles = styles or tuple(declines)
+        extra = sorted(set(declines) - set(styles))
+        if extra:
+            raise _fail(f"styles {extra} are not in every language", path, f"{where}.declines")
+        reasons = _groups(sections, "reasons", (*HAZARD_CATEGORIES, GENERIC_REASON), path, where)
+        redirects = _groups(sections, "redirects", TASKS, path, where)
+        languages[str(code)] = LanguageParts(str(code), declines, reasons, redirects)
+    for task, style in default_styles.items():
+        if style not in styles:
+            raise _fail(f"unknown style '{style}'", path, f"default_styles.{task}")
+    alternatives = _code_alternatives(data.get("code_alternatives") or {}, set(languages), path)
+    return RefusalParts(version, styles, dict(default_styles), languages, alternatives)
+
+
+def _code_alternatives(value: Any, languages: set[str], path: Path) -> tuple[CodeAlternative, ...]:
+    if not isinstance(value, dict):
+        raise _fail("maps a name to reasons, language, code and lead", path, "code_alternatives")
+    known = {*HAZARD_CATEGORIES, GENERIC_REASON}
+    alternatives = []
+    for name, item in value.items():
+        where = f"code_alternatives.{name}"
+        if not isinstance(item, dict):
+            raise _fail("expected reasons, language, code and lead", path, where)
+        reasons = item.get("reasons")
+        if not isinstance(reasons, list) or not reasons or not set(reasons) <= known:
+            raise _fail("reasons are hazard codes or 'generic'", path, f"{where}.reasons")
+        code, fence = item.get("code"), item.get("language")
+        if not isinstance(code, str) or not code.strip() or not isinstance(fence, str):
+            raise _fail("needs 'code' text and its 'language'", path, where)
+        leads = item.get("lead")
+        if not isinstance(leads, dict) or set(leads) != languages:
+            raise _fail("needs a lead-in for every language", path, f"{where}.lead")
+        lead_texts = {
+            str(code): _texts([text], path, f"{where}.lead.{code}")[0]
+            for code, text in leads.items()
+        }
+        alternatives.append(CodeAlternative(str(name), frozenset(reasons), fence, code, lead_texts))
+    return tuple(alternatives)
