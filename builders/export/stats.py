@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 
 from builders.errors import InputError
 from builders.export.quality import quality_text
+from builders.export.refusal_report import HarmfulReply, refusal_report, refusal_text
 from builders.export.report import (
     Row,
     category_table,
@@ -18,6 +19,17 @@ from builders.export.report import (
     language_table,
 )
 from builders.export.validate import listed_data_files, read_front_matter
+
+COLUMNS = (
+    "task",
+    "kind",
+    "language",
+    "target_language",
+    "category",
+    "source",
+    "template_id",
+    "messages",
+)
 
 
 def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
@@ -37,8 +49,7 @@ def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
             continue
         for path in paths:
             for file in sorted(folder.glob(path)):
-                columns = ["task", "kind", "language", "target_language", "category"]
-                for row in pq.read_table(file, columns=columns).to_pylist():
+                for row in pq.read_table(file, columns=list(COLUMNS)).to_pylist():
                     rows.append({**row, "split": split})
     return rows, configs
 
@@ -58,6 +69,12 @@ def stats_text(folder: Path) -> str:
         format_table(language_table(rows), ["task", "language", "target_language", "rows"]),
     ]
     parts += ["", format_table(category_table(rows), ["code", "name", "harmful", "benign"])]
+    replies = [
+        HarmfulReply(row["task"], row["source"], row["template_id"], row["messages"][-1]["content"])
+        for row in rows
+        if row["kind"] == "harmful"
+    ]
+    parts += ["", refusal_text(refusal_report(replies, configs))]
     manifest_path = folder / "manifest.json"
     if manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
