@@ -1,6 +1,6 @@
 """How composed refusals fare with the builder's language filter, per language.
 
-    python benchmarks/refusal_languages.py [--samples 400] [--seed 0]
+    python benchmarks/refusal_languages.py [--samples 400] [--seed 0] [--languages zh,nl]
 
 For each language of templates/refusal_parts.yaml, composes ``--samples`` random refusals (any
 style, any reason including ``generic``, any task's redirect), scores each with the language filter's
@@ -23,6 +23,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--languages", default="", help="comma separated (default: all)")
     args = parser.parse_args()
     from langdetect import DetectorFactory
 
@@ -31,7 +32,10 @@ def main() -> None:
     library = load_library()
     print(f"language  samples  dropped (< {threshold})  min score  mean score")
     worst_texts = []
+    wanted = set(args.languages.split(",")) if args.languages else None
     for code, parts in library.refusal_parts.languages.items():
+        if wanted is not None and code not in wanted:
+            continue
         rng = random.Random(f"{args.seed}-{code}")
         expected = library.languages[code].langdetect
         scores = []

@@ -97,6 +97,7 @@ class PipelineOutput:
     splits: dict[str, list[Example]]
     language_scores: list[float]
     llm: dict[str, Any] | None = None  # the LLM backend's report (requests, tokens, cost)
+    composed_refusals: int = 0  # harmful replies the language filter knew were composed in theirs
 
 
 def _progress(
@@ -200,4 +201,5 @@ def run_pipeline(config: BuildConfig, *, progress: bool = False) -> PipelineOutp
         splits,
         language.scores,
         llm=generate.report(),
+        composed_refusals=language.composed,
     )

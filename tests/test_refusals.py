@@ -182,6 +182,41 @@ def _fields(seed: Seed) -> dict:
     return {f.name: getattr(seed, f.name) for f in dataclasses.fields(Seed)}
 
 
+def test_the_language_filter_knows_composed_refusals_and_detects_everything_else():
+    from builders.schema import Example
+    from builders.stage import AuditLog
+    from builders.stages.filters import LanguageFilter
+
+    code = compose_refusal(job("code_generation", "code_generation-h02"), 0, PARTS, reason="S14")
+    french = compose_refusal(job("translation", "translation-h07", "fr"), 0, PARTS)
+    assert PARTS.is_composed_in(code.text, "en") and PARTS.is_composed_in(french.text, "fr")
+    assert not PARTS.is_composed_in(french.text, "en")
+    assert not PARTS.is_composed_in(french.text.replace("vous", "toi", 1), "fr")
+    assert not PARTS.is_composed_in(code.text + " And one more thing.", "en")
+    offers = [compose_refusal(job("code_generation", "code_generation-h01",
+                                  seed=dataclasses.replace(SEED, prompt=f"R{n}", id="")), 0, PARTS,
+                              reason="S14") for n in range(12)]  # fmt: skip
+    offered = next(r.text for r in offers if r.alternative)
+    assert PARTS.is_composed_in(offered, "en")
+    for alternative in PARTS.code_alternatives:  # the same snippet led in another language
+        other = alternative.render("en").replace(alternative.leads["en"], alternative.leads["de"])
+        assert not PARTS.is_composed_in(offered.split("\n\n")[0] + "\n\n" + other, "en")
+
+    def row(reply: str, language: str) -> Example:
+        return Example(task="translation", kind="harmful",
+                       messages=({"role": "user", "content": "x"},
+                                 {"role": "assistant", "content": reply}),
+                       category="S2", seed_id="s", source="t", license="l", language=language,
+                       target_language="fr", template_id="t", generator="template")  # fmt: skip
+
+    check = LanguageFilter(LIBRARY, min_score=0.5)
+    rows = [row(french.text, "fr"), row(french.text, "en"), row(code.text, "en")]
+    kept = list(check(rows, AuditLog()))
+    # The French refusal on an English row is not composed in English: detection drops it.
+    assert kept == [rows[0], rows[2]]
+    assert check.composed == 2 and len(check.scores) == 1
+
+
 @pytest.mark.parametrize("language", sorted(PARTS.languages))
 def test_every_part_combination_reads_as_a_refusal_to_the_builder_and_the_keyword_judge(
     language,
@@ -238,6 +273,8 @@ def test_every_harmful_reply_of_the_default_build_is_a_refusal_to_the_keyword_ju
     offered = [r for r in _harmful(default_build) if "```" in r["messages"][-1]["content"]]
     assert offered and {r["task"] for r in offered} == {"code_generation"}
     assert stages["language_check"]["dropped"] == {}
+    composed = sum("+refusal-" in row["template_id"] for row in _harmful(default_build))
+    assert default_build.manifest["language_check"]["composed_refusals"] == composed
     assert stages["refusal_check"]["dropped"] == {}
 
 

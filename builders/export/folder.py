@@ -79,11 +79,11 @@ def write_dataset_folder(
     scores = output.language_scores
     stages = output.audit.as_dicts()
     refusals = refusal_report(
-        [
+        (
             HarmfulReply(ex.task, ex.source, ex.template_id, ex.assistant_reply)
             for ex in examples
             if ex.kind == "harmful"
-        ],
+        ),
         configs,
     )
     manifest: dict[str, Any] = {
@@ -102,6 +102,7 @@ def write_dataset_folder(
         "refusals": refusals,
         "language_check": {
             "checked": len(scores),
+            "composed_refusals": output.composed_refusals,
             "min_score": config.language_min_score,
             "mean_score": round(sum(scores) / len(scores), 4) if scores else None,
         },

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from builders.schema import TASKS
 
@@ -19,8 +18,7 @@ MIN_DISTINCT_PER_100 = 25
 MAX_TOP_SHARE_PERCENT = 2.0
 
 
-@dataclass(frozen=True)
-class HarmfulReply:
+class HarmfulReply(NamedTuple):
     task: str
     source: str
     template_id: str
@@ -39,28 +37,44 @@ def reply_origin(template_id: str) -> str:
     return "other"
 
 
-def variety_table(replies: list[HarmfulReply], configs: Iterable[str]) -> list[dict[str, Any]]:
+def refusal_report(replies: Iterable[HarmfulReply], configs: Iterable[str]) -> dict[str, Any]:
+    """Variety per config and origin per (task, source), in one pass over the harmful replies."""
+    texts: Counter[tuple[str, str]] = Counter()
+    origins: Counter[tuple[str, str, str]] = Counter()
+    for reply in replies:
+        texts[(reply.task, reply.reply)] += 1
+        origins[(reply.task, reply.source, reply_origin(reply.template_id))] += 1
+    return {"variety": _variety(texts, configs), "origin": _origin(origins)}
+
+
+def _variety(texts: Counter[tuple[str, str]], configs: Iterable[str]) -> list[dict[str, Any]]:
+    per_task: dict[str, Counter[str]] = {}
+    for (task, text), count in texts.items():
+        per_task.setdefault(task, Counter())[text] = count
     table = []
     for config in configs:
-        tasks = TASKS if config == "all" else (config,)
-        texts = Counter(r.reply for r in replies if r.task in tasks)
-        harmful = sum(texts.values())
-        top = texts.most_common(1)[0][1] if texts else 0
+        if config == "all":
+            counts: Counter[str] = Counter()
+            for task_counts in per_task.values():
+                counts.update(task_counts)
+        else:
+            counts = per_task.get(config, Counter())
+        harmful = sum(counts.values())
+        top = max(counts.values(), default=0)
         table.append(
             {
                 "config": config,
                 "harmful": harmful,
-                "distinct": len(texts),
-                "distinct_per_100": round(100 * len(texts) / harmful, 1) if harmful else 0.0,
+                "distinct": len(counts),
+                "distinct_per_100": round(100 * len(counts) / harmful, 1) if harmful else 0.0,
                 "top_share_percent": round(100 * top / harmful, 2) if harmful else 0.0,
             }
         )
     return table
 
 
-def origin_table(replies: list[HarmfulReply]) -> list[dict[str, Any]]:
+def _origin(counts: Counter[tuple[str, str, str]]) -> list[dict[str, Any]]:
     """Harmful rows per (task, source) by where their refusal came from."""
-    counts = Counter((r.task, r.source, reply_origin(r.template_id)) for r in replies)
     order = {task: index for index, task in enumerate(TASKS)}
     keys = sorted({(task, source) for task, source, _ in counts}, key=lambda k: (order[k[0]], k[1]))
     return [
@@ -71,10 +85,6 @@ def origin_table(replies: list[HarmfulReply]) -> list[dict[str, Any]]:
         }
         for task, source in keys
     ]
-
-
-def refusal_report(replies: list[HarmfulReply], configs: Iterable[str]) -> dict[str, Any]:
-    return {"variety": variety_table(replies, configs), "origin": origin_table(replies)}
 
 
 def _meets(row: dict[str, Any]) -> bool:

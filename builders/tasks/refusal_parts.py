@@ -10,6 +10,7 @@ instead. ``default_styles`` gives the style of a framing that declares none, per
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,27 @@ class LanguageParts:
     def separator(self) -> str:
         return "" if self.code in _UNSPACED else " "
 
+    @cached_property
+    def _flat(self) -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]:
+        return (
+            tuple(text for group in self.declines.values() for text in group),
+            tuple(text for group in self.reasons.values() for text in group),
+            frozenset(text for group in self.redirects.values() for text in group),
+        )
+
+    def composes(self, body: str) -> bool:
+        """True when ``body`` is one decline + one reason + one redirect of this language."""
+        declines, reasons, redirects = self._flat
+        sep = self.separator
+        for decline in declines:
+            if not body.startswith(decline + sep):
+                continue
+            rest = body[len(decline) + len(sep) :]
+            for reason in reasons:
+                if rest.startswith(reason + sep) and rest[len(reason) + len(sep) :] in redirects:
+                    return True
+        return False
+
 
 @dataclass(frozen=True)
 class CodeAlternative:
@@ -60,8 +82,24 @@ class RefusalParts:
     languages: dict[str, LanguageParts]
     code_alternatives: tuple[CodeAlternative, ...] = ()
 
+    @cached_property
+    def _alternatives_by_reason(self) -> dict[str, tuple[CodeAlternative, ...]]:
+        reasons = {reason for a in self.code_alternatives for reason in a.reasons}
+        return {r: tuple(a for a in self.code_alternatives if r in a.reasons) for r in reasons}
+
     def alternatives_for(self, reason: str) -> tuple[CodeAlternative, ...]:
-        return tuple(a for a in self.code_alternatives if reason in a.reasons)
+        return self._alternatives_by_reason.get(reason, ())
+
+    def is_composed_in(self, text: str, language: str) -> bool:
+        """True when ``text`` is a refusal composed from ``language``'s parts (and, after a blank
+        line, one of its code alternatives): its language is then known without detection."""
+        parts = self.languages.get(language)
+        if parts is None:
+            return False
+        body, _, offered = text.partition("\n\n")
+        if offered and offered not in {a.render(language) for a in self.code_alternatives}:
+            return False
+        return parts.composes(body)
 
     def style_for(self, task: str, declared: str | None) -> str:
         """The refusal style of a framing: the one it declares, else its task's default."""
