@@ -60,9 +60,12 @@ def split_parts(text: str, language: str, style: str, reason: str, task: str) ->
         rendered = {a.render(language) for a in PARTS.alternatives_for(reason)}
         assert offered in rendered, offered
     parts = PARTS.languages[language]
+    redirects = PARTS.redirects(language, task, reason)
     for decline in parts.declines[style]:
         for because in parts.reasons[reason]:
-            for redirect in parts.redirects[task]:
+            if not redirects and text == parts.separator.join((decline, because)):
+                return decline, because
+            for redirect in redirects:
                 if text == parts.separator.join((decline, because, redirect)):
                     return decline, because, redirect
     raise AssertionError(f"not {style} + {reason} + {task} parts in {language}: {text}")
@@ -164,6 +167,29 @@ def test_code_alternatives_read_as_refusals_and_keep_the_reply_language(language
         assert judge.judge_one(text).refused, text
         assert LIBRARY.looks_like_refusal(text, language)
         assert language_score(text, expected) >= 0.5, text
+
+
+def test_redirects_fit_the_reason_and_none_follows_a_support_reason():
+    texts = {
+        reason: {
+            compose_refusal(
+                job(task, phrasing, seed=dataclasses.replace(SEED, prompt=f"R{n}", id="")),
+                0,
+                PARTS,
+                reason=reason,
+            ).text
+            for n in range(200)
+            for task, phrasing in (("chat", "chat-h02"), ("code_generation", "code_generation-h01"))
+        }
+        for reason in ("S2", "S4", "S11")
+    }
+    security = PARTS.languages["en"].redirects["code_generation"][3]
+    tell_me_more = PARTS.languages["en"].redirects["chat"][2]
+    assert any(security in t for t in texts["S2"]) and any(tell_me_more in t for t in texts["S2"])
+    assert not any(security in t or tell_me_more in t for t in texts["S4"])
+    support = PARTS.languages["en"].reasons["S11"]
+    assert all(t.split("\n\n")[0].endswith(support) for t in texts["S11"])
+    assert PARTS.redirects("zh", "summarization", "S11") == ()
 
 
 def test_a_guessed_category_gets_a_generic_reason():
@@ -455,6 +481,17 @@ def test_refusal_parts_missing_a_hazard_reason_is_an_error_naming_the_group(temp
     with pytest.raises(InputError, match="missing S13") as error:
         load_library(templates)
     assert error.value.field == "languages.de.reasons"
+
+
+def test_a_redirect_limit_past_the_shortest_list_is_an_error_naming_it(templates):
+    path = templates / "refusal_parts.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("    3: [S2, S7, S14]", "    9: [S2, S7, S14]", 1), encoding="utf-8"
+    )
+    with pytest.raises(InputError, match="no redirect 9 in every language") as error:
+        load_library(templates)
+    assert error.value.field == "redirects_for_reasons.code_generation"
 
 
 def test_every_hazard_code_has_reasons_in_every_language():

@@ -1,7 +1,8 @@
 """Compose a harmful row's refusal from ``templates/refusal_parts.yaml``.
 
 decline (the framing's refusal style) + reason (the seed's hazard code, or a generic reason when
-the category is a guess) + redirect (the task format), all in the language of the user's
+the category is a guess) + redirect (the task format; none after a reason that already points to
+support, such as a crisis line), all in the language of the user's
 instruction, each part chosen deterministically from (build seed, row id). A ``code``-style refusal
 with an eligible reason offers a safe snippet after its redirect in about one row in three. The
 parts never name the request's specifics, so a refusal never quotes the request back.
@@ -54,13 +55,16 @@ def compose_refusal(
     key = reason or reason_key(job.seed, parts, job.language)
     declines = language.declines[style]
     reasons = language.reasons[key]
-    redirects = language.redirects[job.task]
+    redirects = parts.redirects(job.language, job.task, key)
     # One hash, read as mixed-radix digits: every (decline, reason, redirect) is equally likely.
     number = int(stable_id(build_seed, "refusal", job.id), 16)
     number, decline = divmod(number, len(declines))
     number, because = divmod(number, len(reasons))
-    number, redirect = divmod(number, len(redirects))
-    text = language.separator.join((declines[decline], reasons[because], redirects[redirect]))
+    chosen = [declines[decline], reasons[because]]
+    if redirects:
+        number, redirect = divmod(number, len(redirects))
+        chosen.append(redirects[redirect])
+    text = language.separator.join(chosen)
     alternatives = parts.alternatives_for(key) if style == CODE_STYLE else ()
     number, offer = divmod(number, OFFER_EVERY)
     if alternatives and offer == 0:

@@ -9,7 +9,7 @@ instead. ``default_styles`` gives the style of a framing that declares none, per
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,7 @@ class LanguageParts:
         )
 
     def composes(self, body: str) -> bool:
-        """True when ``body`` is one decline + one reason + one redirect of this language."""
+        """True when ``body`` is one decline + one reason (+ one redirect) of this language."""
         declines, reasons, redirects = self._flat
         sep = self.separator
         for decline in declines:
@@ -55,6 +55,8 @@ class LanguageParts:
                 continue
             rest = body[len(decline) + len(sep) :]
             for reason in reasons:
+                if rest == reason:  # a support reason ends the refusal
+                    return True
                 if rest.startswith(reason + sep) and rest[len(reason) + len(sep) :] in redirects:
                     return True
         return False
@@ -81,6 +83,29 @@ class RefusalParts:
     default_styles: dict[str, str]
     languages: dict[str, LanguageParts]
     code_alternatives: tuple[CodeAlternative, ...] = ()
+    reasons_without_redirect: frozenset[str] = frozenset()
+    # task -> position in every language's redirect list -> the reasons that redirect fits
+    redirects_for_reasons: dict[str, dict[int, frozenset[str]]] = field(default_factory=dict)
+
+    @cached_property
+    def _redirect_cache(self) -> dict[tuple[str, str, str], tuple[str, ...]]:
+        return {}
+
+    def redirects(self, language: str, task: str, reason: str) -> tuple[str, ...]:
+        """The redirects of ``task`` that fit ``reason`` (none after a support reason)."""
+        key = (language, task, reason)
+        if key not in self._redirect_cache:
+            limits = self.redirects_for_reasons.get(task, {})
+            self._redirect_cache[key] = (
+                ()
+                if reason in self.reasons_without_redirect
+                else tuple(
+                    text
+                    for index, text in enumerate(self.languages[language].redirects[task])
+                    if index not in limits or reason in limits[index]
+                )
+            )
+        return self._redirect_cache[key]
 
     @cached_property
     def _alternatives_by_reason(self) -> dict[str, tuple[CodeAlternative, ...]]:
@@ -169,7 +194,34 @@ def load_refusal_parts(path: Path) -> RefusalParts:
         if style not in styles:
             raise _fail(f"unknown style '{style}'", path, f"default_styles.{task}")
     alternatives = _code_alternatives(data.get("code_alternatives") or {}, set(languages), path)
-    return RefusalParts(version, styles, dict(default_styles), languages, alternatives)
+    known = {*HAZARD_CATEGORIES, GENERIC_REASON}
+    without = data.get("reasons_without_redirect") or []
+    if not isinstance(without, list) or not set(without) <= known:
+        raise _fail("hazard codes or 'generic'", path, "reasons_without_redirect")
+    limits = _redirect_limits(data.get("redirects_for_reasons") or {}, languages, known, path)
+    return RefusalParts(
+        version, styles, dict(default_styles), languages, alternatives, frozenset(without), limits
+    )
+
+
+def _redirect_limits(
+    value: Any, languages: dict[str, LanguageParts], known: set[str], path: Path
+) -> dict[str, dict[int, frozenset[str]]]:
+    if not isinstance(value, dict) or not set(value) <= set(TASKS):
+        raise _fail("maps tasks to {position: [reasons]}", path, "redirects_for_reasons")
+    limits: dict[str, dict[int, frozenset[str]]] = {}
+    for task, positions in value.items():
+        where = f"redirects_for_reasons.{task}"
+        if not isinstance(positions, dict):
+            raise _fail("maps a redirect position to reasons", path, where)
+        shortest = min(len(parts.redirects[task]) for parts in languages.values())
+        for index, reasons in positions.items():
+            if not isinstance(index, int) or not 0 <= index < shortest:
+                raise _fail(f"no redirect {index!r} in every language", path, where)
+            if not isinstance(reasons, list) or not set(reasons) <= known:
+                raise _fail("reasons are hazard codes or 'generic'", path, f"{where}.{index}")
+            limits.setdefault(task, {})[index] = frozenset(reasons)
+    return limits
 
 
 def _code_alternatives(value: Any, languages: set[str], path: Path) -> tuple[CodeAlternative, ...]:
