@@ -94,6 +94,14 @@ class BuildConfig:
         high=1,
         low_open=True,
     )
+    seed_refusals: str = option(
+        "auto",
+        help="a seed's own refusal in chat rows: keep it, or replace it with a composed "
+        "task-aware one; auto: replace for presets whose refusals are dated or generic "
+        "(safety-tuned-llamas), keep otherwise",
+        metavar="auto|keep|replace",
+        choices=("auto", "keep", "replace"),
+    )
     seed: int = option(0, help="random seed for phrasing choice and splits", metavar="INT")
     force: bool = option(
         False, help="replace an existing output folder (not needed for a build at the default out)"

@@ -128,6 +128,13 @@ def summary_text(result: Any) -> str:
     )
     categories = Counter(row["category"] for row in rows if row["kind"] == "harmful")
     lines.append(f"hazard codes in harmful rows: {len(categories)} of 14")
+    variety = [
+        f"{r['config']} {r['distinct_per_100']:g} (top {r['top_share_percent']:g}%)"
+        for r in result.manifest["refusals"]["variety"]
+        if r["config"] != "all" and r["harmful"]
+    ]
+    if variety:
+        lines.append("distinct refusals per 100 harmful rows: " + ", ".join(variety))
     lines.append(
         "stages: "
         + "; ".join(

@@ -38,6 +38,7 @@ from builders.stages.filters import (
 )
 from builders.stages.generate import Generate
 from builders.stages.reframe import Reframe
+from builders.stages.seed_refusals import SeedRefusalPolicy
 from builders.stages.split import split_examples
 from builders.tasks import FramingJob, get_task
 from builders.tasks.templates import TemplateLibrary, load_library
@@ -49,6 +50,7 @@ PLAN_STAGES: tuple[StageFactory, ...] = (
     NearSeedDedup,
     SemanticSeedDedup,
     SeedRefusalCheck,
+    SeedRefusalPolicy,
     Reframe,
 )
 # Framing jobs to rows; ``split_examples`` then assigns each row's split by its seed.
@@ -95,6 +97,7 @@ class PipelineOutput:
     splits: dict[str, list[Example]]
     language_scores: list[float]
     llm: dict[str, Any] | None = None  # the LLM backend's report (requests, tokens, cost)
+    composed_refusals: int = 0  # harmful replies the language filter knew were composed in theirs
 
 
 def _progress(
@@ -116,24 +119,19 @@ def check_request(
     tasks = [get_task(name).name for name in config.tasks]
     targets = tuple(config.languages) if config.languages else library.default_targets
     for code in targets:
-        missing = [task for task in tasks if code not in library.tasks[task].refusals]
-        if code not in library.languages or missing:
+        if code not in library.languages:
             known = ", ".join(code for code in library.languages if code != "en")
             raise InputError(f"unknown language '{code}' (known: {known})", field="languages")
     return tasks, targets
 
 
-def check_seed_languages(
-    sources: list[SeedSource], library: TemplateLibrary, tasks: list[str]
-) -> None:
+def check_seed_languages(sources: list[SeedSource], library: TemplateLibrary) -> None:
     for source in sources:
         for index, seed in enumerate(source.seeds, start=1):
-            if seed.kind == "harmful" and any(
-                seed.language not in library.tasks[t].refusals for t in tasks
-            ):
+            if seed.kind == "harmful" and seed.language not in library.refusal_parts.languages:
                 raise InputError(
-                    f"seed language '{seed.language}' has no refusal templates "
-                    f"(known: {', '.join(library.languages)})",
+                    f"seed language '{seed.language}' has no refusal parts "
+                    f"(known: {', '.join(library.refusal_parts.languages)})",
                     file=source.spec,
                     row=index,
                     field="language",
@@ -164,7 +162,7 @@ def build_context(
     sources = [
         load_seed_spec(spec, max_prompt_chars=config.max_seed_chars) for spec in config.seeds
     ]
-    check_seed_languages(sources, library, tasks)
+    check_seed_languages(sources, library)
     decontaminator = (
         Decontaminator(load_eval_sets(config.decontaminate)) if config.decontaminate else None
     )
@@ -203,4 +201,5 @@ def run_pipeline(config: BuildConfig, *, progress: bool = False) -> PipelineOutp
         splits,
         language.scores,
         llm=generate.report(),
+        composed_refusals=language.composed,
     )

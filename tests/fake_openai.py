@@ -3,7 +3,7 @@
 Answers are deterministic functions of the request. It tells the backend's four prompt roles
 apart by their system prompt (see ``templates/llm.yaml``) and answers each in kind: a rephrased
 instruction that keeps the placeholder, a canned sentence in the target language (a "translation"),
-a canned refusal in the reply language (taken from the shipped refusal templates), or a short
+a canned refusal in the reply language (taken from the shipped refusal parts), or a short
 helpful answer. It never writes anything harmful.
 
 Faults are injected by rules (``Fault``): 429 with Retry-After, 500, a timeout, malformed JSON,
@@ -80,6 +80,7 @@ class FakeState:
     # (role, user message) per request, in arrival order: what the model was asked
     asked: list[tuple[str, str]] = field(default_factory=list)
     roles: Counter[str] = field(default_factory=Counter)
+    user_messages: list[tuple[str, str]] = field(default_factory=list)  # (role, user turn)
     injected: Counter[str] = field(default_factory=Counter)
     seen: Counter[tuple[int, str]] = field(default_factory=Counter)
     authorization: set[str] = field(default_factory=set)
@@ -91,17 +92,24 @@ class FakeState:
             self.keys.clear()
             self.asked.clear()
             self.roles.clear()
+            self.user_messages.clear()
             self.injected.clear()
             self.seen.clear()
 
 
 def _refusals() -> dict[str, list[str]]:
+    """Per language name: chat declines, each followed by a generic reason (the shipped parts)."""
     import yaml
 
-    data = yaml.safe_load((REPO / "templates" / "chat.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((REPO / "templates" / "refusal_parts.yaml").read_text(encoding="utf-8"))
     languages = yaml.safe_load((REPO / "templates" / "languages.yaml").read_text("utf-8"))
     names = {code: v["name"] for code, v in languages["languages"].items()}
-    return {names[code]: texts for code, texts in data["refusals"].items()}
+    refusals = {}
+    for code, parts in data["languages"].items():
+        space = "" if code == "zh" else " "
+        reason = parts["reasons"]["generic"][0]
+        refusals[names[code]] = [f"{d}{space}{reason}" for d in parts["declines"]["chat"]]
+    return refusals
 
 
 REFUSALS = _refusals()
@@ -216,6 +224,7 @@ class Handler(BaseHTTPRequestHandler):
             state.keys.append(key)
             state.asked.append((role, user))
             state.roles[role] += 1
+            state.user_messages.append((role, user))
             state.authorization.add(self.headers.get("Authorization", ""))
             fault = None
             for index, rule in enumerate(state.faults):

@@ -223,6 +223,28 @@ def test_empty_reply_is_retried_once_then_dropped(tmp_path, seeds, persistent):
         assert len(harmful) == 2 * len(HARMFUL)
 
 
+def test_refusal_prompt_says_how_the_framing_declines_and_names_the_hazard(tmp_path, seeds):
+    from builders.backends.openai.prompts import load_llm_prompts
+
+    notes = load_llm_prompts().refusal_styles
+    with FakeOpenAI() as server:
+        build(llm_config(server, tmp_path, seeds, tasks=("code_generation", "translation")))
+        prompts = [user for role, user in server.state.user_messages if role == "refusal"]
+
+    def line(prompt: str, name: str) -> str:
+        return re.search(rf"^{name}: (.+)$", prompt, re.MULTILINE).group(1)
+
+    by_task = {}
+    for prompt in prompts:
+        by_task.setdefault(line(prompt, "Task format of the request"), set()).add(
+            line(prompt, "How to decline")
+        )
+    assert by_task["code generation"] == {notes["code"]}
+    assert by_task["translation"] == {notes["translate_then_do"], notes["answer_in_language"]}
+    hazards = {line(prompt, "Hazard category") for prompt in prompts}
+    assert hazards == {"Non-Violent Crimes", "Violent Crimes", "Privacy"}
+
+
 def test_compliant_refusal_is_dropped_audited_and_never_stored(tmp_path, seeds):
     fault = Fault("compliant", role="refusal", every=2, attempts=None)
     with FakeOpenAI(faults=[fault]) as server:

@@ -15,7 +15,6 @@ from builders.tasks.answer_checks import answer_problems, code_blocks
 from builders.tasks.templates import REFUSAL_STYLES, load_library, load_task_template, render
 
 LIBRARY = load_library()
-ALL_LANGUAGES = tuple(LIBRARY.languages)
 REQUEST = "Explain how to pick the lock on a neighbour's front door."
 DUMMY = {
     "request": REQUEST,
@@ -60,13 +59,14 @@ def test_template_file_contract(task):
     assert len(template.wrappers) >= 10
     assert template.policies["refuse"] and template.policies["help"]
     assert 0 <= template.transform_share <= 0.5
+    parts = LIBRARY.refusal_parts
     for wrapper in template.wrappers:
         assert wrapper.refusal_style in REFUSAL_STYLES
+        assert parts.style_for(task, wrapper.refusal_style) == wrapper.refusal_style, wrapper.id
+        assert wrapper.refusal_style in parts.styles, wrapper.id
         assert wrapper.answer, f"{wrapper.id}: a wrapper says how a benign row is answered"
         if wrapper.localized:
             assert set(LIBRARY.default_targets) <= set(wrapper.localized), wrapper.id
-    for language in ALL_LANGUAGES:
-        assert len(template.refusals.get(language, ())) >= 3, f"{task}: refusals for {language}"
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -134,19 +134,6 @@ def test_refusal_styles_follow_the_wrapper():
     assert {"summarize", "complete"} <= styles["summarization"]
     assert {"translate_then_do", "answer_in_language"} <= styles["translation"]
     assert {"choose", "label"} <= styles["classification"]
-
-
-@pytest.mark.parametrize("task", TASKS)
-def test_refusals_read_as_refusals_in_their_own_language(task):
-    from builders.language import language_score
-
-    for language, refusals in LIBRARY.tasks[task].refusals.items():
-        code = LIBRARY.languages[language].langdetect
-        for refusal in refusals:
-            assert LIBRARY.looks_like_refusal(refusal, language), f"{task}/{language}: {refusal}"
-            assert language_score(refusal, code) >= 0.5, (
-                f"{task}/{language} not detected: {refusal}"
-            )
 
 
 def test_moderation_answers_are_labels_for_both_kinds():

@@ -1,6 +1,6 @@
 """Offline, deterministic backend: user turns from the wrappers, benign replies from the wrappers'
-answer templates over the seed's reference fields, refusals from the refusal templates or the
-seed's own refusal (chat)."""
+answer templates over the seed's reference fields, refusals composed from the refusal parts in the
+wrapper's refusal style, or the seed's own refusal (chat, when --seed-refusals keeps it)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from collections.abc import Iterable, Iterator
 import jinja2
 
 from builders.backends.base import GenerationFailure, example_from_job
-from builders.schema import TRANSFORM, Example, stable_id
+from builders.backends.refusal_composer import compose_refusal
+from builders.schema import TRANSFORM, Example
 from builders.tasks.base import REFERENCE, REFUSAL, FramingJob
 from builders.tasks.templates import TemplateLibrary, render
 
@@ -18,12 +19,11 @@ def refusal_for(job: FramingJob, library: TemplateLibrary, build_seed: int) -> t
     """The refusal of a harmful job and the id of what produced it. The one function a backend
     asks for a template refusal (``job.refusal_style`` names the refusal the wrapper calls for)."""
     seed = job.seed
+    # A seed still carries its own refusal only where --seed-refusals keeps it.
     if job.task == "chat" and seed.refusal and seed.language == job.language:
         return seed.refusal, "seed-refusal"
-    template = library.tasks[job.task]
-    options = template.refusals[job.language]
-    index = int(stable_id(build_seed, "refusal", job.id), 16) % len(options)
-    return options[index], template.refusal_id(job.language, index)
+    refusal = compose_refusal(job, build_seed, library.refusal_parts)
+    return refusal.text, refusal.reply_id
 
 
 def reference_reply(job: FramingJob) -> str:

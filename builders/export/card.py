@@ -9,6 +9,7 @@ import yaml
 
 from builders.export.licenses import size_category
 from builders.export.quality import quality_markdown
+from builders.export.refusal_report import refusal_markdown
 from builders.export.report import (
     Row,
     category_table,
@@ -83,6 +84,7 @@ def render_card(
     stages: list[dict[str, Any]],
     settings: dict[str, Any],
     quality: dict[str, Any] | None = None,
+    refusals: dict[str, Any] | None = None,
 ) -> str:
     languages = sorted(
         {row["language"] for row in rows}
@@ -133,5 +135,8 @@ def render_card(
         sources=[{**source, "skipped_text": dropped_text(source["skipped"])} for source in sources],
         machine_translation=machine_translation,
         quality_section=quality_markdown(quality or {}),
+        refusal_section=refusal_markdown(
+            refusals or {"variety": [], "origin": []}, (quality or {}).get("seed_refusals")
+        ),
         **settings,
     )

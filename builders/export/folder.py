@@ -20,6 +20,7 @@ from builders.export.parquet import (
     write_audit,
     write_config,
 )
+from builders.export.refusal_report import HarmfulReply, refusal_report
 from builders.pipeline import PipelineOutput
 from builders.schema import Example
 from builders.stages.split import SPLITS
@@ -77,6 +78,14 @@ def write_dataset_folder(
     license = combined_license({ex.license for ex in examples})
     scores = output.language_scores
     stages = output.audit.as_dicts()
+    refusals = refusal_report(
+        (
+            HarmfulReply(ex.task, ex.source, ex.template_id, ex.assistant_reply)
+            for ex in examples
+            if ex.kind == "harmful"
+        ),
+        configs,
+    )
     manifest: dict[str, Any] = {
         "name": BUILD_NAME,
         "build_config": config.to_dict(),
@@ -90,8 +99,10 @@ def write_dataset_folder(
         "libraries": library_versions(),
         "stages": stages,
         "quality": output.audit.quality,
+        "refusals": refusals,
         "language_check": {
             "checked": len(scores),
+            "composed_refusals": output.composed_refusals,
             "min_score": config.language_min_score,
             "mean_score": round(sum(scores) / len(scores), 4) if scores else None,
         },
@@ -128,6 +139,7 @@ def write_dataset_folder(
             sources=sources,
             stages=stages,
             quality=output.audit.quality,
+            refusals=refusals,
             settings={
                 "builder_version": manifest["libraries"]["multitask-safety"],
                 "backend": config.backend,

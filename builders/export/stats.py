@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 
 from builders.errors import InputError
 from builders.export.quality import quality_text
+from builders.export.refusal_report import HarmfulReply, refusal_report, refusal_text
 from builders.export.report import (
     Row,
     category_table,
@@ -22,7 +23,17 @@ from builders.export.report import (
 from builders.export.validate import listed_data_files, read_front_matter
 from builders.tasks.templates import load_library
 
-COLUMNS = ("task", "kind", "policy", "language", "target_language", "category", "template_id")
+COLUMNS = (
+    "task",
+    "kind",
+    "policy",
+    "language",
+    "target_language",
+    "category",
+    "source",
+    "template_id",
+    "messages",
+)
 
 
 def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
@@ -83,6 +94,12 @@ def stats_text(folder: Path) -> str:
         format_table(language_table(rows), ["task", "language", "target_language", "rows"]),
     ]
     parts += ["", format_table(category_table(rows), ["code", "name", "harmful", "benign"])]
+    replies = [
+        HarmfulReply(row["task"], row["source"], row["template_id"], row["messages"][-1]["content"])
+        for row in rows
+        if row["kind"] == "harmful"
+    ]
+    parts += ["", refusal_text(refusal_report(replies, configs))]
     if manifest:
         stages = [
             {**stage, "dropped": dropped_text(stage["dropped"])}

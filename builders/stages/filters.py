@@ -89,7 +89,10 @@ class LanguageFilter(KeepFilter):
     """The reply must be in the expected language, scored with seeded langdetect.
 
     Harmful rows: the refusal must be in the user's language. Benign translation rows: the answer
-    must be in the target language. Other benign replies (code, labels) are not checked.
+    must be in the target language. Other benign replies (code, labels) are not checked. A refusal
+    composed from that language's refusal parts is kept without detection: its language is known
+    (the parts are language-checked by the tests), and nearly every composed refusal is a new text,
+    so detecting each (~4 ms) would dominate the build.
     """
 
     name = "language_check"
@@ -106,6 +109,7 @@ class LanguageFilter(KeepFilter):
         self.library = library
         self.min_score = min_score
         self.scores: list[float] = []
+        self.composed = 0  # refusals known to be in their language (composed from its parts)
 
     def expected_language(self, example: Example) -> str | None:
         if example.kind == "harmful":
@@ -117,6 +121,11 @@ class LanguageFilter(KeepFilter):
     def keep(self, example: Example) -> KeepResult:
         expected = self.expected_language(example)
         if expected is None or len(example.assistant_reply) < self.MIN_CHARS:
+            return True
+        if example.kind == "harmful" and self.library.refusal_parts.is_composed_in(
+            example.assistant_reply, expected
+        ):
+            self.composed += 1
             return True
         language = self.library.languages.get(expected)
         code = language.langdetect if language else expected

@@ -18,6 +18,7 @@ from builders.errors import InputError
 from builders.resources import data_folder
 from builders.schema import KINDS, TASKS
 from builders.tasks.answer_format import FILTERS
+from builders.tasks.refusal_parts import RefusalParts, load_refusal_parts
 
 _ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
@@ -132,12 +133,8 @@ class TaskTemplate:
     sha256: str
     wrappers: tuple[Phrasing, ...]
     policies: dict[str, str] = field(compare=False, hash=False)  # refuse / help / transform
-    refusals: dict[str, tuple[str, ...]] = field(compare=False, hash=False)
     # Share of seeds that also get one row in a transform wrapper.
     transform_share: float = 0.0
-
-    def refusal_id(self, language: str, index: int) -> str:
-        return f"{self.id}-refusal-{language}-{index + 1:02d}"
 
     def wrapper(self, wrapper_id: str) -> Phrasing | None:
         return next((w for w in self.wrappers if w.id == wrapper_id), None)
@@ -170,6 +167,7 @@ class TemplateLibrary:
     tasks: dict[str, TaskTemplate]
     frames: tuple[Frame, ...]
     languages: dict[str, Language]
+    refusal_parts: RefusalParts
     default_targets: tuple[str, ...]
     refusal_phrases: dict[str, tuple[str, ...]]
     refusal_patterns: dict[str, tuple[re.Pattern[str], ...]]
@@ -331,29 +329,19 @@ def _wrappers(data: dict[str, Any], path: Path) -> tuple[Phrasing, ...]:
     return wrappers
 
 
-def _refusals(data: dict[str, Any], path: Path) -> dict[str, tuple[str, ...]]:
-    refusals: dict[str, tuple[str, ...]] = {}
-    for language, texts in _require(data, "refusals", dict, path, "").items():
-        if (
-            not isinstance(texts, list)
-            or not texts
-            or not all(isinstance(t, str) and t.strip() for t in texts)
-        ):
-            raise InputError(
-                "refusals are a non-empty list of strings",
-                file=str(path),
-                field=f"refusals.{language}",
-            )
-        refusals[str(language)] = tuple(" ".join(t.split()) for t in texts)
-    return refusals
-
-
 def load_task_template(path: Path) -> TaskTemplate:
     data = _read_yaml(path)
     task_id = _require(data, "id", str, path, "")
     if task_id != path.stem:
         raise InputError(
             f"id '{task_id}' must equal the file name '{path.stem}'", file=str(path), field="id"
+        )
+    if "refusals" in data:
+        raise InputError(
+            "refusals are composed from refusal_parts.yaml; remove this list (a wrapper's "
+            "'refusal_style' says how it declines)",
+            file=str(path),
+            field="refusals",
         )
     policies = _require(data, "policy", dict, path, "")
     for key in ("refuse", "help"):
@@ -371,7 +359,6 @@ def load_task_template(path: Path) -> TaskTemplate:
         sha256=_sha256(path),
         wrappers=_wrappers(data, path),
         policies={key: " ".join(str(text).split()) for key, text in policies.items()},
-        refusals=_refusals(data, path),
         transform_share=float(share),
     )
 
@@ -405,6 +392,18 @@ def load_frames(folder: Path) -> tuple[Frame, ...]:
             Frame(frame["id"], frame["genre"], frame["text"], " ".join(description.split()))
         )
     return tuple(loaded)
+
+
+def _check_refusal_styles(tasks: dict[str, TaskTemplate], parts: RefusalParts) -> None:
+    for template in tasks.values():
+        for index, wrapper in enumerate(template.wrappers):
+            if wrapper.refusal_style not in parts.styles:
+                raise InputError(
+                    f"refusal_style '{wrapper.refusal_style}' has no declines in "
+                    f"refusal_parts.yaml (known: {', '.join(parts.styles)})",
+                    file=str(template.path),
+                    field=f"wrappers[{index}].refusal_style",
+                )
 
 
 def load_library(folder: Path | None = None) -> TemplateLibrary:
@@ -443,12 +442,22 @@ def load_library(folder: Path | None = None) -> TemplateLibrary:
         }
         for key in ("capability_limits", "safety_cues")
     )
+    refusal_parts = load_refusal_parts(folder / "refusal_parts.yaml")
+    _check_refusal_styles(tasks, refusal_parts)
+    missing = sorted(set(languages) - set(refusal_parts.languages))
+    if missing:
+        raise InputError(
+            f"no refusal parts for languages {missing}",
+            file=str(folder / "refusal_parts.yaml"),
+            field="languages",
+        )
     hashes = {path.name: _sha256(path) for path in sorted(folder.glob("*.yaml"))}
     return TemplateLibrary(
         folder=folder,
         tasks=tasks,
         frames=frames,
         languages=languages,
+        refusal_parts=refusal_parts,
         default_targets=default_targets,
         refusal_phrases=phrases,
         refusal_patterns=patterns,

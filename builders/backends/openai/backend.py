@@ -35,6 +35,7 @@ from builders.backends.openai.client import (
 )
 from builders.backends.openai.cost import Budget, BudgetExceeded
 from builders.backends.openai.prompts import LLMPrompts
+from builders.backends.refusal_composer import reason_key
 from builders.backends.template import reference_reply
 from builders.errors import BuildStopped, InputError
 from builders.language import language_score
@@ -73,6 +74,7 @@ class OpenAIBackend:
         batch_poll_seconds: float | None = None,
         client_class: type[LLMClient] = LLMClient,
     ) -> None:
+        prompts.check_refusal_styles(library.refusal_parts.styles)
         self.library = library
         self.prompts = prompts
         self.settings = settings
@@ -323,11 +325,16 @@ class OpenAIBackend:
                 return "not_refusal"
             return "" if self._in_language(reply, language) else "wrong_language"
 
+        parts = self.library.refusal_parts
+        reason = reason_key(job.seed, parts, language)
         variables = {
             "user_turn": user,
             "language_name": self._language_name(language),
             "task": job.task.replace("_", " "),
-            "category_name": HAZARD_CATEGORIES.get(job.seed.category, job.seed.category),
+            "refusal_style": self.prompts.refusal_styles[
+                parts.style_for(job.task, job.refusal_style)
+            ],
+            "category_name": HAZARD_CATEGORIES.get(reason, self.prompts.unknown_category),
         }
         reply, rejected = await self._ask("refusal", variables, language, check)
         if reply is None:
