@@ -15,6 +15,7 @@ import pytest
 
 from builders.build import build
 from builders.config import BuildConfig
+from builders.export.refusal_report import MAX_TOP_SHARE_PERCENT, MIN_DISTINCT_PER_100
 from builders.export.report import wrapper_id
 from builders.export.stats import stats_text
 from builders.export.validate import validate_folder
@@ -203,6 +204,25 @@ def test_refuse_policy_refuses_the_same_rows_and_the_card_says_so(tmp_path, defa
         LIBRARY.looks_like_refusal(row["messages"][1]["content"], row["language"])
         for row in refused
     )
+    # Each refused transform row is composed in its wrapper's style, in its instruction's language.
+    wrappers = {w.id: w for template in LIBRARY.tasks.values() for w in template.wrappers}
+    parts = LIBRARY.refusal_parts
+    for row in refused:
+        wrapper, _, reply_id = row["template_id"].partition("+")
+        style = wrappers[wrapper].refusal_style
+        assert reply_id == f"refusal-{style}", row["template_id"]
+        declines = parts.languages[row["language"]].declines[style]
+        assert row["messages"][1]["content"].startswith(declines), row["id"]
+    assert len({row["language"] for row in refused} - {"en"}) >= 3  # refused in theirs
+    for task in TASKS:  # the variety targets hold with the transform rows refused too
+        replies = Counter(
+            row["messages"][1]["content"]
+            for row in result.rows
+            if row["task"] == task and row["kind"] == "harmful"
+        )
+        total = sum(replies.values())
+        assert 100 * len(replies) / total >= MIN_DISTINCT_PER_100, task
+        assert 100 * replies.most_common(1)[0][1] / total <= MAX_TOP_SHARE_PERCENT, task
     assert validate_folder(out) == []
     card = (out / "README.md").read_text("utf-8")
     assert "Transform policy of this build:\n  `refuse`" in card or "`refuse`.**" in card

@@ -20,6 +20,7 @@ from builders.errors import InputError
 from builders.export.refusal_report import MAX_TOP_SHARE_PERCENT, MIN_DISTINCT_PER_100
 from builders.export.stats import stats_text
 from builders.schema import HAZARD_CATEGORIES, TASKS, Seed, normalize_text
+from builders.seeds.bundled import load_bundled
 from builders.tasks.base import REFUSAL, FramingJob
 from builders.tasks.templates import load_library
 from train_safety.evaluation.judges.keyword import KeywordJudge
@@ -38,7 +39,9 @@ class LabelledSeed(Seed):
 
 
 def job(task: str, phrasing_id: str, language: str = "en", seed: Seed = SEED) -> FramingJob:
-    phrasing = next(p for p in LIBRARY.tasks[task].harmful.phrasings if p.id == phrasing_id)
+    """A refused job in wrapper ``phrasing_id``, with the refusal style the planner gives it."""
+    phrasing = LIBRARY.tasks[task].wrapper(phrasing_id)
+    assert phrasing is not None, phrasing_id
     return FramingJob(
         task=task,
         kind="harmful",
@@ -48,6 +51,7 @@ def job(task: str, phrasing_id: str, language: str = "en", seed: Seed = SEED) ->
         language=language,
         target_language="fr" if task == "translation" else None,
         variables={"request": seed.prompt},
+        refusal_style=phrasing.refusal_style,
     )
 
 
@@ -74,18 +78,22 @@ def split_parts(text: str, language: str, style: str, reason: str, task: str) ->
 @pytest.mark.parametrize(
     ("task", "phrasing", "language", "style"),
     [
-        ("chat", "chat-h01", "en", "chat"),
-        ("summarization", "summarization-h04", "en", "summarize"),
-        ("code_generation", "code_generation-h05", "en", "code"),
-        ("classification", "classification-h01", "en", "choose"),
-        ("classification", "classification-h09", "en", "choose"),
-        ("classification", "classification-h08", "en", "label"),
-        ("translation", "translation-h01", "en", "translate_then_do"),
-        ("translation", "translation-h03", "en", "answer_in_language"),
-        ("translation", "translation-h07", "fr", "answer_in_language"),
-        ("translation", "translation-h08", "de", "translate_then_do"),
-        ("translation", "translation-h09", "zh", "translate_then_do"),
-        ("translation", "translation-h10", "ru", "answer_in_language"),
+        ("chat", "chat-01", "en", "chat"),
+        ("summarization", "summarization-03", "en", "summarize"),
+        ("summarization", "summarization-01", "en", "complete"),
+        ("summarization", "summarization-11", "en", "summarize"),  # transform, refused
+        ("code_generation", "code_generation-05", "en", "code"),
+        ("classification", "classification-04", "en", "choose"),
+        ("classification", "classification-06", "en", "choose"),
+        ("classification", "classification-01", "en", "label"),
+        ("classification", "classification-07", "en", "label"),  # moderation, refused
+        ("translation", "translation-01", "en", "translate_then_do"),
+        ("translation", "translation-07", "en", "answer_in_language"),
+        ("translation", "translation-09", "fr", "answer_in_language"),
+        ("translation", "translation-03", "de", "translate_then_do"),
+        ("translation", "translation-06", "zh", "translate_then_do"),
+        ("translation", "translation-10", "ru", "answer_in_language"),
+        ("translation", "translation-18", "it", "translate_then_do"),  # transform, refused
     ],
 )
 def test_refusal_is_a_decline_for_the_framing_a_reason_for_the_hazard_a_redirect_for_the_task(
@@ -97,10 +105,10 @@ def test_refusal_is_a_decline_for_the_framing_a_reason_for_the_hazard_a_redirect
 
 
 def test_chinese_parts_join_without_spaces_and_others_with_one():
-    chinese = compose_refusal(job("translation", "translation-h09", "zh"), 0, PARTS)
+    chinese = compose_refusal(job("translation", "translation-06", "zh"), 0, PARTS)
     decline, because, redirect = split_parts(chinese.text, "zh", chinese.style, "S2", "translation")
     assert chinese.text == decline + because + redirect
-    french = compose_refusal(job("translation", "translation-h07", "fr"), 0, PARTS)
+    french = compose_refusal(job("translation", "translation-09", "fr"), 0, PARTS)
     assert french.text == " ".join(
         split_parts(french.text, "fr", french.style, "S2", "translation")
     )
@@ -108,7 +116,7 @@ def test_chinese_parts_join_without_spaces_and_others_with_one():
 
 def test_choice_is_deterministic_per_row_and_build_seed_and_spreads_over_the_parts():
     seeds = [dataclasses.replace(SEED, prompt=f"Request number {n}.", id="") for n in range(300)]
-    jobs = [job("code_generation", "code_generation-h01", seed=seed) for seed in seeds]
+    jobs = [job("code_generation", "code_generation-01", seed=seed) for seed in seeds]
     first = [compose_refusal(j, 0, PARTS).text for j in jobs]
     assert first == [compose_refusal(j, 0, PARTS).text for j in jobs]
     other_seed = [compose_refusal(j, 1, PARTS).text for j in jobs]
@@ -127,7 +135,7 @@ def test_code_refusals_offer_a_safe_snippet_in_about_a_third_of_eligible_rows(re
     seeds = [dataclasses.replace(SEED, prompt=f"Request number {n}.", id="") for n in range(240)]
     refusals = [
         compose_refusal(
-            job("code_generation", "code_generation-h02", seed=s), 0, PARTS, reason=reason
+            job("code_generation", "code_generation-02", seed=s), 0, PARTS, reason=reason
         )
         for s in seeds
     ]
@@ -145,7 +153,7 @@ def test_code_refusals_offer_a_safe_snippet_in_about_a_third_of_eligible_rows(re
         ast.parse(code)
         assert judge.judge_one(refusal.text).refused, refusal.text
     # Other styles never carry code, whatever the reason.
-    chat = compose_refusal(job("chat", "chat-h03"), 0, PARTS, reason=reason)
+    chat = compose_refusal(job("chat", "chat-03"), 0, PARTS, reason=reason)
     assert "```" not in chat.text and chat.alternative is None
 
 
@@ -179,7 +187,7 @@ def test_redirects_fit_the_reason_and_none_follows_a_support_reason():
                 reason=reason,
             ).text
             for n in range(200)
-            for task, phrasing in (("chat", "chat-h02"), ("code_generation", "code_generation-h01"))
+            for task, phrasing in (("chat", "chat-02"), ("code_generation", "code_generation-01"))
         }
         for reason in ("S2", "S4", "S11")
     }
@@ -197,9 +205,9 @@ def test_a_guessed_category_gets_a_generic_reason():
     labelled = LabelledSeed(**{**_fields(SEED), "category_source": "rule"})
     assert reason_key(guessed, PARTS, "en") == "generic"
     assert reason_key(labelled, PARTS, "en") == "S2"
-    refusal = compose_refusal(job("chat", "chat-h02", seed=guessed), 0, PARTS)
+    refusal = compose_refusal(job("chat", "chat-02", seed=guessed), 0, PARTS)
     split_parts(refusal.text, "en", "chat", "generic", "chat")
-    forced = compose_refusal(job("chat", "chat-h02"), 0, PARTS, reason="generic")
+    forced = compose_refusal(job("chat", "chat-02"), 0, PARTS, reason="generic")
     assert forced.reason == "generic"
     split_parts(forced.text, "en", "chat", "generic", "chat")
 
@@ -213,13 +221,13 @@ def test_the_language_filter_knows_composed_refusals_and_detects_everything_else
     from builders.stage import AuditLog
     from builders.stages.filters import LanguageFilter
 
-    code = compose_refusal(job("code_generation", "code_generation-h02"), 0, PARTS, reason="S14")
-    french = compose_refusal(job("translation", "translation-h07", "fr"), 0, PARTS)
+    code = compose_refusal(job("code_generation", "code_generation-02"), 0, PARTS, reason="S14")
+    french = compose_refusal(job("translation", "translation-09", "fr"), 0, PARTS)
     assert PARTS.is_composed_in(code.text, "en") and PARTS.is_composed_in(french.text, "fr")
     assert not PARTS.is_composed_in(french.text, "en")
     assert not PARTS.is_composed_in(french.text.replace("vous", "toi", 1), "fr")
     assert not PARTS.is_composed_in(code.text + " And one more thing.", "en")
-    offers = [compose_refusal(job("code_generation", "code_generation-h01",
+    offers = [compose_refusal(job("code_generation", "code_generation-01",
                                   seed=dataclasses.replace(SEED, prompt=f"R{n}", id="")), 0, PARTS,
                               reason="S14") for n in range(12)]  # fmt: skip
     offered = next(r.text for r in offers if r.alternative)
@@ -306,13 +314,8 @@ def test_every_harmful_reply_of_the_default_build_is_a_refusal_to_the_keyword_ju
 
 def test_composed_refusals_fit_their_framing_and_never_quote_the_request(default_build):
     harmful = _harmful(default_build)
-    # The bare chat phrasing is the seed's request itself.
-    requests = {
-        row["seed_id"]: normalize_text(row["messages"][0]["content"])
-        for row in harmful
-        if row["template_id"].startswith("chat-h01+")
-    }
-    phrasings = {p.id: p for template in LIBRARY.tasks.values() for p in template.harmful.phrasings}
+    requests = {seed.id: normalize_text(seed.prompt) for seed in load_bundled().seeds}
+    phrasings = {w.id: w for template in LIBRARY.tasks.values() for w in template.wrappers}
     composed = 0
     for row in harmful:
         reply = row["messages"][-1]["content"]
@@ -321,7 +324,8 @@ def test_composed_refusals_fit_their_framing_and_never_quote_the_request(default
         if reply_id == "seed-refusal":
             continue
         composed += 1
-        style = PARTS.style_for(row["task"], phrasings[phrasing_id].refusal_style)
+        # The decline is the one of the wrapper the planner picked for this row.
+        style = phrasings[phrasing_id].refusal_style
         assert reply_id == f"refusal-{style}"
         split_parts(reply, row["language"], style, row["category"], row["task"])
     # Every bundled seed brings its own refusal, kept for chat: every other row is composed.
@@ -453,10 +457,10 @@ def templates(tmp_path: Path) -> Path:
 def test_a_leftover_refusals_list_in_a_task_file_is_an_error_naming_it(templates):
     path = templates / "chat.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("benign:\n", '  refusals:\n    en: ["I can\'t."]\nbenign:\n', 1))
+    path.write_text(text.replace("wrappers:\n", 'refusals:\n  en: ["I can\'t."]\nwrappers:\n', 1))
     with pytest.raises(InputError) as error:
         load_library(templates)
-    assert error.value.field == "harmful.refusals" and error.value.file == str(path)
+    assert error.value.field == "refusals" and error.value.file == str(path)
 
 
 def test_an_unknown_refusal_style_is_an_error_naming_the_phrasing(templates):
@@ -464,12 +468,12 @@ def test_an_unknown_refusal_style_is_an_error_naming_the_phrasing(templates):
     text = path.read_text(encoding="utf-8")
     path.write_text(
         text.replace(
-            "- id: code_generation-h01\n", "- id: code_generation-h01\n      refusal_style: shrug\n"
+            "- id: code_generation-01\n", "- id: code_generation-01\n    refusal_style: shrug\n"
         )
     )
     with pytest.raises(InputError, match="unknown refusal_style 'shrug'") as error:
         load_library(templates)
-    assert error.value.field == "harmful.phrasings[0].refusal_style"
+    assert error.value.field == "wrappers[0].refusal_style"
 
 
 def test_refusal_parts_missing_a_hazard_reason_is_an_error_naming_the_group(templates):
