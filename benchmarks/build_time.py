@@ -41,16 +41,18 @@ def measure(name: str, seeds: tuple[str, ...], repeat: int) -> None:
             result = build(BuildConfig(out=str(Path(tmp) / "out"), seeds=seeds))
             best = min(best, time.perf_counter() - started)
     assert result is not None
-    rows = len(result.rows)
+    rows = result.total_rows
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"{name}: {rows} rows in {best:.2f}s ({rows / best:,.0f} rows/s), peak RSS {peak_mb:.0f} MB"
     )
-    per_task = Counter((row["task"], row["kind"]) for row in result.rows)
+    per_task: Counter[tuple[str, str]] = Counter()
+    languages: Counter[str] = Counter()
+    for row in result.summary:
+        per_task[(row["task"], row["kind"])] += row["count"]
+        if row["task"] == "translation":
+            languages[row["target_language"]] += row["count"]
     print("  per task/kind: " + ", ".join(f"{t}/{k} {n}" for (t, k), n in sorted(per_task.items())))
-    languages = Counter(
-        row["target_language"] for row in result.rows if row["task"] == "translation"
-    )
     print(
         "  translation targets: "
         + ", ".join(f"{lang} {n}" for lang, n in sorted(languages.items()))

@@ -1,11 +1,13 @@
 """Speed and scale of the full template build with dedup: synthetic seed sets of 10k and 100k prompts.
 
     python benchmarks/dedup_scale.py --shared ../shared/seeds [--sizes 10000 100000] [--variants 1]
+        [--decontaminate FILE ...]
 
 Each size runs in its own process (so peak RSS is that build's): synthetic seeds (recombined
 shared prompts, see synthetic_seeds.py) → ``build`` with default stages. Prints rows, wall and CPU
 time (CPU time is the fair number on a shared machine), peak RSS, CPU time per pipeline step and
-the 100k/10k ratios.
+the 100k/10k ratios. ``--decontaminate`` passes evaluation files to the build (e.g. HarmBench's
+test behaviours and XSTest), so the decontamination stages are timed at scale too.
 """
 
 from __future__ import annotations
@@ -22,50 +24,30 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 HERE = Path(__file__).resolve().parent
-# Module-level steps of builders.pipeline timed by name; every stage class is timed too.
-TIMED = ("load_seed_spec", "split_examples")
 
 
-def run_one(seeds: Path, variants: int) -> dict:
-    """Build once in this process, timing the pipeline's steps by wrapping them."""
+def run_one(seeds: Path, variants: int, decontaminate: list[str]) -> dict:
+    """Build once in this process; the executor times each stage (CPU seconds)."""
     import builders.build as build_module
-    import builders.pipeline as pipeline
     from builders.config import BuildConfig
 
-    seconds: dict[str, float] = {}
-
-    def timed(name, function):
-        def wrapper(*args, **kwargs):
-            started = time.process_time()
-            result = function(*args, **kwargs)
-            if hasattr(result, "__next__"):
-                result = list(result)
-            seconds[name] = seconds.get(name, 0.0) + time.process_time() - started
-            return result
-
-        return wrapper
-
-    for name in TIMED:
-        setattr(pipeline, name, timed(name, getattr(pipeline, name)))
-    for cls in (*pipeline.PLAN_STAGES, *pipeline.ROW_STAGES):
-        cls.__call__ = timed(cls.__name__, cls.__call__)
-    build_module.write_dataset_folder = timed(
-        "write_dataset_folder", build_module.write_dataset_folder
-    )
     with tempfile.TemporaryDirectory() as tmp:
         started, cpu_started = time.perf_counter(), time.process_time()
         config = BuildConfig(
-            out=str(Path(tmp) / "out"), seeds=(str(seeds),), variants_per_seed=variants
+            out=str(Path(tmp) / "out"),
+            seeds=(str(seeds),),
+            variants_per_seed=variants,
+            decontaminate=tuple(decontaminate),
         )
         result = build_module.build(config)
         wall = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
     return {
-        "rows": len(result.rows),
+        "rows": result.total_rows,
         "wall_s": round(wall, 1),
         "cpu_s": round(cpu, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "stage_s": {name: round(value, 1) for name, value in seconds.items()},
+        "stage_s": {name: round(value, 1) for name, value in result.stage_seconds.items()},
         "stages": [f"{s['stage']} {s['in']}->{s['out']}" for s in result.stages],
     }
 
@@ -75,10 +57,13 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=Path("../shared/seeds"))
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--variants", type=int, default=1, help="--variants-per-seed")
+    parser.add_argument(
+        "--decontaminate", nargs="+", default=[], metavar="FILE", help="evaluation files"
+    )
     parser.add_argument("--run-one", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run_one:
-        print(json.dumps(run_one(args.run_one, args.variants)))
+        print(json.dumps(run_one(args.run_one, args.variants, args.decontaminate)))
         return
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,6 +91,7 @@ def main() -> None:
                     str(seeds),
                     "--variants",
                     str(args.variants),
+                    *(["--decontaminate", *args.decontaminate] if args.decontaminate else []),
                 ],
                 check=True,
                 capture_output=True,

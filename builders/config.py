@@ -37,8 +37,10 @@ class BuildConfig:
     )
     seeds: tuple[str, ...] = option(
         ("bundled",),
-        help="'bundled', a preset (advbench, harmbench, safety-tuned-llamas, xstest, beavertails, "
-        "do-not-answer), NAME=PATH, or PATH[:prompt=COL,refusal=COL,category=COL,...]",
+        help="'bundled', a harmful preset (advbench, harmbench, safety-tuned-llamas, xstest, "
+        "beavertails, do-not-answer), a benign task preset (mbpp, humaneval, dialogsum, scitldr, "
+        "multi30k, financial-phrasebank, sst2, alpaca), NAME=PATH, or "
+        "PATH[:prompt=COL,refusal=COL,category=COL,...]",
         metavar="SPEC",
         comma=False,
         nonempty=True,
@@ -54,10 +56,23 @@ class BuildConfig:
     backend: str = option(
         "template", help="row writer", metavar="template|openai", choices=("template", "openai")
     )
+    executor: str = option(
+        "local",
+        help="where the stages run: this process, in bounded memory, or Ray Data (extra 'ray')",
+        metavar="local|ray",
+        choices=("local", "ray"),
+    )
+    ray_address: str | None = option(
+        None,
+        help="Ray cluster to join (--executor ray; default: start one on this machine's cores)",
+        metavar="ADDRESS",
+    )
     model: str | None = option(None, help="model name (openai backend)", metavar="NAME")
     base_url: str | None = option(None, help="OpenAI-compatible server URL", metavar="URL")
-    concurrency: int = option(8, help="LLM requests in flight", metavar="N")
-    max_cost_usd: float | None = option(None, help="LLM spending cap (USD)", metavar="X")
+    concurrency: int = option(8, help="LLM requests in flight", metavar="N", low=1)
+    max_cost_usd: float | None = option(
+        None, help="LLM spending cap (USD)", metavar="X", low=0, low_open=True
+    )
     cache_dir: str | None = option(
         None, help="LLM response cache folder", metavar="DIR", path=WRITABLE_DIR
     )
@@ -124,6 +139,13 @@ class BuildConfig:
         metavar="uplift|refuse",
         choices=TRANSFORM_POLICIES,
     )
+    benign_ratio: float = option(
+        1.0,
+        help="benign rows per harmful row in each task config: benign rows are sampled (by "
+        "--seed) down to R x the harmful rows, or kept whole when the pool has fewer",
+        metavar="R",
+        low=0,
+    )
     test_fraction: float = option(
         0.2,
         help="share of seeds held out for test",
@@ -138,17 +160,23 @@ class BuildConfig:
         8000, help="longer user prompts are dropped", metavar="N", greater_than="min_prompt_chars"
     )
     max_seed_chars: int = option(
-        20_000, help="a seed prompt longer than this is a bad-input error", metavar="N"
+        20_000, help="a seed prompt longer than this is a bad-input error", metavar="N", low=1
     )
     language_min_score: float = option(
-        0.5, help="min langdetect probability of the expected reply language", metavar="X"
+        0.5,
+        help="min langdetect probability of the expected reply language",
+        metavar="X",
+        low=0,
+        high=1,
     )
-    max_rows_per_shard: int = option(200_000, help="rows per parquet shard", metavar="N")
+    max_rows_per_shard: int = option(200_000, help="rows per parquet shard", metavar="N", low=1)
     # LLM backend (openai): pacing, retries, prices, cost estimate.
-    rpm: int = option(0, help="LLM requests per minute (0 = no limit)", metavar="N")
-    tpm: int = option(0, help="LLM tokens per minute (0 = no limit)", metavar="N")
-    max_retries: int = option(6, help="retries per LLM request", metavar="N")
-    request_timeout: float = option(120.0, help="seconds per LLM request", metavar="S")
+    rpm: int = option(0, help="LLM requests per minute (0 = no limit)", metavar="N", low=0)
+    tpm: int = option(0, help="LLM tokens per minute (0 = no limit)", metavar="N", low=0)
+    max_retries: int = option(6, help="retries per LLM request", metavar="N", low=0)
+    request_timeout: float = option(
+        120.0, help="seconds per LLM request", metavar="S", low=0, low_open=True
+    )
     prices: str | None = option(
         None, help="YAML price table (USD per 1M tokens)", metavar="FILE", path=EXISTING_FILE
     )
@@ -158,7 +186,9 @@ class BuildConfig:
     batch: bool = option(
         False, help="send LLM requests through the OpenAI Batch API (half price, slower)"
     )
-    batch_poll_seconds: float = option(30.0, help="Batch API polling interval", metavar="S")
+    batch_poll_seconds: float = option(
+        30.0, help="Batch API polling interval", metavar="S", low=0, low_open=True
+    )
 
     def __post_init__(self) -> None:
         check_options(self)

@@ -23,6 +23,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
+import shutil
+import tempfile
 import types
 import typing
 from dataclasses import MISSING, dataclass
@@ -41,7 +44,19 @@ EXISTING_FILE = "existing file"
 EXISTING_DIR = "existing folder"
 EXISTING_PATH = "existing file or folder"
 WRITABLE_DIR = "writable output folder"
-PATH_KINDS = (EXISTING_FILE, EXISTING_DIR, EXISTING_PATH, WRITABLE_DIR)
+WRITABLE_FILE = "writable output file"
+# A local file or folder, or else a Hugging Face Hub repo id (``org/name``): a value written as
+# a path (``/…``, ``./…``, ``../…``, ``~/…``) or that no Hub id can be must exist.
+LOCAL_OR_HUB = "existing local path or a Hub repo id"
+PATH_KINDS = (
+    EXISTING_FILE,
+    EXISTING_DIR,
+    EXISTING_PATH,
+    WRITABLE_DIR,
+    WRITABLE_FILE,
+    LOCAL_OR_HUB,
+)
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
 
 
 @dataclass(frozen=True)
@@ -51,7 +66,9 @@ class Constraint:
     ``low``/``high`` bound numbers (``*_open``: the bound itself is excluded); ``choices`` lists
     the allowed values (each item, for a sequence); ``nonempty``: a sequence needs one item;
     ``required``: None or empty is refused; ``greater_than``: must exceed that other option;
-    ``path``: one of ``PATH_KINDS`` (checked by :func:`check_paths`, not at construction).
+    ``pattern``: a regular expression a text value must match in full (``pattern_hint`` says
+    what it stands for, e.g. ``X.Y.Z``); ``path``: one of ``PATH_KINDS`` (checked by
+    :func:`check_paths`, not at construction).
     """
 
     low: float | None = None
@@ -63,6 +80,8 @@ class Constraint:
     required: bool = False
     greater_than: str | None = None
     path: str | None = None
+    pattern: str | None = None
+    pattern_hint: str | None = None
 
     def describe(self) -> str:
         """A few words for help texts and synopses, e.g. ``in (0, 1]`` or ``template | openai``."""
@@ -100,6 +119,8 @@ def option(
     required: bool = False,
     greater_than: str | None = None,
     path: str | None = None,
+    pattern: str | None = None,
+    pattern_hint: str | None = None,
 ) -> Any:
     """A dataclass field that declares one option: default, help, flag metavar and constraints.
 
@@ -108,7 +129,17 @@ def option(
     if path is not None and path not in PATH_KINDS:
         raise ValueError(f"unknown path kind {path!r} (one of {PATH_KINDS})")
     constraint = Constraint(
-        low, high, low_open, high_open, choices, nonempty, required, greater_than, path
+        low,
+        high,
+        low_open,
+        high_open,
+        choices,
+        nonempty,
+        required,
+        greater_than,
+        path,
+        pattern,
+        pattern_hint,
     )
     metadata = {
         "help": help,
@@ -126,69 +157,110 @@ def constraint_of(field: dataclasses.Field) -> Constraint:
     return field.metadata.get("constraint") or Constraint()
 
 
-def _violation(name: str, value: Any, rule: Constraint, config: Any) -> str | None:
-    """Why ``value`` breaks ``rule``, or None."""
+def _violation(field: dataclasses.Field, value: Any, config: Any) -> str | None:
+    """Why ``value`` breaks the rule declared on ``field``, or None."""
+    name, rule = field.name, constraint_of(field)
+    if value is None and not rule.required and not _allows_none(type(config), name):
+        return f"{name} needs a value (null is not one)"
     if value is None or (rule.required and value in ((), "", [])):
-        return "a value is needed" if rule.required else None
+        return f"a value is needed: give {usage_of(field)}" if rule.required else None
     items = value if isinstance(value, tuple | list) else (value,)
     if rule.nonempty and not items:
         return f"{name} needs at least one value"
     if rule.choices is not None:
+        one = name.removesuffix("s") if isinstance(value, tuple | list) else name
         for item in items:
             if item not in rule.choices:
                 known = " | ".join(str(c) for c in rule.choices)
-                return f"unknown {name} '{item}' ({known})"
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        too_low = rule.low is not None and (
-            value <= rule.low if rule.low_open else value < rule.low
-        )
+                return f"unknown {one} '{item}' ({known})"
+    if rule.pattern is not None:
+        for item in items:
+            if isinstance(item, str) and not re.fullmatch(rule.pattern, item):
+                return f"'{item}' is not {rule.pattern_hint or 'of the form ' + rule.pattern}"
+    for item in items:  # a number, or each number of a sequence
+        if not isinstance(item, int | float) or isinstance(item, bool):
+            continue
+        too_low = rule.low is not None and (item <= rule.low if rule.low_open else item < rule.low)
         too_high = rule.high is not None and (
-            value >= rule.high if rule.high_open else value > rule.high
+            item >= rule.high if rule.high_open else item > rule.high
         )
         if too_low or too_high:
-            return f"{name} must be {rule.describe()}, got {value!r}"
+            return f"{name} must be {rule.describe()}, got {item!r}"
         other = getattr(config, rule.greater_than) if rule.greater_than else None
-        if other is not None and value <= other:
-            return f"{name} must be greater than {rule.greater_than} ({other!r}), got {value!r}"
+        if other is not None and item <= other:
+            return f"{name} must be greater than {rule.greater_than} ({other!r}), got {item!r}"
     return None
+
+
+def _allows_none(cls: type, name: str) -> bool:
+    hint = typing.get_type_hints(cls).get(name, Any)
+    return hint is Any or type(None) in typing.get_args(hint)
 
 
 def check_options(config: Any) -> None:
     """Check every option of ``config`` against its declared constraints (not paths)."""
     for field in dataclasses.fields(config):
-        problem = _violation(field.name, getattr(config, field.name), constraint_of(field), config)
+        problem = _violation(field, getattr(config, field.name), config)
         if problem:
             raise InputError(problem, field=field.name)
 
 
-def _path_problem(kind: str, path: Path) -> str | None:
-    if kind == EXISTING_FILE and not path.is_file():
-        return "no such file"
-    if kind == EXISTING_DIR and not path.is_dir():
-        return "no such folder"
+def _writable_in(folder: Path) -> bool:
+    """Whether a folder can really be created in ``folder`` (``os.access`` says yes to root in
+    a read-only place such as ``/proc``): make one and remove it."""
+    try:
+        probe = tempfile.mkdtemp(prefix=".mts-write-check-", dir=folder)
+    except OSError:
+        return False
+    shutil.rmtree(probe, ignore_errors=True)
+    return True
+
+
+def _nearest_existing(path: Path) -> Path:
+    absolute = Path(os.path.abspath(path))
+    return next((p for p in (absolute, *absolute.parents) if p.exists()), Path("/"))
+
+
+def _path_problem(kind: str, path: Path, raw: str) -> str | None:
+    if kind == EXISTING_FILE:
+        if path.is_dir():
+            return "is a folder, not a file"
+        return None if path.is_file() else "no such file"
+    if kind == EXISTING_DIR:
+        if path.is_file():
+            return "is a file, not a folder"
+        return None if path.is_dir() else "no such folder"
     if kind == EXISTING_PATH and not path.exists():
         return "no such file or folder"
-    if kind == WRITABLE_DIR:
-        if path.exists() and not path.is_dir():
-            return "exists and is not a folder"
-        parent = next((p for p in (path, *path.parents) if p.exists()), Path("."))
-        if not os.access(parent, os.W_OK):
+    written_as_path = raw.startswith(("/", "./", "../", "~")) or not _HUB_ID.fullmatch(raw)
+    if kind == LOCAL_OR_HUB and not path.exists() and written_as_path:
+        return "no such file or folder (and not a Hub repo id)"
+    if kind in (WRITABLE_DIR, WRITABLE_FILE):
+        if kind == WRITABLE_DIR and path.exists() and not path.is_dir():
+            return "is a file, not a folder"
+        if kind == WRITABLE_FILE and path.is_dir():
+            return "is a folder, not a file"
+        parent = _nearest_existing(path.parent if path.exists() else path)
+        if not parent.is_dir():
+            return f"{parent} is a file, not a folder"
+        if not _writable_in(parent):
             return f"cannot write in {parent}"
     return None
 
 
 def check_paths(config: Any) -> None:
-    """Check every option that declares a path kind (files named as ``FILE:COLUMN`` or
-    ``NAME=PATH`` are checked by their readers, which know the syntax)."""
+    """Check every option that declares a path kind: inputs exist with the right kind, outputs
+    can be written (files named as ``FILE:COLUMN`` or ``NAME=PATH`` are checked by their
+    readers, which know the syntax). Nothing is left behind."""
     for field in dataclasses.fields(config):
         kind = constraint_of(field).path
         value = getattr(config, field.name)
         if kind is None or value is None:
             continue
         for item in value if isinstance(value, tuple | list) else (value,):
-            problem = _path_problem(kind, Path(str(item)).expanduser())
+            problem = _path_problem(kind, Path(str(item)).expanduser(), str(item))
             if problem:
-                raise InputError(f"{item}: {problem} (needs an {kind})", field=field.name)
+                raise InputError(f"{problem} (expected: {kind})", file=str(item), field=field.name)
 
 
 # ---------------------------------------------------------------- values from YAML and flags
@@ -258,17 +330,42 @@ def coerce_value_scalar(kind: type, name: str, value: Any, origin: str) -> Any:
     return float(value) if kind is float else value
 
 
+def read_yaml_file(path: str | Path, what: str = "config file") -> Any:
+    """A YAML file's content; a missing, unreadable, non-UTF-8 or malformed file is one line
+    naming the file (PyYAML's own messages span several lines)."""
+    file = str(path)
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{what} not found", file=file) from None
+    except IsADirectoryError:
+        raise InputError(f"is a folder, not a {what}", file=file) from None
+    except yaml.YAMLError as error:
+        raise InputError(f"{what}: {yaml_error_text(error)}", file=file) from None
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"{what}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
+            f"{error.start})",
+            file=file,
+        ) from None
+    except OSError as error:
+        raise InputError(f"cannot read {what}: {error.strerror or error}", file=file) from None
+
+
 def read_yaml_mapping(config_file: str) -> dict[str, Any]:
     """A YAML config file's top-level mapping; an unreadable or non-mapping file is a one-line error."""
-    try:
-        data = yaml.safe_load(Path(config_file).read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as error:
-        raise InputError("config file not found", file=config_file) from error
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise InputError(f"cannot read config: {error}", file=config_file) from error
+    data = read_yaml_file(config_file) or {}
     if not isinstance(data, dict):
         raise InputError("config must be a YAML mapping", file=config_file)
     return data
+
+
+def yaml_error_text(error: yaml.YAMLError) -> str:
+    """A YAML parse error in one line: where, then what (PyYAML's own text spans lines)."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"invalid YAML at {where}{problem}" if where else f"invalid YAML: {problem}"
 
 
 def unknown_key_error(key: str, names: list[str], origin: str | None) -> InputError:
@@ -280,7 +377,8 @@ def unknown_key_error(key: str, names: list[str], origin: str | None) -> InputEr
 def load_run_config(
     cls: type[ConfigT], config_file: str | None, overrides: dict[str, Any]
 ) -> ConfigT:
-    """Merge defaults, the YAML file and flag overrides into a frozen ``cls``."""
+    """Merge defaults, the YAML file and flag overrides into a frozen ``cls``; every declared
+    constraint and path kind is checked here, before the command does any work."""
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     values: dict[str, Any] = {}
     sources = [(read_yaml_mapping(config_file), config_file)] if config_file else []
@@ -291,9 +389,11 @@ def load_run_config(
                 raise unknown_key_error(key, names, origin)
             values[key] = coerce_value(cls, key, value, origin or "config")
     try:
-        return cls(**values)
+        config = cls(**values)
     except TypeError as error:  # a required field is missing
         raise InputError(str(error), file=config_file or "command line") from error
+    check_paths(config)
+    return config
 
 
 # ---------------------------------------------------------------- flags and synopsis
@@ -301,6 +401,14 @@ def load_run_config(
 
 def flag_name(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+def usage_of(field: dataclasses.Field) -> str:
+    """How the command line gives ``field``: ``DIR``, ``--repo-id ORG/NAME``."""
+    metavar = field.metadata.get("metavar") or field.name.upper()
+    if field.metadata.get("positional"):
+        return metavar
+    return f"{flag_name(field.name)} {metavar}"
 
 
 def _flag_fields(cls: type) -> list[tuple[dataclasses.Field, type, bool]]:
@@ -330,6 +438,17 @@ def help_text(f: dataclasses.Field) -> str:
     return text.replace("%", "%%")
 
 
+def metavar_of(field: dataclasses.Field, kind: type) -> str:
+    """The declared metavar, else the choices (when short), else one word for the type."""
+    declared = field.metadata.get("metavar")
+    if declared:
+        return declared
+    choices = constraint_of(field).choices
+    if choices and len("|".join(map(str, choices))) <= 40:
+        return "|".join(map(str, choices))
+    return {int: "N", float: "X"}.get(kind, "NAME" if choices else "VALUE")
+
+
 def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:
     """One ``--field-name`` flag per option, read as a string and coerced like YAML values.
 
@@ -339,30 +458,35 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:
         flag = flag_name(f.name)
         if f.metadata.get("positional"):
             choices = constraint_of(f).choices
-            parser.add_argument(
+            # argparse sees it as optional: a missing one is the declared ``required`` check,
+            # so an unknown flag is named first, and both are one-line errors.
+            action = parser.add_argument(
                 f.name,
-                nargs="+" if sequence else None,
+                nargs="*" if sequence else "?",
                 metavar=f.metadata.get("metavar") or (None if choices else f.name.upper()),
                 choices=choices,
                 help=help_text(f),
             )
+            action.declared_required = constraint_of(f).required  # type: ignore[attr-defined]
         elif kind is bool and not sequence:
-            parser.add_argument(
+            action = parser.add_argument(
                 flag,
                 dest=f.name,
                 default=None,
                 action=argparse.BooleanOptionalAction,
                 help=help_text(f),
             )
+            action.declared_default = f.default  # type: ignore[attr-defined]  # for synopses
         else:
-            parser.add_argument(
+            action = parser.add_argument(
                 flag,
                 dest=f.name,
                 default=None,
                 nargs="+" if sequence else None,
-                metavar=f.metadata.get("metavar"),
+                metavar=metavar_of(f, kind),
                 help=help_text(f),
             )
+            action.declared_required = constraint_of(f).required  # type: ignore[attr-defined]
 
 
 def flag_overrides(namespace: argparse.Namespace, cls: type) -> dict[str, Any]:

@@ -1,25 +1,30 @@
-"""The stages of a build, listed once and in order: seeds → dedupe → reframe → generate → filters →
-dedupe → split.
+"""The stages of a build, listed once and in order: seeds → dedupe → reframe → benign ratio →
+generate → filters → dedupe → split.
 
 Every stage follows one contract (``builders.stage``): made from the build by ``from_build``
-(None when the build turns it off), run as ``stage(rows, audit) -> rows``. Adding a stage is one
-new module and one line in ``PLAN_STAGES`` or ``ROW_STAGES``. The local executor below runs them
-in one process, a stage at a time. Nothing here writes files; ``builders.export.folder`` writes
-what ``run_pipeline`` returns.
+(None when the build turns it off), run as ``stage(rows, audit) -> rows``, and of one ``kind``
+(row, exact dedup, near dedup, or whole). Adding a stage is one new module and one line in
+``PLAN_STAGES`` or ``ROW_STAGES``. An executor (``builders.executors``: ``local`` streams them
+through this process in bounded memory, ``ray`` runs them on Ray Data) runs the two lists as one.
+Nothing here writes files; ``builders.export.folder`` writes what ``run_pipeline`` returns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 from builders.backends.factory import check_backend
 from builders.config import BuildConfig
 from builders.errors import InputError
-from builders.schema import Example
+from builders.executors import check_executor, make_executor
+from builders.executors.local import LocalExecutor
+from builders.executors.output import LanguageCheck
+from builders.executors.output import PipelineOutput as PipelineOutput  # re-exported
+from builders.schema import Seed
 from builders.seeds import SeedSource, load_seed_spec
 from builders.stage import AuditLog, BuildContext, Stage, StageFactory
+from builders.stages.benign_ratio import BenignRatio
 from builders.stages.decontaminate import (
     Decontaminator,
     RowDecontamination,
@@ -39,7 +44,7 @@ from builders.stages.filters import (
 from builders.stages.generate import Generate
 from builders.stages.reframe import Reframe
 from builders.stages.seed_refusals import SeedRefusalPolicy
-from builders.stages.split import split_examples
+from builders.stages.split import split_of
 from builders.tasks import FramingJob, get_task
 from builders.tasks.templates import TemplateLibrary, load_library
 
@@ -52,8 +57,9 @@ PLAN_STAGES: tuple[StageFactory, ...] = (
     SeedRefusalCheck,
     SeedRefusalPolicy,
     Reframe,
+    BenignRatio,
 )
-# Framing jobs to rows; ``split_examples`` then assigns each row's split by its seed.
+# Framing jobs to rows; ``split_of`` then assigns each row's split by its seed.
 ROW_STAGES: tuple[StageFactory, ...] = (
     Generate,
     PromptLengthFilter,
@@ -64,8 +70,6 @@ ROW_STAGES: tuple[StageFactory, ...] = (
     NearRowDedup,
     PreviousReleaseDedup,
 )
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -84,31 +88,6 @@ class BuildPlan:
     @property
     def tasks(self) -> list[str]:
         return self.context.tasks
-
-
-@dataclass
-class PipelineOutput:
-    """What a build produced, before anything is written."""
-
-    library: TemplateLibrary
-    tasks: list[str]
-    sources: list[SeedSource]
-    audit: AuditLog
-    splits: dict[str, list[Example]]
-    language_scores: list[float]
-    llm: dict[str, Any] | None = None  # the LLM backend's report (requests, tokens, cost)
-    composed_refusals: int = 0  # harmful replies the language filter knew were composed in theirs
-
-
-def _progress(
-    items: Iterable[T], description: str, enabled: bool, total: int | None = None
-) -> Iterator[T]:
-    if not enabled:
-        yield from items
-        return
-    from tqdm import tqdm
-
-    yield from tqdm(items, desc=description, total=total, unit="row", leave=False)
 
 
 def check_request(
@@ -144,19 +123,11 @@ def make_stages(factories: Sequence[StageFactory], context: BuildContext) -> lis
     return [stage for stage in made if stage is not None]
 
 
-def run_stages(
-    stages: Sequence[Stage], rows: Iterable[Any], audit: AuditLog, progress: bool
-) -> list:
-    """The local executor: each stage over the whole stream in turn, in this process."""
-    for stage in stages:
-        rows = list(_progress(stage(rows, audit), stage.name, progress))
-    return list(rows)
-
-
 def build_context(
     config: BuildConfig, progress: bool = False
 ) -> tuple[BuildContext, list[SeedSource]]:
     """Load and check everything a build reads before any stage runs (one-line errors, exit 2)."""
+    check_executor(config)
     library = load_library()
     tasks, targets = check_request(config, library)
     sources = [
@@ -175,31 +146,53 @@ def build_context(
     return context, sources
 
 
+def ranked_seeds(sources: Sequence[SeedSource]) -> Iterator[tuple[int, Seed]]:
+    """Every seed as a (source priority, seed) pair, in the order given."""
+    return ((priority, seed) for priority, source in enumerate(sources) for seed in source.seeds)
+
+
 def plan_build(config: BuildConfig, progress: bool = False) -> BuildPlan:
     """Everything before generation: seeds in, deduplicated and decontaminated, framing jobs out."""
     context, sources = build_context(config, progress)
     audit = AuditLog()
-    ranked = ((priority, seed) for priority, source in enumerate(sources) for seed in source.seeds)
-    jobs = run_stages(make_stages(PLAN_STAGES, context), ranked, audit, progress=False)
+    executor = LocalExecutor()
+    try:
+        stream = executor.stream(make_stages(PLAN_STAGES, context), ranked_seeds(sources), audit)
+        jobs = list(stream)
+    finally:
+        executor.close()
     return BuildPlan(context, sources, audit, jobs)
 
 
 def run_pipeline(config: BuildConfig, *, progress: bool = False) -> PipelineOutput:
-    plan = plan_build(config, progress)
-    stages = make_stages(ROW_STAGES, plan.context)
-    kept = run_stages(stages, plan.jobs, plan.audit, progress)
-    splits = split_examples(kept, config.test_fraction, config.seed)
-    split_stage = plan.audit.stage("split")
-    split_stage.rows_in = split_stage.rows_out = len(kept)
+    """Run every stage on the executor the build names; the kept rows wait on disk (local) or in
+    the cluster (Ray) until the exporter reads them (``output.rows.close()`` frees them)."""
+    context, sources = build_context(config, progress)
+    audit = AuditLog()
+    stages = make_stages(PLAN_STAGES, context) + make_stages(ROW_STAGES, context)
+    executor = make_executor(config)
+
+    def split(example) -> str:
+        return split_of(example.seed_id, config.test_fraction, config.seed)
+
+    try:
+        rows = executor.run(stages, ranked_seeds(sources), audit, split, progress)
+    except BaseException:
+        executor.close()
+        raise
+    split_stage = audit.stage("split")
+    split_stage.rows_in = split_stage.rows_out = sum(rows.counts().values())
     language = next(stage for stage in stages if isinstance(stage, LanguageFilter))
     generate = next(stage for stage in stages if isinstance(stage, Generate))
     return PipelineOutput(
-        plan.library,
-        plan.tasks,
-        plan.sources,
-        plan.audit,
-        splits,
-        language.scores,
+        context.library,
+        context.tasks,
+        sources,
+        audit,
+        rows,
+        LanguageCheck(language.checked, language.mean_score, language.composed),
         llm=generate.report(),
-        composed_refusals=language.composed,
+        executor=executor.describe(),
+        stage_seconds=dict(executor.clock.seconds),
+        step_seconds=dict(getattr(executor, "step_seconds", {})),
     )

@@ -114,7 +114,7 @@ def test_conditions_can_be_chosen(tmp_path):
         ({"safety_fraction": None}, "field 'safety_fraction': set exactly one of"),
         (
             {"tasks": {"t": {"task": "poetry", "task_data": "x"}}},
-            "field 'tasks.t.task': task must be",
+            "field 'tasks.t.task': unknown task 'poetry'",
         ),
     ],
 )

@@ -58,6 +58,7 @@ def test_layout_card_and_manifest(default_build):
         "seed_refusal_check",
         "seed_refusals",
         "reframe",
+        "benign_ratio",
         "generate:template",
     ]
     assert manifest["counts"]["all"]["train"] == sum(manifest["counts"][t]["train"] for t in TASKS)

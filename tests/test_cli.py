@@ -166,7 +166,7 @@ def test_out_that_is_a_file_is_named_as_a_file(force, tmp_path, capsys):
     out = write(tmp_path / "results.txt", "keep me")
     code, _, stderr = run_cli(["build", "--out", str(out), "--no-progress", *force], capsys)
     assert code == 2 and len(stderr.strip().splitlines()) == 1
-    assert f"{out}: output path is a file; choose another --out" in stderr
+    assert f"{out}: field 'out': is a file, not a folder" in stderr
     assert "folder exists" not in stderr and out.read_text() == "keep me"
 
 

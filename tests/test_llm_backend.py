@@ -422,6 +422,8 @@ def test_kill_9_then_resume_sends_only_missing_requests_and_matches(tmp_path, se
         process.wait()
         assert process.returncode == -signal.SIGKILL
         assert not Path(config.out).exists()
+        debris = [p.name for p in Path(config.out).parent.iterdir() if p.name.startswith(".out")]
+        assert debris == [], "nothing half written beside --out"
         before = list(server.state.keys)
         assert subprocess.run(command, env=env, capture_output=True).returncode == 0
         after = server.state.keys[len(before) :]

@@ -13,7 +13,9 @@ from builders.errors import InputError
 from builders.multitask import make_parser
 from builders.options import (
     EXISTING_FILE,
+    LOCAL_OR_HUB,
     WRITABLE_DIR,
+    WRITABLE_FILE,
     check_options,
     check_paths,
     constraint_of,
@@ -44,7 +46,7 @@ class Toy:
 @pytest.mark.parametrize(
     ("values", "field", "words"),
     [
-        ({}, "name", "a value is needed"),
+        ({}, "name", "a value is needed: give --name NAME"),
         ({"name": "n", "rate": 0}, "rate", "rate must be in (0, 1]"),
         ({"name": "n", "rate": 1.5}, "rate", "rate must be in (0, 1]"),
         ({"name": "n", "mode": "c"}, "mode", "unknown mode 'c' (a | b)"),
@@ -116,3 +118,58 @@ def test_readme_build_synopsis_names_only_real_flags():
     documented = set(re.findall(r"--[a-z][a-z-]+", block))
     generated = {item.split()[0].strip("[]") for item in synopsis(BuildConfig)}
     assert documented - {"--config"} <= generated | {"--no-progress"}
+
+
+@dataclass(frozen=True)
+class Paths:
+    model: str | None = option(None, help="a model", path=LOCAL_OR_HUB)
+    out_file: str | None = option(None, help="an output file", path=WRITABLE_FILE)
+    fractions: tuple[float, ...] = option((), help="shares", low=0, high=1, high_open=True)
+    version: str | None = option(None, help="a version", pattern=r"\d+\.\d+", pattern_hint="X.Y")
+    count: int = option(1, help="a count")
+
+    def __post_init__(self) -> None:
+        check_options(self)
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"fractions": (0.5, 1.0)}, "fractions must be in [0, 1), got 1.0"),
+        ({"version": "1.x"}, "'1.x' is not X.Y"),
+        ({"count": None}, "count needs a value (null is not one)"),
+    ],
+)
+def test_sequences_patterns_and_null_are_checked(values, words):
+    with pytest.raises(InputError, match=re.escape(words)):
+        Paths(**values)
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"model": "/no/such/model"}, "no such file or folder (and not a Hub repo id)"),
+        ({"model": "./runs/missing"}, "no such file or folder"),
+        ({"out_file": "/proc/mts/out.csv"}, "cannot write in /proc"),
+        ({"out_file": "."}, "is a folder, not a file"),
+    ],
+)
+def test_path_kinds_for_models_and_output_files(values, words):
+    with pytest.raises(InputError, match=re.escape(words)):
+        check_paths(Paths(**values))
+
+
+def test_a_hub_id_or_an_existing_path_passes_and_nothing_is_left_behind(tmp_path):
+    before = sorted(tmp_path.iterdir())
+    check_paths(Paths(model="org/model-name", out_file=str(tmp_path / "new" / "judged.csv")))
+    check_paths(Paths(model=str(tmp_path)))
+    assert sorted(tmp_path.iterdir()) == before, "the write probe is removed"
+
+
+def test_yaml_errors_are_one_line_with_the_position(tmp_path):
+    config_file = tmp_path / "bad.yaml"
+    config_file.write_text("name: n\nitems: [a,\n  rate: 2\n")
+    with pytest.raises(InputError) as caught:
+        load_run_config(Toy, str(config_file), {})
+    line = caught.value.one_line()
+    assert "\n" not in line and line.startswith(f"{config_file}: config file: invalid YAML at line")

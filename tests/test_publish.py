@@ -42,12 +42,16 @@ def online(monkeypatch):
 
 @pytest.fixture(scope="module")
 def smaller_build(tmp_path_factory):
-    """The default build with one phrasing per seed: fewer rows in every config."""
+    """The default build with one phrasing per seed: fewer rows in every config. Every benign
+    row is kept (no --benign-ratio sampling), so every seed is still used."""
     from builders.build import build
     from builders.config import BuildConfig
 
     out = tmp_path_factory.mktemp("smaller") / "multitask-safety"
-    return build(BuildConfig(out=str(out), variants_per_seed=1))
+    config = BuildConfig(
+        out=str(out), variants_per_seed=1, benign_variants_per_seed=1, benign_ratio=100
+    )
+    return build(config)
 
 
 def data_files(folder: Path) -> set[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -172,3 +173,39 @@ def test_cli_yaml_flags_and_errors(tmp_path, capsys):
         == 2
     )
     assert "exactly one of safety_fraction and safety_rows" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_an_error_after_training_keeps_the_trained_model(
+    tiny_llama, default_build, tmp_path, monkeypatch
+):
+    """Another run wrote output_dir while this one trained: the output is left as it is, the
+    error is one line, and the finished model is kept (and named), never deleted."""
+    import train_safety.train.sft as sft_module
+
+    real_move = sft_module.move_into_place
+    out = tmp_path / "run"
+
+    def another_run_finished_first(finished, target, check):
+        target.mkdir()
+        (target / "theirs.txt").write_text("theirs")
+        return real_move(finished, target, check)
+
+    monkeypatch.setattr(sft_module, "move_into_place", another_run_finished_first)
+    config = SFTRunConfig(
+        model=str(tiny_llama),
+        output_dir=str(out),
+        safety_data=str(default_build.out),
+        safety_configs=("chat",),
+        safety_rows=8,
+        max_steps=1,
+        per_device_train_batch_size=4,
+        use_cpu=True,
+    )
+    with pytest.raises(InputError) as caught:
+        run_sft(config)
+    message = caught.value.one_line()
+    assert "output folder exists" in message and "the trained model is kept in " in message
+    kept = Path(message.rsplit("the trained model is kept in ", 1)[1])
+    assert (kept / "adapter_model.safetensors").is_file() and (kept / "run_config.json").is_file()
+    assert sorted(p.name for p in out.iterdir()) == ["theirs.txt"]

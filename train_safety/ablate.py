@@ -14,44 +14,61 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builders.cli import cli_main
+from builders.cli import cli_main, command_parser, require_extra
 from builders.errors import InputError
-from builders.options import add_dataclass_flags, flag_overrides, load_run_config, option
+from builders.options import (
+    EXISTING_FILE,
+    WRITABLE_DIR,
+    add_dataclass_flags,
+    flag_overrides,
+    load_run_config,
+    option,
+)
 
 
 @dataclass(frozen=True)
 class AblateOptions:
     """The options of ``python -m train_safety.ablate`` besides ``--config`` (the grid file)."""
 
-    out: str | None = option(None, help="output folder (overrides the YAML's out)", metavar="DIR")
+    out: str | None = option(
+        None,
+        help="output folder (overrides the YAML's out)",
+        metavar="DIR",
+        path=WRITABLE_DIR,
+    )
     demo: bool = option(False, help="CPU model organism on the default build, offline")
     recipe: str | None = option(
-        None, help="with --demo: organism recipe YAML (default: the shipped)", metavar="FILE"
+        None,
+        help="with --demo: organism recipe YAML (default: the shipped)",
+        metavar="FILE",
+        path=EXISTING_FILE,
     )
     force: bool = option(False, help="rerun finished conditions too")
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m train_safety.ablate", description=__doc__.split("\n\n")[0]
+    parser = command_parser("python -m train_safety.ablate", __doc__)
+    parser.add_argument(
+        "--config", default=None, metavar="FILE", help="grid YAML (see train_safety/configs)"
     )
-    parser.add_argument("--config", default=None, help="grid YAML (see train_safety/configs)")
     add_dataclass_flags(parser, AblateOptions)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parsed = make_parser().parse_args(argv)
+    return cli_main(lambda: run(parsed))
+
+
+def run(parsed: argparse.Namespace) -> int:
+    require_extra("train", "python -m train_safety.ablate")
     args = load_run_config(AblateOptions, None, flag_overrides(parsed, AblateOptions))
+    config_file = parsed.config
     overrides: dict[str, Any] = {}
     if args.out:
         overrides["out"] = args.out
     if args.force:
         overrides["force"] = True
-    return cli_main(lambda: run(args, parsed.config, overrides))
-
-
-def run(args: AblateOptions, config_file: str | None, overrides: dict[str, Any]) -> int:
     if args.demo:
         if config_file:
             raise InputError("--demo builds its own grid; use --recipe", field="config")

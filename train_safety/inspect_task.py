@@ -19,7 +19,6 @@ Needs the ``inspect`` extra: ``pip install "multitask-safety[inspect]"``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from inspect_ai.solver import TaskState, generate
 
 from builders.errors import InputError
 from train_safety.data.safety import ALL_CONFIG, resolve_configs
+from train_safety.evaluation.inspect_options import task_options
 
 OVERALL = "all"
 _ROLES = {"system": ChatMessageSystem, "user": ChatMessageUser, "assistant": ChatMessageAssistant}
@@ -62,40 +62,28 @@ def multitask_safety(
         judge: ``keyword``, ``openai:MODEL`` or ``hf:PATH`` (see ``train_safety.evaluation.judges.keyword``).
         first_turn: what is judged: ``off``, ``turn`` or ``paragraph`` (see ``train_safety.evaluation.first_turn``).
     """
-    build = resolve_build(build)
-    rows = load_rows(build, _as_configs(formats), split, revision)
-    rows = cap_rows(rows, max_harmful_per_task, max_benign_per_task, seed)
+    options = task_options(
+        build=build,
+        formats=formats,
+        split=split,
+        revision=revision,
+        max_harmful_per_task=max_harmful_per_task,
+        max_benign_per_task=max_benign_per_task,
+        seed=seed,
+        judge=judge,
+        first_turn=first_turn,
+    )
+    configs = resolve_configs(options.formats)
+    rows = load_rows(options.build, configs, options.split, options.revision)
+    rows = cap_rows(rows, options.max_harmful_per_task, options.max_benign_per_task, options.seed)
     return Task(
-        dataset=MemoryDataset([to_sample(row) for row in rows], name=Path(build).name),
+        dataset=MemoryDataset([to_sample(row) for row in rows], name=Path(options.build).name),
         solver=generate(),
-        scorer=refusal_judge(judge, first_turn),
+        scorer=refusal_judge(options.judge, options.first_turn),
     )
 
 
 # ---------------------------------------------------------------- samples
-
-
-def resolve_build(build: str) -> str:
-    """A local build folder as an absolute path; anything else (a Hub repo id) unchanged.
-
-    Inspect imports a task file from inside the file's folder, so a relative path is looked up
-    from the folder the command was started in (the shell's ``PWD``) first.
-    """
-    path = Path(build).expanduser()
-    if path.is_absolute():
-        return str(path)
-    for base in (os.environ.get("PWD"), os.getcwd()):
-        if base and (Path(base) / path).is_dir():
-            return str((Path(base) / path).resolve())
-    return build
-
-
-def _as_configs(formats: str | Sequence[str]) -> tuple[str, ...]:
-    names = formats.split(",") if isinstance(formats, str) else [str(f) for f in formats]
-    try:
-        return resolve_configs(tuple(name.strip() for name in names if name.strip()))
-    except InputError as error:
-        raise InputError(error.detail, field="formats") from None
 
 
 def load_rows(

@@ -12,6 +12,15 @@ from pathlib import Path
 
 # spec → "module:function" returning the prepared folder; imported only when the spec is used
 NAMED_MODELS = {"gemma3-270m": "train_safety.train.gemma:prepare"}
+# spec → "module:function" that raises MissingExtra when the model's extra is not installed
+NAMED_MODEL_SOURCES = {"gemma3-270m": "train_safety.train.gemma:packaged_source"}
+
+
+def require_model_extra(model: str | None) -> None:
+    """Before any work: a named model whose extra is not installed is a one-line error."""
+    if model in NAMED_MODEL_SOURCES:
+        module, function = NAMED_MODEL_SOURCES[model].split(":")
+        getattr(import_module(module), function)()
 
 
 def resolve_model(model: str | None) -> str | None:

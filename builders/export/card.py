@@ -12,13 +12,17 @@ from builders.export.quality import quality_markdown
 from builders.export.refusal_report import refusal_markdown
 from builders.export.report import (
     Row,
+    benign_ratio_table,
     category_table,
     config_table,
     dropped_text,
     kind_specific_wrappers,
     language_table,
     policy_table,
+    shortfall_lines,
+    total_rows,
 )
+from builders.export.shortcuts import FEATURE_NAMES, over_target, report_table
 from builders.resources import data_folder
 from builders.tasks.templates import TemplateLibrary
 
@@ -85,6 +89,7 @@ def render_card(
     settings: dict[str, Any],
     quality: dict[str, Any] | None = None,
     refusals: dict[str, Any] | None = None,
+    form_shortcuts: dict[str, Any] | None = None,
 ) -> str:
     languages = sorted(
         {row["language"] for row in rows}
@@ -119,8 +124,10 @@ def render_card(
             "Rows whose `generator` names an LLM backend may contain machine translation (of the seed, the "
             "instruction or the refusal); rows from the `template` backend contain none."
         )
+    ratio_table = benign_ratio_table(rows, tasks, settings.get("benign_ratio"), quality)
+    shortcuts = form_shortcuts or {"configs": {}, "target_points": 0}
     return environment.get_template(CARD_TEMPLATE).render(
-        front_matter=front_matter(data_files, license, languages, len(rows)),
+        front_matter=front_matter(data_files, license, languages, total_rows(rows)),
         pretty_name="Multitask Safety",
         task_list=", ".join(f"`{task}`" for task in tasks),
         configs=configs,
@@ -138,5 +145,11 @@ def render_card(
         refusal_section=refusal_markdown(
             refusals or {"variety": [], "origin": []}, (quality or {}).get("seed_refusals")
         ),
+        ratio_table=ratio_table,
+        shortfalls=shortfall_lines(ratio_table, settings.get("benign_ratio")),
+        shortcut_features=FEATURE_NAMES,
+        shortcut_table=report_table(shortcuts),
+        shortcut_target=shortcuts["target_points"],
+        shortcuts_over=over_target(shortcuts) if shortcuts["configs"] else [],
         **settings,
     )

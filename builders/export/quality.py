@@ -12,6 +12,21 @@ from typing import Any
 NEAR_DUP_STAGES = {"seed_near_dedupe": "seeds", "near_dedupe": "rows (user prompt per task)"}
 
 
+MATCH_LABELS = {
+    "same_request": "same request",
+    "contains": "contains",
+    "near_duplicate": "near-duplicate",
+}
+
+
+def _by_match(info: dict[str, Any]) -> str:
+    """The removals of a decontamination stage by kind of match, e.g. ' (same request 3,
+    contains 1)'; empty for builds made before the kinds were recorded."""
+    counts = info.get("by_match") or {}
+    parts = [f"{MATCH_LABELS.get(how, how)} {count}" for how, count in counts.items()]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -25,7 +40,15 @@ def quality_markdown(quality: dict[str, Any]) -> str:
             "",
             "Seeds and rows whose user prompt contains or near-duplicates a prompt of these "
             "evaluation files were removed (the matched eval prompt is in `audit/removed.parquet`, "
-            "column `matched_prompt`).",
+            "column `matched_prompt`). Both sides are compared after normalization: case, "
+            "punctuation, abbreviations (U.S. / US / United States), articles, politeness and a "
+            'leading request phrase ("Write a tutorial on how to", "Provide detailed '
+            'instructions for") do not count. A prompt goes when it is the same request once '
+            "normalized, when it contains every word of an eval prompt (as a phrase for short "
+            "ones, within one clause otherwise), or when it scores at least 85 (90 for short "
+            "prompts) on rapidfuzz ratio or token-sort ratio, even when it differs by one "
+            "substituted word: unlike deduplication, a close sibling of an eval prompt is not "
+            "kept.",
             "",
             "| file | column | prompts | sha256 |",
             "|---|---|---:|---|",
@@ -38,7 +61,7 @@ def quality_markdown(quality: dict[str, Any]) -> str:
             if stage in decontamination:
                 info = decontamination[stage]
                 parts.append(
-                    f"\n`{stage}`: {info['removed']} removed, matching "
+                    f"\n`{stage}`: {info['removed']} removed{_by_match(info)}, matching "
                     f"{info['eval_prompts_matched']} distinct eval prompts."
                 )
         parts.append("")
@@ -87,7 +110,7 @@ def quality_text(quality: dict[str, Any]) -> str:
             if stage in decontamination:
                 info = decontamination[stage]
                 lines.append(
-                    f"  {stage}: {info['removed']} removed "
+                    f"  {stage}: {info['removed']} removed{_by_match(info)} "
                     f"({info['eval_prompts_matched']} eval prompts matched)"
                 )
     for stage, label in NEAR_DUP_STAGES.items():

@@ -7,6 +7,7 @@ a composed one or one an LLM wrote (read from the reply half of ``template_id``)
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any, NamedTuple
@@ -37,24 +38,39 @@ def reply_origin(template_id: str) -> str:
     return "other"
 
 
+class RefusalTally:
+    """Counts harmful replies as they stream past (the exporter reads the rows in batches); each
+    text is kept as a 128-bit digest, so the tally holds one small key per distinct refusal."""
+
+    def __init__(self) -> None:
+        self.texts: Counter[tuple[str, bytes]] = Counter()
+        self.origins: Counter[tuple[str, str, str]] = Counter()
+
+    def add_all(self, replies: Iterable[HarmfulReply]) -> None:
+        for reply in replies:
+            digest = hashlib.blake2b(reply.reply.encode("utf-8"), digest_size=16).digest()
+            self.texts[(reply.task, digest)] += 1
+            self.origins[(reply.task, reply.source, reply_origin(reply.template_id))] += 1
+
+    def report(self, configs: Iterable[str]) -> dict[str, Any]:
+        return {"variety": _variety(self.texts, configs), "origin": _origin(self.origins)}
+
+
 def refusal_report(replies: Iterable[HarmfulReply], configs: Iterable[str]) -> dict[str, Any]:
     """Variety per config and origin per (task, source), in one pass over the harmful replies."""
-    texts: Counter[tuple[str, str]] = Counter()
-    origins: Counter[tuple[str, str, str]] = Counter()
-    for reply in replies:
-        texts[(reply.task, reply.reply)] += 1
-        origins[(reply.task, reply.source, reply_origin(reply.template_id))] += 1
-    return {"variety": _variety(texts, configs), "origin": _origin(origins)}
+    tally = RefusalTally()
+    tally.add_all(replies)
+    return tally.report(configs)
 
 
-def _variety(texts: Counter[tuple[str, str]], configs: Iterable[str]) -> list[dict[str, Any]]:
-    per_task: dict[str, Counter[str]] = {}
+def _variety(texts: Counter[tuple[str, bytes]], configs: Iterable[str]) -> list[dict[str, Any]]:
+    per_task: dict[str, Counter[bytes]] = {}
     for (task, text), count in texts.items():
         per_task.setdefault(task, Counter())[text] = count
     table = []
     for config in configs:
         if config == "all":
-            counts: Counter[str] = Counter()
+            counts: Counter[bytes] = Counter()
             for task_counts in per_task.values():
                 counts.update(task_counts)
         else:

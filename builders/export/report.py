@@ -5,6 +5,7 @@ Shared by the data card, the end-of-build summary and ``stats``.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -12,13 +13,24 @@ from typing import Any
 from builders.schema import HAZARD_CATEGORIES, TASKS
 
 # A row here is a mapping with at least: task, kind, language, target_language, category, split
-# (and policy, template_id for the policy and wrapper tables).
+# (and policy, template_id for the policy and wrapper tables); it stands for ``count`` rows when it
+# has that key (a build's summary counts rows, it does not keep them).
 Row = dict[str, Any]
 POLICY_COLUMNS = ("refuse", "help", "transform")
 
 
+def _count(row: Row) -> int:
+    return row.get("count", 1)
+
+
+def total_rows(rows: list[Row]) -> int:
+    return sum(_count(row) for row in rows)
+
+
 def config_table(rows: list[Row], configs: Iterable[str]) -> list[dict[str, Any]]:
-    counts = Counter((row["task"], row["kind"], row["split"]) for row in rows)
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for row in rows:
+        counts[(row["task"], row["kind"], row["split"])] += _count(row)
     table = []
     for config in configs:
         tasks = TASKS if config == "all" else (config,)
@@ -32,7 +44,9 @@ def config_table(rows: list[Row], configs: Iterable[str]) -> list[dict[str, Any]
 
 
 def language_table(rows: list[Row]) -> list[dict[str, Any]]:
-    counts = Counter((row["task"], row["language"], row["target_language"] or "—") for row in rows)
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for row in rows:
+        counts[(row["task"], row["language"], row["target_language"] or "—")] += _count(row)
     order = {task: index for index, task in enumerate(TASKS)}
     return [
         {"task": task, "language": language, "target_language": target, "rows": count}
@@ -43,7 +57,9 @@ def language_table(rows: list[Row]) -> list[dict[str, Any]]:
 
 
 def category_table(rows: list[Row]) -> list[dict[str, Any]]:
-    counts = Counter((row["category"], row["kind"]) for row in rows)
+    counts: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        counts[(row["category"], row["kind"])] += _count(row)
     codes = [*HAZARD_CATEGORIES, "benign"]
     return [
         {
@@ -89,7 +105,9 @@ def translation_languages(rows: list[Row]) -> list[str]:
 
 def policy_table(rows: list[Row], configs: Iterable[str]) -> list[dict[str, Any]]:
     """Rows per policy and config: refused, helped, transformed (a harmful request's words)."""
-    counts = Counter((row["task"], row.get("policy") or "") for row in rows)
+    counts: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        counts[(row["task"], row.get("policy") or "")] += _count(row)
     table = []
     for config in configs:
         tasks = TASKS if config == "all" else (config,)
@@ -110,7 +128,7 @@ def kind_specific_wrappers(rows: list[Row], library: Any) -> list[dict[str, Any]
     kinds: dict[tuple[str, str], Counter[str]] = {}
     for row in rows:
         key = (row["task"], wrapper_id(row.get("template_id") or ""))
-        kinds.setdefault(key, Counter())[row["kind"]] += 1
+        kinds.setdefault(key, Counter())[row["kind"]] += _count(row)
     table = []
     for (task, wrapper_name), counter in sorted(kinds.items()):
         if len(counter) > 1:
@@ -133,3 +151,42 @@ def kind_specific_wrappers(rows: list[Row], library: Any) -> list[dict[str, Any]
             }
         )
     return table
+
+
+def benign_ratio_table(
+    rows: list[Row], tasks: Iterable[str], ratio: float | None, quality: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """Per task config: harmful and benign rows, their ratio, the ``--benign-ratio`` target and
+    how far short of it the config fell (its benign pool, before sampling, is in ``pool``)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        counts[(row["task"], row["kind"])] += _count(row)
+    pools = ((quality or {}).get("benign_ratio") or {}).get("configs", {})
+    table = []
+    for task in tasks:
+        harmful, benign = counts[(task, "harmful")], counts[(task, "benign")]
+        target = math.floor(ratio * harmful + 1e-9) if ratio is not None else None
+        short = max(0, target - benign) if target is not None and harmful else 0
+        table.append(
+            {
+                "config": task,
+                "harmful": harmful,
+                "benign": benign,
+                "benign_per_harmful": f"{benign / harmful:.2f}" if harmful else "—",
+                "target": "—" if target is None or not harmful else target,
+                "short_by": short,
+                "pool": pools.get(task, {}).get("benign_pool", "—"),
+            }
+        )
+    return table
+
+
+def shortfall_lines(table: list[dict[str, Any]], ratio: float | None) -> list[str]:
+    """One line per config that has fewer benign rows than ``--benign-ratio`` asks for."""
+    return [
+        f"{row['config']}: {row['benign']} benign rows for {row['harmful']} harmful "
+        f"({row['benign_per_harmful']}; --benign-ratio {ratio:g} asks for {row['target']}): "
+        f"short by {row['short_by']} (benign rows available before sampling: {row['pool']})"
+        for row in table
+        if row["short_by"]
+    ]

@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import yaml
 
 from builders.errors import InputError
 from builders.export.quality import quality_text
 from builders.export.refusal_report import HarmfulReply, refusal_report, refusal_text
 from builders.export.report import (
     Row,
+    benign_ratio_table,
     category_table,
     config_table,
     dropped_text,
@@ -19,11 +21,17 @@ from builders.export.report import (
     kind_specific_wrappers,
     language_table,
     policy_table,
+    shortfall_lines,
 )
+from builders.export.shortcuts import FEATURE_NAMES, FormSample, form_row, report_table
 from builders.export.validate import listed_data_files, read_front_matter
+from builders.options import yaml_error_text
 from builders.tasks.templates import load_library
 
+# What the tables, the refusal variety and the form-shortcut report read (messages: the prompt's
+# form and the reply); policy and source are read where present (builds before them lack them).
 COLUMNS = (
+    "id",
     "task",
     "kind",
     "policy",
@@ -37,31 +45,58 @@ COLUMNS = (
 
 
 def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
-    """Rows of the ``all`` config (or of every task config) with their split, and the config names."""
+    """Rows of the ``all`` config (or of every task config) with their split, and the config
+    names. A folder ``validate`` would reject for its card or shards is a one-line error."""
     readme = folder / "README.md"
     if not readme.is_file():
         raise InputError("not a built dataset folder (no README.md)", file=str(folder))
     try:
         card = read_front_matter(readme)
-    except ValueError as error:
-        raise InputError(str(error), file=str(readme)) from error
-    configs = [entry["config_name"] for entry in card.get("configs", [])]
+        configs = [entry["config_name"] for entry in card.get("configs", [])]
+        listed = listed_data_files(card)
+    except yaml.YAMLError as error:
+        raise InputError(
+            f"broken data card: {yaml_error_text(error)}; run validate", file=str(readme)
+        ) from None
+    except (ValueError, UnicodeDecodeError, TypeError, KeyError, AttributeError) as error:
+        raise InputError(f"broken data card ({error}); run validate", file=str(readme)) from None
     wanted = ["all"] if "all" in configs else configs
     rows: list[Row] = []
-    for config, split, paths in listed_data_files(card):
+    for config, split, paths in listed:
         if config not in wanted:
             continue
         for path in paths:
             for file in sorted(folder.glob(path)):
-                present = set(pq.read_schema(file).names)
-                columns = [column for column in COLUMNS if column in present]
-                for row in pq.read_table(file, columns=columns).to_pylist():
-                    rows.append({**row, "split": split})
+                rows.extend({**row, "split": split} for row in _read_shard(file))
     return rows, configs
+
+
+def _read_shard(file: Path) -> list[Row]:
+    try:
+        present = set(pq.read_schema(file).names)
+        columns = [column for column in COLUMNS if column in present]
+        return pq.read_table(file, columns=columns).to_pylist()
+    except Exception as error:  # pyarrow raises several unrelated types for a bad file
+        raise InputError(f"unreadable parquet ({error}); run validate", file=str(file)) from None
+
+
+def read_manifest(folder: Path) -> dict | None:
+    """The folder's manifest.json (None when there is none); a broken one is a one-line error."""
+    path = folder / "manifest.json"
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"not valid JSON ({error}); run validate", file=str(path)) from None
+    if not isinstance(manifest, dict):
+        raise InputError("not a JSON object; run validate", file=str(path))
+    return manifest
 
 
 def stats_text(folder: Path) -> str:
     rows, configs = load_rows(folder)
+    manifest = read_manifest(folder)
     parts = [
         f"{folder}: {len(rows)} rows",
         "",
@@ -70,11 +105,7 @@ def stats_text(folder: Path) -> str:
             ["config", "harmful_train", "harmful_test", "benign_train", "benign_test", "total"],
         ),
     ]
-    manifest_path = folder / "manifest.json"
-    manifest = (
-        json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
-    )
-    policy = manifest.get("build_config", {}).get("transform_policy", "uplift")
+    policy = (manifest or {}).get("build_config", {}).get("transform_policy", "uplift")
     parts += [
         "",
         f"rows per policy (--transform-policy {policy}: transform rows are "
@@ -95,25 +126,72 @@ def stats_text(folder: Path) -> str:
     ]
     parts += ["", format_table(category_table(rows), ["code", "name", "harmful", "benign"])]
     replies = [
-        HarmfulReply(row["task"], row["source"], row["template_id"], row["messages"][-1]["content"])
+        HarmfulReply(
+            row["task"], row.get("source", ""), row["template_id"], row["messages"][-1]["content"]
+        )
         for row in rows
         if row["kind"] == "harmful"
     ]
     parts += ["", refusal_text(refusal_report(replies, configs))]
-    if manifest:
-        stages = [
-            {**stage, "dropped": dropped_text(stage["dropped"])}
-            for stage in manifest.get("stages", [])
-        ]
-        parts += ["", "stage report", format_table(stages, ["stage", "in", "out", "dropped"])]
-        sources = [
-            {**s, "skipped": dropped_text(s.get("skipped", {}))}
-            for s in manifest.get("seed_sources", [])
-        ]
-        parts += [
-            "",
-            format_table(sources, ["name", "spec", "license", "seeds_loaded", "seeds", "skipped"]),
-        ]
-        if manifest.get("quality"):
-            parts += ["", quality_text(manifest["quality"])]
+    tasks = [config for config in configs if config != "all"]
+    parts += form_shortcut_parts(rows, tasks)
+    try:
+        parts += benign_ratio_parts(rows, tasks, manifest or {})
+        if manifest:
+            parts += manifest_parts(manifest)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise InputError(
+            f"unexpected content ({type(error).__name__}: {error}); run validate",
+            file=str(folder / "manifest.json"),
+        ) from None
     return "\n".join(parts)
+
+
+def manifest_parts(manifest: dict) -> list[str]:
+    """The stage report, the seed sources and the quality summary of a build's manifest."""
+    stages = [
+        {**stage, "dropped": dropped_text(stage["dropped"])} for stage in manifest.get("stages", [])
+    ]
+    parts = ["", "stage report", format_table(stages, ["stage", "in", "out", "dropped"])]
+    sources = [
+        {**s, "skipped": dropped_text(s.get("skipped", {}))}
+        for s in manifest.get("seed_sources", [])
+    ]
+    parts += [
+        "",
+        format_table(sources, ["name", "spec", "license", "seeds_loaded", "seeds", "skipped"]),
+    ]
+    if manifest.get("quality"):
+        parts += ["", quality_text(manifest["quality"])]
+    return parts
+
+
+def benign_ratio_parts(rows: list[Row], tasks: list[str], manifest: dict) -> list[str]:
+    """Benign rows per harmful row per config, against the build's --benign-ratio."""
+    ratio = manifest.get("build_config", {}).get("benign_ratio")
+    ratios = benign_ratio_table(rows, tasks, ratio, manifest.get("quality"))
+    ratio_columns = ["config", "harmful", "benign", "benign_per_harmful", "target", "short_by"]
+    return [
+        "",
+        "benign rows per harmful row"
+        + (f" (--benign-ratio {ratio:g})" if ratio is not None else ""),
+        format_table(ratios, [*ratio_columns, "pool"]),
+        *shortfall_lines(ratios, ratio),
+    ]
+
+
+def form_shortcut_parts(rows: list[Row], tasks: list[str]) -> list[str]:
+    """How well form alone predicts kind, per config (learned on train, scored on test)."""
+    sample = FormSample(tasks, form_row)
+    for row in rows:
+        sample.add(row["task"], row["split"], row["kind"], row["id"], row)
+    shortcuts = sample.report()
+    return [
+        "",
+        "form shortcuts: kind predicted from form alone, learned on train, scored on test "
+        f"(kind-balanced accuracy %, 95% CI; 50 = no shortcut; target ≤ "
+        f"+{shortcuts['target_points']:.0f} points)",
+        format_table(
+            report_table(shortcuts), ["config", "n_test", *FEATURE_NAMES, "worst", "status"]
+        ),
+    ]

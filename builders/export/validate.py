@@ -12,6 +12,8 @@ import yaml
 
 from builders.export.parquet import ALL_CONFIG, FINGERPRINT_CHARS, fingerprint_matches, sha256_file
 from builders.export.report import kind_specific_wrappers, wrapper_id
+from builders.export.shortcuts import FormSample, form_row, over_target
+from builders.options import yaml_error_text
 from builders.schema import (
     CATEGORIES,
     EXAMPLE_COLUMNS,
@@ -54,7 +56,13 @@ def listed_data_files(card: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
     """(config, split, paths) for every ``data_files`` entry of the card's ``configs``."""
     listed = []
     for entry in card.get("configs") or []:
+        if not isinstance(entry, dict):
+            raise ValueError("front matter field 'configs' is not a list of mappings")
         for data_file in entry.get("data_files") or []:
+            if not isinstance(data_file, dict):
+                raise ValueError(
+                    f"config '{entry.get('config_name')}': data_files entry is not a mapping"
+                )
             paths = data_file.get("path")
             listed.append(
                 (
@@ -73,7 +81,10 @@ def _check_card(folder: Path, problems: list[str]) -> dict[str, Any] | None:
         return None
     try:
         card = read_front_matter(readme)
-    except (ValueError, yaml.YAMLError) as error:
+    except yaml.YAMLError as error:
+        problems.append(f"{readme}: front matter: {yaml_error_text(error)}")
+        return None
+    except (ValueError, UnicodeDecodeError) as error:
         problems.append(f"{readme}: {error}")
         return None
     for key in (*REQUIRED_CARD_KEYS, *GATING_KEYS):
@@ -152,6 +163,16 @@ def _answer_problem(row: dict[str, Any], library: TemplateLibrary) -> str | None
     return f"field 'messages': the reply does not follow wrapper {wrapper.id} ({found[0]})"
 
 
+def _field_with_nul(row: dict[str, Any]) -> str | None:
+    """The first field of ``row`` whose text holds a NUL character (never part of a request)."""
+    for column, value in row.items():
+        texts = value if column == "messages" and isinstance(value, list) else [value]
+        texts = [t.get("content") if isinstance(t, dict) else t for t in texts]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            return column
+    return None
+
+
 def _check_rows(
     file: Path,
     config: str,
@@ -160,6 +181,7 @@ def _check_rows(
     problems: list[str],
     ids: dict[str, set[str]],
     seed_splits: dict[str, set[str]],
+    forms: FormSample,
     transform_policy: str | None = None,
     seen: list[dict[str, Any]] | None = None,
 ) -> None:
@@ -194,6 +216,9 @@ def _check_rows(
         ):
             if not row[column]:
                 problems.append(f"{where}: field '{column}' is empty")
+        nul_field = _field_with_nul(row)
+        if nul_field:
+            problems.append(f"{where}: field '{nul_field}' contains a NUL character (\\x00)")
         message_problem = _check_message_turns(row["messages"])
         if message_problem:
             problems.append(f"{where}: field 'messages': {message_problem}")
@@ -214,6 +239,8 @@ def _check_rows(
             problems.append(f"{where}: field 'id' duplicate '{row['id']}'")
         ids[config].add(row["id"])
         seed_splits[row["seed_id"]].add(split)
+        if config != ALL_CONFIG and row["task"] == config:
+            forms.add(row["task"], split, row["kind"], row["id"], row)
 
 
 def _is_pattern(path: str) -> bool:
@@ -247,22 +274,39 @@ def _check_card_lists_manifest_files(
 def validate_folder(folder: Path, notes: list[str] | None = None) -> list[str]:
     """Return every problem found (empty list: the folder is valid). ``notes`` receives what
     is worth knowing but is no problem: the wrappers that carry only one kind, and why."""
+    return check_folder(folder, notes)[0]
+
+
+def check_folder(folder: Path, notes: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """Problems (the folder is invalid) and warnings: configs whose form gives ``kind`` away
+    more than the target (``builders.export.shortcuts``), which ``validate`` reports without
+    failing unless asked to (``--fail-on-shortcut``). ``notes`` as in ``validate_folder``."""
     if not folder.is_dir():
-        return [f"{folder}: not a folder"]
+        return [f"{folder}: not a folder"], []
     problems: list[str] = []
     card = _check_card(folder, problems)
     manifest = _check_manifest(folder, problems)
     if card is None or not isinstance(card.get("configs"), list):
-        return problems
-    listed = listed_data_files(card)
+        return problems, []
+    if not all(isinstance(entry, dict) for entry in card["configs"]):
+        problems.append(
+            f"{folder / 'README.md'}: front matter field 'configs' is not a list of mappings"
+        )
+        return problems, []
+    try:
+        listed = listed_data_files(card)
+    except ValueError as error:
+        problems.append(f"{folder / 'README.md'}: {error}")
+        return problems, []
     if manifest is not None:
         _check_card_lists_manifest_files(folder, listed, manifest, problems)
     library = load_library()
+    names = [entry.get("config_name") for entry in card["configs"]]
+    forms = FormSample([name for name in names if name in TASKS], form_row)
     ids: dict[str, set[str]] = defaultdict(set)
     seed_splits: dict[str, set[str]] = defaultdict(set)
     transform_policy = (manifest or {}).get("build_config", {}).get("transform_policy")
     seen: list[dict[str, Any]] = []
-    names = [entry.get("config_name") for entry in card["configs"]]
     for name, split, paths in listed:
         for path in paths:
             matches = sorted(folder.glob(path))
@@ -277,6 +321,7 @@ def validate_folder(folder: Path, notes: list[str] | None = None) -> list[str]:
                     problems,
                     ids,
                     seed_splits,
+                    forms,
                     transform_policy,
                     seen,
                 )
@@ -295,4 +340,5 @@ def validate_folder(folder: Path, notes: list[str] | None = None) -> list[str]:
                 f"{entry['config']}: wrapper {entry['wrapper']} carries only {entry['kind']} rows "
                 f"({entry['rows']}): {entry['why']}"
             )
-    return problems
+    warnings = [f"{folder}: form shortcut: {line}" for line in over_target(forms.report())]
+    return problems, warnings

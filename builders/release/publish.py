@@ -20,11 +20,12 @@ from typing import Any
 from builders.errors import InputError
 from builders.release.hub import REPO_TYPE, HubReader
 from builders.release.hub_errors import Hub, HubError
+from builders.release.names import REPO_ID_PATTERN
 from builders.release.plan import Plan, PushRequest, UploadFile, make_plan, plan_text, read_local
 
 __all__ = ["PushRequest", "load_line", "push"]
 
-REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
+REPO_ID = re.compile(f"^{REPO_ID_PATTERN}$")
 GATED_SETTING: dict[str, str | bool] = {"auto": "auto", "manual": "manual", "none": False}
 
 

@@ -5,13 +5,9 @@ from __future__ import annotations
 import re
 
 from builders.errors import InputError
+from builders.release.names import SEMVER_CORE_PATTERN
 
-# semver.org 2.0.0 core plus optional pre-release and build parts.
-SEMVER = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
-)
+SEMVER = re.compile(f"^{SEMVER_CORE_PATTERN}$")
 
 Key = tuple[int, int, int, tuple[tuple[int, int, str], ...]]
 

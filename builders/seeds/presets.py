@@ -24,7 +24,7 @@ from builders.errors import InputError
 from builders.schema import BENIGN, Seed
 from builders.seeds.categorize import categorize
 from builders.seeds.source import SeedSource
-from builders.seeds.tables import read_table
+from builders.seeds.tables import check_no_nul, read_table
 
 Row = dict[str, Any]
 # A converter returns the row's Seed, or the reason (a short snake_case word) it is skipped.
@@ -440,6 +440,7 @@ def _from_hub(preset: Preset) -> tuple[list[list[Row]], list[dict[str, str]]]:
             )
         dataset = dataset.select_columns([c for c in preset.columns if c in dataset.column_names])
         rows = dataset.to_list()
+        check_no_nul(rows, list(range(1, len(rows) + 1)), where)
         if config:
             rows = [{**row, "_config": config} for row in rows]
         batches.append(rows)

@@ -52,7 +52,10 @@ def read_table(path: Path) -> Table:
     if not path.is_file():
         what = "is a directory, not a file" if path.is_dir() else "file not found"
         raise InputError(what, file=file)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:  # permission denied, I/O error
+        raise InputError(f"cannot read: {exc.strerror or exc}", file=file) from None
     if not data.strip():
         raise InputError("empty file", file=file)
     if suffix == ".parquet":
@@ -70,7 +73,23 @@ def read_table(path: Path) -> Table:
             rows, columns, numbers = _read_jsonl(text, file)
     if not rows:
         raise InputError("no rows (the file has no records)", file=file)
+    check_no_nul(rows, numbers, file)
     return Table(file, tuple(columns), rows, numbers, sha256_bytes(data))
+
+
+def check_no_nul(rows: list[dict[str, Any]], numbers: list[int], file: str) -> None:
+    """Refuse a text cell holding a NUL character: it is never part of a request (a sign of a
+    binary or UTF-16 file read as text) and would reach the parquet files unseen."""
+    for number, row in zip(numbers, rows, strict=True):
+        for column, value in row.items():
+            if isinstance(value, str) and "\x00" in value:
+                raise InputError(
+                    f"contains a NUL character (\\x00) at position {value.index(chr(0)) + 1}; "
+                    "remove it (is the file UTF-16 or binary?)",
+                    file=file,
+                    row=number,
+                    field=str(column),
+                )
 
 
 def _decode(data: bytes, file: str) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from builders.language import language_score
 from builders.schema import Example, Seed
-from builders.stage import AuditLog, BuildContext, KeepFilter, KeepResult
+from builders.stage import ROW, AuditLog, BuildContext, KeepFilter, KeepResult
 from builders.tasks.templates import TemplateLibrary
 
 
@@ -53,7 +53,7 @@ def check_seed_refusals(seeds: list[Seed], library: TemplateLibrary, audit: Audi
                 audit.drop_seed(report, seed, "seed_refusal_not_refusal")
                 continue
         kept.append(seed)
-    report.rows_out = len(kept)
+    report.rows_out += len(kept)
     return kept
 
 
@@ -93,23 +93,43 @@ class LanguageFilter(KeepFilter):
     composed from that language's refusal parts is kept without detection: its language is known
     (the parts are language-checked by the tests), and nearly every composed refusal is a new text,
     so detecting each (~4 ms) would dominate the build.
+
+    The scores are summed in whole nano-units, so the mean in the manifest does not depend on
+    the order or the batches the rows were checked in (``Accumulates``).
     """
 
     name = "language_check"
     MIN_CHARS = 20
+    SCALE = 10**9
 
     @classmethod
     def from_build(cls, context: BuildContext) -> LanguageFilter:
         return cls(context.library, context.config.language_min_score, seed=context.config.seed)
 
     def __init__(self, library: TemplateLibrary, min_score: float, seed: int = 0) -> None:
-        from langdetect import DetectorFactory
-
-        DetectorFactory.seed = seed
+        self.seed = seed
         self.library = library
         self.min_score = min_score
-        self.scores: list[float] = []
+        self.checked = 0
+        self.score_units = 0
         self.composed = 0  # refusals known to be in their language (composed from its parts)
+
+    @property
+    def mean_score(self) -> float | None:
+        return self.score_units / self.SCALE / self.checked if self.checked else None
+
+    def partial(self) -> tuple[int, int, int]:
+        taken = (self.checked, self.score_units, self.composed)
+        self.checked = self.score_units = self.composed = 0
+        return taken
+
+    def absorb(self, partial: tuple[int, int, int]) -> None:
+        self.checked += partial[0]
+        self.score_units += partial[1]
+        self.composed += partial[2]
+
+    def finish(self, audit: AuditLog) -> None:
+        return None
 
     def expected_language(self, example: Example) -> str | None:
         if example.kind == "harmful":
@@ -117,6 +137,13 @@ class LanguageFilter(KeepFilter):
         if example.task == "translation" and example.target_language:
             return example.target_language
         return None
+
+    def __call__(self, examples: Iterable[Example], audit: AuditLog) -> Iterator[Example]:
+        from langdetect import DetectorFactory
+
+        # Seeded in the process that checks (an executor's worker too), not where it was made.
+        DetectorFactory.seed = self.seed
+        yield from super().__call__(examples, audit)
 
     def keep(self, example: Example) -> KeepResult:
         expected = self.expected_language(example)
@@ -130,7 +157,8 @@ class LanguageFilter(KeepFilter):
         language = self.library.languages.get(expected)
         code = language.langdetect if language else expected
         score = language_score(example.assistant_reply, code)
-        self.scores.append(score)
+        self.checked += 1
+        self.score_units += round(score * self.SCALE)
         if score >= self.min_score:
             return True
         return False, "reply_language_mismatch"
@@ -140,6 +168,7 @@ class SeedRefusalCheck:
     """Seeds: drop harmful seeds whose reference refusal does not refuse (``check_seed_refusals``)."""
 
     name = "seed_refusal_check"
+    kind = ROW
 
     def __init__(self, library: TemplateLibrary) -> None:
         self.library = library

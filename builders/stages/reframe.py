@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from builders.schema import Seed
-from builders.stage import AuditLog, BuildContext
+from builders.stage import WHOLE, AuditLog, BuildContext
 from builders.tasks import FramingJob, PlanContext, get_task, with_balance
 from builders.tasks.base import is_request_seed
 
@@ -20,6 +20,8 @@ class Reframe:
     """Seeds to framing jobs. A benign seed that gets no job is dropped with its reason."""
 
     name = "reframe"
+    # The wrapper balance is counted over all seeds before any is planned.
+    kind = WHOLE
 
     def __init__(self, tasks: list[str], contexts: dict[str, PlanContext]) -> None:
         self.tasks = tasks

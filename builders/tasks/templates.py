@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 from jinja2 import meta
 
 from builders.errors import InputError
+from builders.options import read_yaml_file
 from builders.resources import data_folder
 from builders.schema import KINDS, TASKS
 from builders.tasks.answer_format import FILTERS
@@ -210,10 +210,7 @@ def _sha256(path: Path) -> str:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise InputError(f"cannot read template file: {error}", file=str(path)) from error
+    data = read_yaml_file(path, "template file")
     if not isinstance(data, dict):
         raise InputError("template file must be a YAML mapping", file=str(path))
     return data

@@ -28,7 +28,18 @@ from difflib import get_close_matches
 from typing import Any
 
 from builders.errors import InputError
-from builders.options import coerce_value, config_to_dict, option, read_yaml_mapping
+from builders.options import (
+    LOCAL_OR_HUB,
+    WRITABLE_DIR,
+    check_options,
+    check_paths,
+    coerce_value,
+    config_to_dict,
+    option,
+    read_yaml_mapping,
+)
+from builders.schema import TASKS
+from train_safety.data.safety import ALL_CONFIG
 from train_safety.evaluation.config import EvalConfig
 from train_safety.train.sft import SFTRunConfig
 
@@ -79,27 +90,49 @@ ALIGNMENT_RESERVED = ("model", "output_dir", "force")
 class AblationConfig:
     """The grid; YAML key = field name. ``tasks``, ``sft``, ``eval``, ``alignment`` are mappings."""
 
-    base_model: str | None = option(None, help="path or Hub id")
-    safety_data: str | None = option(None, help="build folder or Hub repo")
-    out: str = option("runs/ablate", help="output folder")
+    base_model: str | None = option(
+        None, help="model folder, Hub id or named model", metavar="PATH", path=LOCAL_OR_HUB
+    )
+    safety_data: str | None = option(
+        None, help="build folder or Hub repo", metavar="DIR", path=LOCAL_OR_HUB
+    )
+    out: str = option("runs/ablate", help="output folder", metavar="DIR", path=WRITABLE_DIR)
     title: str | None = option(None, help="report title")
     report_note: str | None = option(
         None, help="markdown under the report's header (licence, what is comparable)"
     )
     safety_revision: str | None = option(None, help="Hub revision (tag)")
-    conditions: tuple[str, ...] = option(CONDITION_KINDS, help=" | ".join(CONDITION_KINDS))
-    safety_fraction: float | None = option(
-        None, help="safety share of the final mix (both safety conditions)"
+    conditions: tuple[str, ...] = option(
+        CONDITION_KINDS, help="the grid's conditions", choices=CONDITION_KINDS, nonempty=True
     )
-    safety_rows: int | None = option(None, help="or: this many safety rows")
+    safety_fraction: float | None = option(
+        None,
+        help="safety share of the final mix (both safety conditions)",
+        low=0,
+        high=1,
+        low_open=True,
+        high_open=True,
+    )
+    safety_rows: int | None = option(None, help="or: this many safety rows", low=0)
     safety_fraction_sweep: tuple[float, ...] = option(
-        (), help="extra multitask conditions at these fractions"
+        (),
+        help="extra multitask conditions at these fractions",
+        low=0,
+        high=1,
+        low_open=True,
+        high_open=True,
     )
     chat_safety_configs: tuple[str, ...] = option(
-        ("chat",), help="safety configs of the chat-only condition"
+        ("chat",),
+        help="safety configs of the chat-only condition",
+        choices=(ALL_CONFIG, *TASKS),
+        nonempty=True,
     )
     multitask_safety_configs: tuple[str, ...] = option(
-        ("all",), help="safety configs of the multitask condition"
+        ("all",),
+        help="safety configs of the multitask condition",
+        choices=(ALL_CONFIG, *TASKS),
+        nonempty=True,
     )
     tasks: dict[str, Any] = option(
         default_factory=dict, help="downstream tasks: name -> task-data fields"
@@ -116,12 +149,7 @@ class AblationConfig:
     def __post_init__(self) -> None:
         if not self.base_model:
             raise InputError("a base model is needed", field="base_model")
-        unknown = [c for c in self.conditions if c not in CONDITION_KINDS]
-        if unknown:
-            raise InputError(
-                f"unknown condition '{unknown[0]}' ({' | '.join(CONDITION_KINDS)})",
-                field="conditions",
-            )
+        check_options(self)
         trained = set(self.conditions) - {BASE}
         if trained and not self.tasks:
             raise InputError("fine-tuned conditions need at least one task", field="tasks")
@@ -190,10 +218,13 @@ def load_ablation_config(path: str | None, overrides: dict[str, Any]) -> Ablatio
         tasks[str(name)] = checked
     values["tasks"] = tasks
     try:
-        return AblationConfig(**values)
+        config = AblationConfig(**values)
+        check_paths(config)
     except InputError as error:
-        error.file = error.file or origin
-        raise
+        raise InputError(
+            error.detail, file=error.file or origin, row=error.row, field=error.field
+        ) from None
+    return config
 
 
 def _checked(

@@ -166,6 +166,7 @@ def _organism_rows(
 def _write_organism_data(data: Path, rows: list[dict[str, Any]], recipe: OrganismRecipe) -> None:
     """Eval, safety and alignment folders laid out like builds, and the downstream task files."""
     from builders.schema import TASKS
+    from train_safety.evaluation.overlap import contained_inputs, user_turn
 
     train = [r for r in rows if r["split"] == "train"]
     test = [r for r in rows if r["split"] == "test"]
@@ -187,10 +188,15 @@ def _write_organism_data(data: Path, rows: list[dict[str, Any]], recipe: Organis
         "train",
         "train split: benign rows of every format + harmful chat rows (refusals)",
     )
+    # Cut turns make some test prompts identical to training ones (a long wrapper filling the
+    # first max_chars): such rows are no held-out helpfulness items, and evaluate refuses them.
+    trained = [(r["id"], user_turn(r)) for r in alignment if r["kind"] == BENIGN]
     for task in {*recipe.downstream_tasks, *recipe.helpfulness_tasks}:
         benign_train = [{"messages": r["messages"]} for r in by_task[task] if r["kind"] == BENIGN]
+        candidates = [r for r in test if r["task"] == task and r["kind"] == BENIGN]
+        seen = contained_inputs([user_turn(r) for r in candidates], trained)
         benign_test = [
-            {"messages": r["messages"]} for r in test if r["task"] == task and r["kind"] == BENIGN
+            {"messages": r["messages"]} for i, r in enumerate(candidates) if i not in seen
         ]
         _write_jsonl(data / "tasks" / f"{task}-train.jsonl", benign_train)
         _write_jsonl(data / "tasks" / f"{task}-test.jsonl", benign_test)

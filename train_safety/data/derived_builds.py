@@ -27,9 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builders.cli import cli_main
+from builders.cli import cli_main, command_parser
 from builders.errors import InputError
+from builders.export.atomic import move_into_place
 from builders.options import (
+    EXISTING_DIR,
+    WRITABLE_DIR,
     add_dataclass_flags,
     check_options,
     flag_overrides,
@@ -75,7 +78,9 @@ def is_harmful_row(row: dict[str, Any]) -> bool:
     return row["kind"] == "harmful"
 
 
-def derive_alignment_build(build: str | Path, out: str | Path) -> dict[str, int]:
+def derive_alignment_build(
+    build: str | Path, out: str | Path, force: bool = False
+) -> dict[str, int]:
     """Benign rows of every format + harmful chat rows, config ``all``; rows per kind/task."""
     return _derive(
         build,
@@ -83,12 +88,15 @@ def derive_alignment_build(build: str | Path, out: str | Path) -> dict[str, int]
         is_alignment_row,
         per_task=False,
         note="train split: benign rows of every format + harmful chat rows (refusals)",
+        force=force,
     )
 
 
-def derive_harmful_build(build: str | Path, out: str | Path) -> dict[str, int]:
+def derive_harmful_build(build: str | Path, out: str | Path, force: bool = False) -> dict[str, int]:
     """Harmful rows (refusals) only, config ``all`` and one per task; rows per kind/task."""
-    return _derive(build, out, is_harmful_row, per_task=True, note="train split: harmful rows")
+    return _derive(
+        build, out, is_harmful_row, per_task=True, note="train split: harmful rows", force=force
+    )
 
 
 def _derive(
@@ -98,6 +106,7 @@ def _derive(
     *,
     per_task: bool,
     note: str,
+    force: bool = False,
 ) -> dict[str, int]:
     build, out = Path(build), Path(out)
     if not (build / "manifest.json").is_file():
@@ -109,13 +118,12 @@ def _derive(
     if per_task:
         for row in rows:
             configs.setdefault(row["task"], []).append(row)
+    check_output(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         write_derived_build(scratch, configs, SPLIT, f"{build}: {note}")
-        if out.exists():
-            shutil.rmtree(out)
-        scratch.rename(out)
+        move_into_place(scratch, out, lambda: check_output(out, force))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     counts: dict[str, int] = {}
@@ -123,6 +131,28 @@ def _derive(
         key = f"{row['kind']}/{row['task']}"
         counts[key] = counts.get(key, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def check_output(out: Path, force: bool) -> None:
+    """An earlier derived folder at ``out`` is replaced; anything else only with ``force``."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise InputError("is a file, not a folder", file=str(out), field="out")
+    if not force and not is_derived_build(out):
+        raise InputError(
+            "output folder exists and is not a derived build; pass --force to replace it",
+            file=str(out),
+            field="out",
+        )
+
+
+def is_derived_build(folder: Path) -> bool:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "derived" in manifest
 
 
 def _train_rows(build: Path) -> list[dict[str, Any]]:
@@ -139,31 +169,46 @@ class DerivedBuildOptions:
     """Every option of ``python -m train_safety.derived_builds``."""
 
     kind: str | None = option(
-        None, help="which folder to derive", positional=True, choices=("alignment", "harmful")
+        None,
+        help="which folder to derive",
+        positional=True,
+        choices=("alignment", "harmful"),
+        required=True,
     )
     build: str | None = option(
-        None, help="a multitask-safety build folder", metavar="DIR", required=True
+        None,
+        help="a multitask-safety build folder",
+        metavar="DIR",
+        required=True,
+        path=EXISTING_DIR,
     )
     out: str | None = option(
-        None, help="where the derived folder goes", metavar="DIR", required=True
+        None,
+        help="where the derived folder goes (an earlier derived folder there is replaced)",
+        metavar="DIR",
+        required=True,
+        path=WRITABLE_DIR,
     )
+    force: bool = option(False, help="replace an existing folder that is not a derived build")
 
     def __post_init__(self) -> None:
         check_options(self)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m train_safety.derived_builds", description=__doc__.split("\n\n")[0]
-    )
+def make_parser() -> argparse.ArgumentParser:
+    parser = command_parser("python -m train_safety.derived_builds", __doc__)
     add_dataclass_flags(parser, DerivedBuildOptions)
-    parsed = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parsed = make_parser().parse_args(argv)
 
     def run() -> int:
         args = load_run_config(
             DerivedBuildOptions, None, flag_overrides(parsed, DerivedBuildOptions)
         )
-        counts = DERIVATIONS[str(args.kind)](args.build, args.out)
+        counts = DERIVATIONS[str(args.kind)](args.build, args.out, args.force)
         listed = ", ".join(f"{k} {v}" for k, v in counts.items())
         print(f"{args.out}: {sum(counts.values())} rows ({listed})")
         return 0

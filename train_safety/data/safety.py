@@ -64,6 +64,10 @@ def load_build_rows(
         _check_card_lists(Path(source), config, split)
     try:
         data = datasets.load_dataset(source, config, split=split, revision=revision)
+    except ConnectionError as error:  # not a local folder, and the Hub cannot be asked
+        raise InputError(
+            f"no such folder, and not loadable from the Hub: {error}", file=source
+        ) from None
     except (FileNotFoundError, ValueError, datasets.exceptions.DatasetNotFoundError) as error:
         raise InputError(f"cannot load safety data: {error}", file=source) from error
     return data.to_list()
@@ -84,9 +88,9 @@ def _check_card_lists(folder: Path, config: str, split: str) -> None:
         )
     try:
         card = read_front_matter(readme)
-    except (ValueError, yaml.YAMLError) as error:
+        splits = {s for name, s, _ in listed_data_files(card) if name == config}
+    except (ValueError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise InputError(f"unreadable data card ({error})", file=str(readme)) from None
-    splits = {s for name, s, _ in listed_data_files(card) if name == config}
     if split not in splits:
         raise InputError(
             f"the data card lists no '{split}' split for config '{config}'"

@@ -102,7 +102,12 @@ class TaskDataSpec:
 
 @dataclass(frozen=True)
 class TaskExample:
-    """One formatted task row: the user prompt, the reference answer(s), tests for code."""
+    """One formatted task row: the user prompt, the reference answer(s), tests for code.
+
+    ``extra["input"]`` is the task input as the data holds it (document, source sentence,
+    instruction, text), before the task-prompt wording: what ``evaluate`` looks for in a
+    build's training rows.
+    """
 
     task: str
     prompt: str
@@ -332,7 +337,9 @@ def _format_summarization(spec, row, number, _labels) -> TaskExample:
     references = [r for r in references if r]
     _need_text("".join(references), spec, number, target_column)
     prompt = task_prompts()["summarization"].format(input=document)
-    return TaskExample("summarization", prompt, tuple(references), row=number)
+    return TaskExample(
+        "summarization", prompt, tuple(references), row=number, extra={"input": document}
+    )
 
 
 def _format_translation(spec, row, number, _labels) -> TaskExample:
@@ -353,7 +360,8 @@ def _format_translation(spec, row, number, _labels) -> TaskExample:
         source_language=LANGUAGE_NAMES.get(src, src),
         target_language=LANGUAGE_NAMES.get(tgt, tgt),
     )
-    return TaskExample("translation", prompt, (target,), row=number, extra={"source": source})
+    extra = {"source": source, "input": source}
+    return TaskExample("translation", prompt, (target,), row=number, extra=extra)
 
 
 def _format_code(spec, row, number, _labels) -> TaskExample:
@@ -371,7 +379,8 @@ def _format_code(spec, row, number, _labels) -> TaskExample:
     prompt = task_prompts()["code_generation"].format(input=instruction)
     if tests and "test_list" in row:  # MBPP: show one assert so the function name is known
         prompt += task_prompts()["code_generation_test_hint"].format(test_example=tests[0])
-    return TaskExample("code_generation", prompt, (code,), tests=tests, row=number)
+    extra = {"input": instruction}
+    return TaskExample("code_generation", prompt, (code,), tests=tests, row=number, extra=extra)
 
 
 def _code_tests(spec: TaskDataSpec, row: dict[str, Any]) -> tuple[str, ...]:
@@ -403,7 +412,11 @@ def _format_classification(spec, row, number, data_labels) -> TaskExample:
         raise InputError("classification needs label_names", file=spec.path, field="label_names")
     text = _need_text(_as_text(row[text_column]), spec, number, text_column)
     prompt = task_prompts()["classification"].format(input=text, labels=", ".join(names))
-    return TaskExample("classification", prompt, (label,), label_names=tuple(names), row=number)
+    names = tuple(names)
+    extra = {"input": text}
+    return TaskExample(
+        "classification", prompt, (label,), label_names=names, row=number, extra=extra
+    )
 
 
 def _label_name(value: Any, names: tuple[str, ...], spec, number: int, column: str) -> str:
@@ -441,7 +454,8 @@ def _format_messages(spec, row, number, labels) -> TaskExample:
     prompt = _last_turn(row, "user", spec, number)
     reference = _last_turn(row, "assistant", spec, number)
     names = tuple(spec.label_names or labels) if spec.task == "classification" else ()
-    return TaskExample(spec.task, prompt, (reference,), label_names=names, row=number)
+    extra = {"input": prompt}
+    return TaskExample(spec.task, prompt, (reference,), label_names=names, row=number, extra=extra)
 
 
 _FORMATTERS = {

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from builders.errors import InputError
+from builders.errors import InputError, MissingExtra
+from train_safety.evaluation.config import BACKENDS
 
 Conversation = list[dict[str, str]]
-BACKENDS = ("hf", "openai", "vllm")
 
 
 class Generator(Protocol):
@@ -137,10 +137,8 @@ class OpenAIGenerator:
     def load(self) -> None:
         try:
             import openai
-        except ImportError as error:
-            raise InputError(
-                "the openai backend needs the openai package (pip install openai)", field="backend"
-            ) from error
+        except ImportError:
+            raise MissingExtra("llm", needed_for="--backend openai", field="backend") from None
         api_key = os.environ.get(self.settings.api_key_env) or "EMPTY"
         self.client = openai.OpenAI(base_url=self.settings.base_url, api_key=api_key)
 

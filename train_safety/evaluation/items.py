@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ class EvalItem:
     references: tuple[str, ...] = ()
     tests: tuple[str, ...] = ()
     label_names: tuple[str, ...] = ()
+    source_text: str = ""  # helpfulness: the task input as the data holds it (overlap check)
     response: str = ""
     scored: dict[str, Any] = field(default_factory=dict)
 
@@ -89,17 +91,42 @@ def safety_items(config: EvalConfig) -> list[EvalItem]:
     return items
 
 
+def read_csv_rows(path: Path, field: str) -> list[dict[str, str]]:
+    """The rows of a UTF-8 CSV file; an unreadable, non-UTF-8 or malformed file is one line."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(
+            f"cannot read: {error.strerror or error}", file=str(path), field=field
+        ) from None
+    try:
+        text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise InputError(
+            f"not UTF-8 text (byte 0x{data[error.start]:02x} on line {line}); re-save it as UTF-8",
+            file=str(path),
+            field=field,
+        ) from None
+    try:
+        return list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        raise InputError(f"malformed CSV: {error}", file=str(path), field=field) from None
+
+
 def xstest_items(config: EvalConfig) -> list[EvalItem]:
     if not config.xstest:
         return []
     path = Path(config.xstest)
     if not path.is_file():
         raise InputError("XSTest file not found", file=str(path), field="xstest")
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    if rows and not {"prompt", "label"} <= set(rows[0]):
+    rows = read_csv_rows(path, "xstest")
+    if not rows or not {"prompt", "label"} <= set(rows[0]):
         raise InputError("needs 'prompt' and 'label' columns", file=str(path), field="xstest")
-    safe = [row for row in rows if row["label"].strip() == "safe"]
+    safe = [row for row in rows if (row.get("label") or "").strip() == "safe"]
+    for number, row in enumerate(rows, 1):
+        if (row.get("label") or "").strip() == "safe" and not (row.get("prompt") or "").strip():
+            raise InputError("empty prompt", file=str(path), row=number, field="prompt")
     return [
         EvalItem(
             section="over_refusal",
@@ -151,13 +178,17 @@ def helpfulness_items(config: EvalConfig) -> list[EvalItem]:
                     references=example.references,
                     tests=example.tests,
                     label_names=example.label_names,
+                    source_text=str(example.extra.get("input") or ""),
                 )
             )
     return items
 
 
 def evaluation_items(config: EvalConfig) -> list[EvalItem]:
+    from train_safety.evaluation.overlap import check_helpfulness_overlap
+
     items = safety_items(config) + xstest_items(config) + helpfulness_items(config)
     if not items:
         raise InputError("no prompts to evaluate", field="safety_data")
+    check_helpfulness_overlap(config, items)
     return items

@@ -16,10 +16,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from builders.cli import cli_main
+from builders.cli import cli_main, command_parser, require_extra
 from builders.errors import InputError
 from builders.options import (
     EXISTING_FILE,
+    WRITABLE_FILE,
     add_dataclass_flags,
     check_options,
     flag_overrides,
@@ -35,22 +36,49 @@ class JudgeFileOptions:
     """Every option of ``python -m train_safety.judge``."""
 
     input: str | None = option(
-        None, help="CSV, JSONL or Parquet file", metavar="FILE", required=True, path=EXISTING_FILE
+        None,
+        help="CSV, JSONL or Parquet file of generations",
+        metavar="FILE",
+        required=True,
+        path=EXISTING_FILE,
     )
-    prompt_column: str = option("prompt", help="column with the prompts", metavar="C")
-    response_column: str = option("response", help="column with the replies", metavar="C")
-    judge: str = option("keyword", help="keyword, openai:MODEL or hf:PATH")
-    rubric: str = option("binary", help="openai judges", choices=("binary", "strongreject"))
+    prompt_column: str = option(
+        "prompt", help="column with the prompts", metavar="COLUMN", nonempty=True
+    )
+    response_column: str = option(
+        "response", help="column with the replies", metavar="COLUMN", nonempty=True
+    )
+    judge: str = option(
+        "keyword",
+        help="keyword, openai:MODEL or hf:PATH",
+        metavar="JUDGE",
+        pattern=r"keyword|openai:.+|hf:.+",
+        pattern_hint="a judge: keyword, openai:MODEL or hf:PATH",
+    )
+    rubric: str = option(
+        "binary", help="the openai judge's rubric", choices=("binary", "strongreject")
+    )
     prompt_file: str | None = option(
-        None, help="openai judges: a template overriding the rubric's", path=EXISTING_FILE
+        None,
+        help="openai judges: a template overriding the rubric's",
+        metavar="FILE",
+        path=EXISTING_FILE,
     )
-    base_url: str | None = option(None, help="openai judges: server URL (else OPENAI_BASE_URL)")
-    concurrency: int = option(8, help="openai judges", low=1)
+    base_url: str | None = option(
+        None, help="openai judges: server URL (else OPENAI_BASE_URL)", metavar="URL"
+    )
+    concurrency: int = option(8, help="openai judges: requests in flight", metavar="N", low=1)
     classifier_format: str = option(
-        "auto", help="hf judges", choices=("auto", "wildguard", "llama_guard")
+        "auto",
+        help="hf judges: the classifier's prompt format",
+        choices=("auto", "wildguard", "llama_guard"),
     )
     out: str | None = option(
-        None, help="output file (CSV, JSONL or Parquet)", metavar="FILE", required=True
+        None,
+        help="output file (CSV, JSONL or Parquet)",
+        metavar="FILE",
+        required=True,
+        path=WRITABLE_FILE,
     )
 
     def __post_init__(self) -> None:
@@ -58,21 +86,27 @@ class JudgeFileOptions:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m train_safety.judge", description=__doc__.splitlines()[0]
-    )
+    parser = command_parser("python -m train_safety.judge", __doc__)
     add_dataclass_flags(parser, JudgeFileOptions)
     return parser
+
+
+def file_kind(path: Path, field: str) -> str:
+    """csv, jsonl or parquet, from the file's suffix."""
+    kind = READERS.get(path.suffix.lower())
+    if kind is None:
+        raise InputError(
+            f"unsupported file type '{path.suffix}': use {', '.join(READERS)}",
+            file=str(path),
+            field=field,
+        )
+    return kind
 
 
 def read_table(path: Path):
     import pandas as pd
 
-    kind = READERS.get(path.suffix.lower())
-    if kind is None:
-        raise InputError(
-            f"unsupported file type '{path.suffix}': use {', '.join(READERS)}", file=str(path)
-        )
+    kind = file_kind(path, "input")
     if not path.is_file():
         raise InputError("no such file", file=str(path))
     try:
@@ -81,16 +115,14 @@ def read_table(path: Path):
         if kind == "jsonl":
             return pd.read_json(path, lines=True)
         return pd.read_parquet(path)
-    except (ValueError, OSError) as error:
-        raise InputError(f"cannot read: {error}", file=str(path)) from error
+    except (ValueError, OSError, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read: {error}", file=str(path)) from None
+    except pd.errors.ParserError as error:
+        raise InputError(f"malformed CSV: {error}", file=str(path)) from None
 
 
 def write_table(frame, path: Path) -> None:
-    kind = READERS.get(path.suffix.lower())
-    if kind is None:
-        raise InputError(
-            f"unsupported file type '{path.suffix}': use {', '.join(READERS)}", file=str(path)
-        )
+    kind = file_kind(path, "out")
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
@@ -105,6 +137,14 @@ def write_table(frame, path: Path) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def require_judge_extra(judge: str) -> None:
+    """An ``openai:`` judge needs the ``llm`` extra, an ``hf:`` one the ``train`` extra."""
+    if judge.startswith("openai:"):
+        require_extra("llm", f"--judge {judge}", ("openai",))
+    elif judge.startswith("hf:"):
+        require_extra("train", f"--judge {judge}", ("torch", "transformers"))
 
 
 def _judge_options(args: JudgeFileOptions) -> dict:
@@ -127,6 +167,8 @@ def run(args: JudgeFileOptions) -> dict:
     from train_safety.evaluation.judges.registry import get_judge
 
     source = Path(args.input)
+    file_kind(Path(str(args.out)), "out")  # before any work
+    require_judge_extra(args.judge)
     frame = read_table(source)
     for column in (args.prompt_column, args.response_column):
         if column not in frame.columns:
@@ -135,12 +177,12 @@ def run(args: JudgeFileOptions) -> dict:
                 file=str(source),
                 field=column,
             )
-    for position, value in enumerate(frame[args.prompt_column]):
+    for row, value in enumerate(frame[args.prompt_column], 1):  # rows count from 1
         if not isinstance(value, str) or not value.strip():
             raise InputError(
                 "prompt is empty or not text",
                 file=str(source),
-                row=position,
+                row=row,
                 field=args.prompt_column,
             )
     responses = ["" if pd.isna(v) else str(v) for v in frame[args.response_column]]

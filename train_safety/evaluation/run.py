@@ -24,15 +24,17 @@ Python entry points: ``run_evaluation(EvalConfig(...)) -> dict``, ``rescore_eval
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import time
 from pathlib import Path
 from typing import Any
 
-from builders.cli import cli_main
+from builders.cli import cli_main, command_parser, require_extra
 from builders.errors import InputError
 from builders.options import (
     add_dataclass_flags,
+    check_paths,
     config_to_dict,
     flag_overrides,
     load_run_config,
@@ -41,13 +43,14 @@ from train_safety.evaluation.config import EvalConfig
 from train_safety.evaluation.items import EvalItem, evaluation_items
 from train_safety.evaluation.report import markdown_table, write_outputs
 from train_safety.evaluation.scoring import make_judge, score_items
+from train_safety.model_path import require_model_extra
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m train_safety.evaluate", description=__doc__.split("\n\n")[0]
+    parser = command_parser("python -m train_safety.evaluate", __doc__)
+    parser.add_argument(
+        "--config", default=None, metavar="FILE", help="YAML file; flags override its keys"
     )
-    parser.add_argument("--config", default=None, help="YAML file; flags override its keys")
     parser.add_argument(
         "--rescore",
         action="store_true",
@@ -69,10 +72,15 @@ def run_evaluation(
     (custom servers, custom judges, tests).
     """
     out = Path(config.out)
+    check_paths(config)  # before any work: an out that is a file, inputs that are missing
     if out.exists() and not config.force:
         raise InputError(
             "output folder exists (use --force to replace it)", file=str(out), field="out"
         )
+    if generator is None:
+        require_backend(config.backend)
+        if config.backend in ("hf", "vllm"):
+            require_model_extra(config.model)
     judge = judge or make_judge(config)
     items = evaluation_items(config)
     if generator is None:
@@ -98,6 +106,16 @@ def run_evaluation(
     write_outputs(out, results, items, config.force)
     cache.unlink(missing_ok=True)
     return results
+
+
+def require_backend(backend: str) -> None:
+    """The packages a backend imports only when it starts: checked before any work."""
+    if backend == "openai":
+        require_extra("llm", "--backend openai", ("openai",))
+    elif backend == "hf":
+        require_extra("train", "--backend hf", ("torch", "transformers"))
+    elif importlib.util.find_spec("vllm") is None:
+        raise InputError("--backend vllm needs vLLM: pip install vllm (GPU)", field="backend")
 
 
 def make_generator(config: EvalConfig) -> Any:
@@ -152,12 +170,12 @@ def rescore_evaluation(config: EvalConfig, judge: Any | None = None) -> dict[str
     judge = judge or make_judge(config)
     items = evaluation_items(config)
     saved: dict[tuple[str, str, str, str], str] = {}
-    with saved_file.open(encoding="utf-8") as handle:
+    with saved_file.open(encoding="utf-8", errors="replace") as handle:
         for line_number, line in enumerate(handle, 1):
             try:
                 record = json.loads(line)
                 saved[_item_key(record)] = record["response"]
-            except (json.JSONDecodeError, KeyError) as error:
+            except (json.JSONDecodeError, KeyError, TypeError) as error:
                 raise InputError(
                     f"unreadable saved reply ({error})",
                     file=str(saved_file),
@@ -174,8 +192,10 @@ def rescore_evaluation(config: EvalConfig, judge: Any | None = None) -> dict[str
         )
     for item in items:
         item.response = saved[_item_key(vars(item))]
-    previous = json.loads(previous_file.read_text(encoding="utf-8"))
+    previous = _read_results(previous_file)
     results = previous | {
+        "model": previous.get("model", config.model),
+        "prompts": len(items),
         "judge": config.judge,
         "first_turn": config.first_turn,
         "config": config_to_dict(config),
@@ -183,6 +203,17 @@ def rescore_evaluation(config: EvalConfig, judge: Any | None = None) -> dict[str
         "table": score_items(config, items, judge),
     }
     write_outputs(out, results, items, force=True)
+    return results
+
+
+def _read_results(path: Path) -> dict[str, Any]:
+    """An earlier ``results.json``: its fields are kept, the ones rescoring sets are replaced."""
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"not valid JSON ({error})", file=str(path)) from None
+    if not isinstance(results, dict):
+        raise InputError("not a JSON object", file=str(path))
     return results
 
 

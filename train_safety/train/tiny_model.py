@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builders.cli import cli_main
+from builders.cli import cli_main, command_parser
 from builders.options import (
+    EXISTING_DIR,
+    WRITABLE_DIR,
     add_dataclass_flags,
     check_options,
     flag_overrides,
@@ -122,10 +124,17 @@ class TinyModelOptions:
     """Every option of ``python -m train_safety.tiny_model``."""
 
     out: str | None = option(
-        None, help="folder to write the model and tokenizer to", metavar="DIR", required=True
+        None,
+        help="folder to write the model and tokenizer to",
+        metavar="DIR",
+        required=True,
+        path=WRITABLE_DIR,
     )
     build: str | None = option(
-        None, help="a build folder whose texts train the tokenizer", metavar="DIR"
+        None,
+        help="a build folder whose texts train the tokenizer (default: a fresh default build)",
+        metavar="DIR",
+        path=EXISTING_DIR,
     )
     seed: int = option(0, help="initialisation seed", metavar="INT")
 
@@ -133,10 +142,14 @@ class TinyModelOptions:
         check_options(self)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train_safety.tiny_model", description=__doc__)
+def make_parser() -> argparse.ArgumentParser:
+    parser = command_parser("python -m train_safety.tiny_model", __doc__)
     add_dataclass_flags(parser, TinyModelOptions)
-    parsed = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parsed = make_parser().parse_args(argv)
     return cli_main(lambda: make_tiny_model(parsed))
 
 

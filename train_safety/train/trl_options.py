@@ -9,6 +9,7 @@ differs from TRL's. A field TRL renames or drops fails at import, not silently a
 from __future__ import annotations
 
 import dataclasses
+import enum
 import types
 import typing
 from typing import Any
@@ -36,8 +37,23 @@ def _first_sentence(text: str) -> str:
     return text.split(". ")[0].rstrip(".")
 
 
-def trl_fields(source: type, defaults: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """``(name, type, field)`` for each named option of the TRL dataclass ``source``."""
+def _enum_choices(hint: Any) -> tuple[str, ...] | None:
+    """The values of an Enum in TRL's annotation (``SchedulerType | str``), else None."""
+    for arg in (hint, *typing.get_args(hint)):
+        if isinstance(arg, type) and issubclass(arg, enum.Enum):
+            return tuple(str(member.value) for member in arg)
+    return None
+
+
+def trl_fields(
+    source: type, defaults: dict[str, Any], constraints: dict[str, dict[str, Any]] | None = None
+) -> list[tuple[str, Any, Any]]:
+    """``(name, type, field)`` for each named option of the TRL dataclass ``source``.
+
+    ``constraints``: per option, the ranges TRL checks only once training starts (or never),
+    as ``option`` keywords (``{"learning_rate": {"low": 0, "low_open": True}}``), so a bad
+    value is refused before any work.
+    """
     hints = typing.get_type_hints(source)
     declared = {f.name: f for f in dataclasses.fields(source)}
     made = []
@@ -45,20 +61,30 @@ def trl_fields(source: type, defaults: dict[str, Any]) -> list[tuple[str, Any, A
         trl_field = declared[name]  # KeyError: TRL no longer has this option
         if default is TRL_DEFAULT:
             default = trl_field.default
-        choices = trl_field.metadata.get("choices")
+        choices = trl_field.metadata.get("choices") or _enum_choices(hints[name])
         help_text = _first_sentence(trl_field.metadata.get("help") or name)
         field = option(
             default,
             help=f"{help_text} (trl.{source.__name__})",
             choices=tuple(choices) if choices else None,
+            **(constraints or {}).get(name, {}),
         )
         made.append((name, _plain_type(hints[name]), field))
     return made
 
 
-def with_trl_options(base: type, name: str, sources: dict[type, dict[str, Any]]) -> type:
+def with_trl_options(
+    base: type,
+    name: str,
+    sources: dict[type, dict[str, Any]],
+    constraints: dict[str, dict[str, Any]] | None = None,
+) -> type:
     """A frozen dataclass ``name``: ``base``'s own options, then the TRL options of ``sources``."""
-    fields = [made for source, defaults in sources.items() for made in trl_fields(source, defaults)]
+    fields = [
+        made
+        for source, defaults in sources.items()
+        for made in trl_fields(source, defaults, constraints)
+    ]
     config = dataclasses.make_dataclass(name, fields, bases=(base,), frozen=True)
     config.__module__ = base.__module__
     config.__doc__ = base.__doc__

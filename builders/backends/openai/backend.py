@@ -32,6 +32,7 @@ from builders.backends.openai.client import (
     LLMClient,
     RequestFailed,
     RequestPending,
+    RequestStats,
 )
 from builders.backends.openai.cost import Budget, BudgetExceeded
 from builders.backends.openai.prompts import LLMPrompts
@@ -86,6 +87,7 @@ class OpenAIBackend:
         self.batch_poll_seconds = batch_poll_seconds
         self.batch: Any = None
         self.client = client_class(settings, cache, budget, on_change=self._refresh)
+        self.coordinator: Any = None  # the cluster's LLMCoordinator actor, once distributed
         self.generator = f"openai:{settings.model}"
         self.framing_fallbacks = 0
         self.seconds = 0.0
@@ -98,10 +100,93 @@ class OpenAIBackend:
         from langdetect import DetectorFactory
 
         DetectorFactory.seed = self.build_seed
-        self.cache.open()
+        if self.coordinator is None:
+            self.cache.open()
 
     def unload(self) -> None:
         self.cache.close()
+
+    # -- on a cluster (builders.executors.ray_data) -------------------------------------------
+
+    @property
+    def batch_rows(self) -> int:
+        """Jobs per Ray task: enough to fill ``--concurrency``, few enough to spread the jobs
+        over the workers."""
+        return max(16, 4 * self.settings.concurrency)
+
+    def distribute(self) -> None:
+        """Before copies of this backend run on Ray workers: one coordinator actor for the
+        cache, the budget, the rate limit and the requests in flight (``cluster.py``)."""
+        from builders.backends.openai.cluster import ClusterClient, start_coordinator
+
+        if self.batch_poll_seconds is not None:
+            from builders.errors import InputError
+
+            raise InputError("--batch runs with --executor local", field="batch")
+        self.coordinator = start_coordinator(
+            self.cache.folder,
+            self.budget,
+            self.settings.rpm,
+            self.settings.tpm,
+            self.settings.timeout_s,
+        )
+        self.client = ClusterClient(
+            self.settings,
+            self.cache,
+            self.budget,
+            on_change=self._refresh,
+            coordinator=self.coordinator,
+        )
+
+    def partial(self) -> dict[str, Any]:
+        """What this copy did since the last call (a worker's share of the report)."""
+        taken = {
+            "stats": self.client.stats,
+            "framing_fallbacks": self.framing_fallbacks,
+            "seconds": self.seconds,
+        }
+        self.client.stats = RequestStats()
+        self.framing_fallbacks = 0
+        self.seconds = 0.0
+        return taken
+
+    def absorb(self, partial: dict[str, Any]) -> None:
+        stats, theirs = self.client.stats, partial["stats"]
+        for name in (
+            "sent",
+            "answered",
+            "cached",
+            "failed",
+            "retries",
+            "prompt_tokens",
+            "completion_tokens",
+            "cached_prompt_tokens",
+            "cached_completion_tokens",
+        ):
+            setattr(stats, name, getattr(stats, name) + getattr(theirs, name))
+        stats.failures.update(theirs.failures)
+        stats.per_request.extend(theirs.per_request)
+        self.framing_fallbacks += partial["framing_fallbacks"]
+        self.seconds += partial["seconds"]
+
+    def gather(self) -> None:
+        """After the last row: the cluster's spending into this copy's budget; the coordinator
+        goes."""
+        if self.coordinator is None:
+            return
+        import ray
+
+        totals = ray.get(self.coordinator.totals.remote())
+        self.budget.spent_usd = totals["spent_usd"]
+        self.budget.stopped = totals["stopped"]
+        # The coordinator saw every attempt and answer; the workers' own counts miss those of a
+        # worker that was killed before it reported.
+        stats = self.client.stats
+        stats.sent, stats.answered = totals["sent"], totals["answered"]
+        stats.prompt_tokens = totals["prompt_tokens"]
+        stats.completion_tokens = totals["completion_tokens"]
+        ray.kill(self.coordinator)
+        self.coordinator = None
 
     def generate(self, jobs: Iterable[FramingJob]) -> Iterator[Example | GenerationFailure]:
         job_list = list(jobs)

@@ -70,6 +70,9 @@ class ResponseCache:
     def open(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        # Several processes may share the file (two builds, or a build and its cost estimate):
+        # a writer waits for another's commit instead of failing with "database is locked".
+        connection.execute("PRAGMA busy_timeout=60000")
         connection.execute("PRAGMA journal_mode=WAL")
         full = os.environ.get("MTS_LLM_CACHE_FSYNC") == "1"
         connection.execute(f"PRAGMA synchronous={'FULL' if full else 'NORMAL'}")
@@ -101,10 +104,13 @@ class ResponseCache:
             return None
         return CachedResponse(row[0], int(row[1]), int(row[2]), row[3] or "")
 
-    def put(self, key: str, role: str, response: CachedResponse) -> None:
-        """Commit one response now (autocommit: one WAL transaction per call)."""
-        self.connection.execute(
-            "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)",
+    def put(self, key: str, role: str, response: CachedResponse) -> CachedResponse:
+        """Commit one response now (autocommit: one WAL transaction per call) and return the
+        response the cache holds for ``key``. Content-addressed: if another writer stored this
+        key first, its answer stays and is returned (both answered the same request), so every
+        build that reads the key gets one answer."""
+        cursor = self.connection.execute(
+            "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 key,
                 role,
@@ -115,6 +121,10 @@ class ResponseCache:
                 time.time(),
             ),
         )
+        if cursor.rowcount == 1:
+            return response
+        stored = self.get(key)
+        return response if stored is None else stored
 
     def __len__(self) -> int:
         return int(self.connection.execute("SELECT COUNT(*) FROM responses").fetchone()[0])

@@ -267,7 +267,8 @@ class LLMClient:
         stored = CachedResponse(
             None if rejected else text, prompt_tokens, completion_tokens, rejected
         )
-        self.cache.put(key, request.role, stored)
+        stored = self.cache.put(key, request.role, stored)
+        rejected = stored.rejected
         self.stats.answered += 1
         self.stats.prompt_tokens += prompt_tokens
         self.stats.completion_tokens += completion_tokens
@@ -342,8 +343,13 @@ class LLMClient:
                     self.settings.backoff_cap_s, self.settings.backoff_base_s * 2**attempt
                 )
                 delay = self._random.uniform(0, ceiling)
-            await asyncio.sleep(min(delay, self.settings.backoff_cap_s))
+            await self._backoff(min(delay, self.settings.backoff_cap_s))
         raise AssertionError("unreachable")
+
+    async def _backoff(self, seconds: float) -> None:
+        """Wait before the next attempt (a cluster client first tells the coordinator it is
+        still working on the request)."""
+        await asyncio.sleep(seconds)
 
 
 def _parse(response: Any) -> tuple[str, tuple[int | None, int | None]]:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from builders.errors import InputError
+from builders.options import read_yaml_file
 from builders.resources import data_folder
 
 
@@ -24,12 +23,7 @@ class Price:
 
 
 def _read_prices(path: Path) -> dict[str, tuple[float, float]]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as error:
-        raise InputError("price table not found", file=str(path)) from error
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise InputError(f"cannot read price table: {error}", file=str(path)) from error
+    data = read_yaml_file(path, "price table") or {}
     table = data.get("prices", data) if isinstance(data, dict) else None
     if not isinstance(table, dict):
         raise InputError("price table must map model names", file=str(path), field="prices")

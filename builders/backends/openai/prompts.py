@@ -9,9 +9,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from builders.errors import InputError
+from builders.options import read_yaml_file
 from builders.resources import data_folder
 from builders.tasks.templates import render
 
@@ -100,11 +99,8 @@ class LLMPrompts:
 
 def load_llm_prompts(path: Path | None = None) -> LLMPrompts:
     path = path or data_folder("templates") / "llm.yaml"
-    try:
-        raw = path.read_bytes()
-        data = yaml.safe_load(raw.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise InputError(f"cannot read LLM prompts: {error}", file=str(path)) from error
+    data = read_yaml_file(path, "LLM prompt file")
+    raw = path.read_bytes()  # readable: read_yaml_file just read it
     if not isinstance(data, dict) or not isinstance(data.get("prompts"), dict):
         raise InputError("needs a 'prompts' mapping", file=str(path), field="prompts")
     roles = {}

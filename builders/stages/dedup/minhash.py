@@ -24,9 +24,10 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import numpy as np
 import yaml
@@ -184,8 +185,8 @@ class MinHasher:
 
     def frequent_shingles(self, texts: Sequence[str], chunk: int = 20_000) -> np.ndarray:
         """Sorted shingle hashes found in more than ``frequent_share`` of the texts (boilerplate)."""
-        limit = max(self.frequent_min_docs, self.frequent_share * len(texts))
-        if len(texts) <= limit:
+        limit = self.frequent_limit(len(texts))
+        if limit is None:
             return np.empty(0, dtype=np.uint64)
         parts = [self._doc_shingles(texts[s : s + chunk])[1] for s in range(0, len(texts), chunk)]
         hashes = np.sort(np.concatenate(parts))
@@ -193,10 +194,20 @@ class MinHasher:
         counts = np.diff(edges)
         return hashes[edges[:-1]][counts > limit]
 
-    def signatures(self, texts: Sequence[str], batch: int = 4000) -> np.ndarray:
+    def frequent_limit(self, block_size: int) -> float | None:
+        """The document count above which a shingle of a block this size is boilerplate (None:
+        the block is too small to have any)."""
+        limit = max(self.frequent_min_docs, self.frequent_share * block_size)
+        return None if block_size <= limit else limit
+
+    def signatures(
+        self, texts: Sequence[str], batch: int = 4000, frequent: np.ndarray | None = None
+    ) -> np.ndarray:
         """MinHash signatures, shape (len(texts), num_perm), uint32; boilerplate shingles left out
-        unless a text would have none left."""
-        frequent = self.frequent_shingles(texts)
+        unless a text would have none left. ``frequent``: the block's boilerplate shingles when
+        ``texts`` is only part of the block (computed from ``texts`` when None)."""
+        if frequent is None:
+            frequent = self.frequent_shingles(texts)
         out = np.empty((len(texts), self.num_perm), dtype=np.uint32)
         for start in range(0, len(texts), batch):
             stop = min(start + batch, len(texts))
@@ -247,13 +258,16 @@ def candidate_pairs(keys: np.ndarray, max_bucket: int = 40) -> set[tuple[int, in
         starts = np.concatenate(([0], edges))
         ends = np.concatenate((edges, [len(ordered)]))
         for start, end in zip(starts[ends - starts > 1], ends[ends - starts > 1], strict=True):
-            members = sorted(order[start:end].tolist())
-            if len(members) <= max_bucket:
-                pairs.update((a, b) for i, a in enumerate(members) for b in members[i + 1 :])
-            else:
-                pairs.update(itertools.pairwise(members))
-                pairs.update((members[0], b) for b in members[2:])
+            pairs.update(bucket_pairs(sorted(order[start:end].tolist()), max_bucket))
     return pairs
+
+
+def bucket_pairs(members: Sequence[Any], max_bucket: int = 40) -> Iterator[tuple[Any, Any]]:
+    """The candidate pairs of one LSH bucket whose members are in canonical order: all pairs, or
+    for a bucket larger than ``max_bucket`` each member with its neighbour and with the first."""
+    if len(members) <= max_bucket:
+        return ((a, b) for i, a in enumerate(members) for b in members[i + 1 :])
+    return itertools.chain(itertools.pairwise(members), ((members[0], b) for b in members[2:]))
 
 
 def query_pairs(index_keys: np.ndarray, query_keys: np.ndarray) -> set[tuple[int, int]]:
@@ -355,7 +369,9 @@ class NearDuplicateFinder:
                 for query, item in query_pairs(keys[: len(items)], keys[len(items) :]):
                     q, i = int(part[query]), int(items[item])
                     score = self.rule.score(queries[q], index[i])
-                    if score is not None and score > found.get(q, (-1, -1.0))[1]:
+                    best_item, best = found.get(q, (-1, -1.0))
+                    # Equal scores: the first index item wins, whatever order the pairs come in.
+                    if score is not None and (score > best or (score == best and i < best_item)):
                         found[q] = (i, score)
         return found
 

@@ -13,12 +13,14 @@ Leaving them out is what keeps the stage cheap at 500k+ rows.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from builders.schema import Example, Seed
-from builders.stage import AuditLog, BuildContext
+from builders.stage import NEAR, AuditLog, BuildContext, StageReport
 from builders.stages.dedup.minhash import NearDuplicateFinder, VerifyRule, fold
 
 TEMPLATE_GENERATOR = "template"
@@ -84,6 +86,101 @@ def cluster_report(clusters: Sequence[Sequence[str]]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class NearRecord:
+    """What a near-dup stage keeps of one item: all the clustering and the audit need.
+
+    ``order`` is the item's place in the canonical order (the order a whole-list run sees),
+    ``rank`` decides who survives inside a cluster (smallest), ``group``: records of one group
+    (the rows of one seed) are never compared, ``key`` identifies the item when the decision is
+    applied to the stream."""
+
+    key: str
+    order: tuple
+    rank: tuple
+    block: str
+    text: str  # folded
+    group: str | None
+    prompt: str
+    label: str  # how a dropped item names the survivor in the audit
+
+    @classmethod
+    def make(
+        cls,
+        order: tuple,
+        rank: tuple,
+        block: str,
+        prompt: str,
+        group: str | None,
+        label: str,
+    ) -> NearRecord:
+        text = fold(prompt)
+        key = hashlib.sha256(repr((block, order, text)).encode("utf-8")).hexdigest()[:32]
+        return cls(key, order, rank, block, text, group, prompt, label)
+
+
+NearDrops = dict[str, tuple[NearRecord, float | None]]
+
+
+def resolve_clusters(
+    clusters: Iterable[Sequence[NearRecord]], rule: VerifyRule
+) -> tuple[NearDrops, list[list[str]]]:
+    """Who goes in each cluster: {dropped key: (survivor, score)} and the previews for the report.
+
+    Clusters are taken in canonical order (by their first member), so every executor reports
+    them the same way."""
+    drops: NearDrops = {}
+    previews: list[list[str]] = []
+    for cluster in sorted(clusters, key=lambda members: min(m.order for m in members)):
+        members = sorted(sorted(cluster, key=lambda m: m.order), key=lambda m: m.rank)
+        texts = [member.text for member in members]
+
+        def skip(a: int, b: int, members: Sequence[NearRecord] = members) -> bool:
+            return members[a].group is not None and members[a].group == members[b].group
+
+        for kept, group in resolve_cluster(range(len(members)), texts, rule, skip).items():
+            winner = members[kept]
+            for index, score in group:
+                drops[members[index].key] = (winner, score)
+            previews.append([winner.prompt] + [members[i].prompt for i, _ in group])
+    return drops, previews
+
+
+def near_decisions(
+    records: Sequence[NearRecord], finder: NearDuplicateFinder
+) -> tuple[NearDrops, list[list[str]]]:
+    """Cluster the records (in canonical order) and decide who goes: the in-memory plan."""
+    ordered = sorted(records, key=lambda record: record.order)
+
+    def skip(a: int, b: int) -> bool:
+        group = ordered[a].group
+        return group is not None and group == ordered[b].group
+
+    found = finder.clusters(
+        [record.text for record in ordered], [record.block for record in ordered], skip
+    )
+    return resolve_clusters(([ordered[i] for i in members] for members in found), finder.rule)
+
+
+def _near_dedupe(stage: NearStage, items: list, audit: AuditLog) -> list:
+    """Run a near-dup stage over a whole list in memory."""
+    report = audit.stage(stage.name)
+    report.rows_in = len(items)
+    records = [stage.near_record(item) for item in items]
+    compared = [record for record in records if record is not None]
+    drops, previews = near_decisions(compared, stage.finder)
+    kept = []
+    for item, record in zip(items, records, strict=True):
+        if record is not None and record.key in drops:
+            winner, score = drops[record.key]
+            stage.drop_near(audit, report, item, winner, score)
+        else:
+            kept.append(item)
+    audit.quality[stage.name] = stage.near_quality(previews, len(compared))
+    report.rows_out = len(kept)
+    return kept
+
+
 def near_dedupe_seeds(
     ranked: list[tuple[int, Seed]],
     audit: AuditLog,
@@ -91,34 +188,9 @@ def near_dedupe_seeds(
     stage: str = "seed_near_dedupe",
 ) -> list[tuple[int, Seed]]:
     """Drop seeds that near-duplicate a higher-priority seed of the same kind and task."""
-    finder = finder or NearDuplicateFinder()
-    report = audit.stage(stage)
-    report.rows_in = len(ranked)
-    texts = [fold(seed.prompt) for _, seed in ranked]
-    blocks = [(seed.kind, seed.task) for _, seed in ranked]
-    dropped: set[int] = set()
-    previews = []
-    for members in finder.clusters(texts, blocks):
-        members.sort(key=lambda i: (ranked[i][0], ranked[i][1].id))
-        for kept, group in resolve_cluster(members, texts, finder.rule).items():
-            winner = ranked[kept][1]
-            for index, score in group:
-                detail = f"near-duplicate of seed {winner.id} ({winner.source})" + _similarity(
-                    score
-                )
-                audit.drop_seed(
-                    report,
-                    ranked[index][1],
-                    "near_duplicate_seed",
-                    detail,
-                    matched_prompt=winner.prompt,
-                )
-                dropped.add(index)
-            previews.append([winner.prompt] + [ranked[i][1].prompt for i, _ in group])
-    audit.quality[stage] = cluster_report(previews)
-    kept = [pair for index, pair in enumerate(ranked) if index not in dropped]
-    report.rows_out = len(kept)
-    return kept
+    near = NearSeedDedup(finder)
+    near.name = stage
+    return _near_dedupe(near, ranked, audit)
 
 
 def near_dedupe_examples(
@@ -129,45 +201,41 @@ def near_dedupe_examples(
     stage: str = "near_dedupe",
 ) -> list[Example]:
     """Drop rows whose user prompt near-duplicates a higher-priority row of the same kind and task."""
-    finder = finder or NearDuplicateFinder()
-    report = audit.stage(stage)
-    report.rows_in = len(examples)
-    compared = [i for i, example in enumerate(examples) if example.generator != TEMPLATE_GENERATOR]
-    texts = {i: fold(examples[i].user_prompt) for i in compared}
-    blocks = [(examples[i].kind, examples[i].task) for i in compared]
-
-    def skip(a: int, b: int) -> bool:
-        return examples[compared[a]].seed_id == examples[compared[b]].seed_id
-
-    def same_seed(a: int, b: int) -> bool:
-        return examples[a].seed_id == examples[b].seed_id
-
-    dropped: set[int] = set()
-    previews = []
-    found = finder.clusters([texts[i] for i in compared], blocks, skip)
-    for members in ([compared[m] for m in cluster] for cluster in found):
-        members.sort(
-            key=lambda i: (priority.get(examples[i].source, len(priority)), examples[i].id)
-        )
-        for kept, group in resolve_cluster(members, texts, finder.rule, same_seed).items():
-            winner = examples[kept]
-            for index, score in group:
-                audit.drop_example(
-                    report,
-                    examples[index],
-                    "near_duplicate_prompt",
-                    f"near-duplicate of {winner.id}" + _similarity(score),
-                    matched_prompt=winner.user_prompt,
-                )
-                dropped.add(index)
-            previews.append([winner.user_prompt] + [examples[i].user_prompt for i, _ in group])
-    audit.quality[stage] = {**cluster_report(previews), "rows_compared": len(compared)}
-    kept = [example for index, example in enumerate(examples) if index not in dropped]
-    report.rows_out = len(kept)
-    return kept
+    near = NearRowDedup(priority, finder)
+    near.name = stage
+    return _near_dedupe(near, examples, audit)
 
 
-class NearSeedDedup:
+class NearStage:
+    """What the two near-dup stages share (the ``NEAR`` kind of ``builders.stage``)."""
+
+    name: str
+    kind = NEAR
+
+    def __init__(self, finder: NearDuplicateFinder | None = None) -> None:
+        self.finder = finder or NearDuplicateFinder()
+
+    def near_record(self, item: Any) -> NearRecord | None:
+        raise NotImplementedError
+
+    def drop_near(
+        self,
+        audit: AuditLog,
+        report: StageReport,
+        item: Any,
+        winner: NearRecord,
+        score: float | None,
+    ) -> None:
+        raise NotImplementedError
+
+    def near_quality(self, previews: list[list[str]], compared: int) -> dict[str, Any]:
+        return cluster_report(previews)
+
+    def __call__(self, items: Iterable[Any], audit: AuditLog) -> Iterator[Any]:
+        yield from _near_dedupe(self, list(items), audit)
+
+
+class NearSeedDedup(NearStage):
     """Seeds: drop near-duplicates of a higher-priority seed (on unless ``--no-near-dedupe``)."""
 
     name = "seed_near_dedupe"
@@ -176,23 +244,74 @@ class NearSeedDedup:
     def from_build(cls, context: BuildContext) -> NearSeedDedup | None:
         return cls() if context.config.near_dedupe else None
 
-    def __call__(
-        self, ranked: Iterable[tuple[int, Seed]], audit: AuditLog
-    ) -> Iterator[tuple[int, Seed]]:
-        yield from near_dedupe_seeds(list(ranked), audit, stage=self.name)
+    def near_record(self, item: tuple[int, Seed]) -> NearRecord:
+        priority, seed = item
+        return NearRecord.make(
+            order=(priority, seed.id),
+            rank=(priority, seed.id),
+            block=f"{seed.kind}\x1f{seed.task or ''}",
+            prompt=seed.prompt,
+            group=None,
+            label=f"seed {seed.id} ({seed.source})",
+        )
+
+    def drop_near(
+        self,
+        audit: AuditLog,
+        report: StageReport,
+        item: tuple[int, Seed],
+        winner: NearRecord,
+        score: float | None,
+    ) -> None:
+        audit.drop_seed(
+            report,
+            item[1],
+            "near_duplicate_seed",
+            f"near-duplicate of {winner.label}" + _similarity(score),
+            matched_prompt=winner.prompt,
+        )
 
 
-class NearRowDedup:
+class NearRowDedup(NearStage):
     """Rows a backend worded: drop near-duplicates of a higher-priority row."""
 
     name = "near_dedupe"
 
-    def __init__(self, priority: dict[str, int]) -> None:
+    def __init__(self, priority: dict[str, int], finder: NearDuplicateFinder | None = None) -> None:
+        super().__init__(finder)
         self.priority = priority
 
     @classmethod
     def from_build(cls, context: BuildContext) -> NearRowDedup | None:
         return cls(context.priority) if context.config.near_dedupe else None
 
-    def __call__(self, examples: Iterable[Example], audit: AuditLog) -> Iterator[Example]:
-        yield from near_dedupe_examples(list(examples), self.priority, audit, stage=self.name)
+    def near_record(self, item: Example) -> NearRecord | None:
+        if item.generator == TEMPLATE_GENERATOR:
+            return None
+        return NearRecord.make(
+            order=(item.id,),
+            rank=(self.priority.get(item.source, len(self.priority)), item.id),
+            block=f"{item.kind}\x1f{item.task}",
+            prompt=item.user_prompt,
+            group=item.seed_id,
+            label=item.id,
+        )
+
+    def drop_near(
+        self,
+        audit: AuditLog,
+        report: StageReport,
+        item: Example,
+        winner: NearRecord,
+        score: float | None,
+    ) -> None:
+        audit.drop_example(
+            report,
+            item,
+            "near_duplicate_prompt",
+            f"near-duplicate of {winner.label}" + _similarity(score),
+            matched_prompt=winner.prompt,
+        )
+
+    def near_quality(self, previews: list[list[str]], compared: int) -> dict[str, Any]:
+        return {**cluster_report(previews), "rows_compared": compared}

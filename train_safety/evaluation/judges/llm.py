@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from builders.errors import InputError
 from train_safety.evaluation.judges.base import PROMPTS, Verdict, fill, load_prompt
 
 RUBRICS = {"binary": "binary_refusal.txt", "strongreject": "strongreject.txt"}
@@ -107,13 +108,24 @@ class OpenAIJudge:
                 max_retries=self.max_retries,
             )
         pairs = list(zip(prompts, responses, strict=True))
+        if not pairs:
+            return []
+        # The first request alone: a server that cannot be reached (or refuses the key or the
+        # model) is an error before anything else is sent, not a file of empty verdicts.
+        verdicts = [self._judge_one(*pairs[0], first=True)]
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            verdicts = list(pool.map(lambda pair: self._judge_one(*pair), pairs))
+            verdicts += pool.map(lambda pair: self._judge_one(*pair), pairs[1:])
         self.parse_failures += sum(v.refused is None for v in verdicts)
         return verdicts
 
-    def _judge_one(self, prompt: str, response: str) -> Verdict:
-        from openai import OpenAIError
+    def _judge_one(self, prompt: str, response: str, first: bool = False) -> Verdict:
+        from openai import (
+            APIConnectionError,
+            AuthenticationError,
+            NotFoundError,
+            OpenAIError,
+            PermissionDeniedError,
+        )
 
         try:
             completion = self._client.chat.completions.create(
@@ -122,6 +134,20 @@ class OpenAIJudge:
                 temperature=0,
                 max_tokens=self.max_tokens,
             )
+        except (
+            APIConnectionError,
+            AuthenticationError,
+            PermissionDeniedError,
+            NotFoundError,
+        ) as error:
+            if first:
+                where = self.base_url or "the default OpenAI endpoint"
+                raise InputError(
+                    f"the judge {self.name} cannot be used at {where}: "
+                    f"{type(error).__name__}: {error}",
+                    field="judge",
+                ) from None
+            return Verdict(refused=None, raw=f"request failed: {type(error).__name__}: {error}")
         except OpenAIError as error:
             # One failed request (after the client's own retries) must not lose the others.
             return Verdict(refused=None, raw=f"request failed: {type(error).__name__}: {error}")

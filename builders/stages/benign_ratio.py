@@ -1,0 +1,159 @@
+"""Benign ratio: keep at most ``--benign-ratio`` R benign rows per harmful row in each task config.
+
+Runs on framing jobs, right after reframing, so that an LLM backend is never paid for a row that
+sampling would drop. The target is taken per task config *and split* (the split each seed will
+land in, which the split stage decides from the seed alone), so train and test get the same
+benign:harmful ratio and no seed changes split.
+
+Benign rows made from harmful seeds (moderation labels, transform-only rows) are always kept and
+count towards the target; the rest of the room goes to benign seeds' rows in this order: each
+seed's first phrasing before any seed's second (more distinct inputs beat more phrasings of the
+same input), then the source listed first in ``--seeds``, then a hash of the build seed and the
+row (deterministic, and independent of input order). A task config with no harmful rows keeps
+its benign rows (there is no ratio to keep). Every row left out is in ``audit/removed.parquet``
+(reason ``over_benign_ratio``, its phrasing in ``detail``).
+
+A ``WHOLE`` stage (``builders.stage``): a target needs the counts of the whole stream. Jobs that
+are always kept pass at once; benign seeds' jobs wait on disk while the stage keeps one small
+record per job, so it holds no more than the dedup stages do. The result does not depend on the
+order jobs arrive in (the Ray executor delivers seeds in any order; a seed's phrasings arrive
+together, in reframing's order).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from builders.executors.spill import ItemSpill
+from builders.schema import stable_id
+from builders.stage import WHOLE, AuditLog, BuildContext
+from builders.stages.split import SPLITS, split_of
+from builders.tasks import FramingJob
+
+REASON = "over_benign_ratio"
+
+
+class BenignRatio:
+    """Samples benign framing jobs down to ``ratio`` × the harmful jobs of each task and split."""
+
+    name = "benign_ratio"
+    kind = WHOLE
+
+    def __init__(
+        self,
+        ratio: float,
+        test_fraction: float,
+        build_seed: int,
+        priority: dict[str, int],
+        tasks: Iterable[str] = (),
+    ) -> None:
+        self.ratio = ratio
+        self.tasks = list(tasks)
+        self.test_fraction = test_fraction
+        self.build_seed = build_seed
+        self.priority = priority
+        self._splits: dict[str, str] = {}
+
+    @classmethod
+    def from_build(cls, context: BuildContext) -> BenignRatio:
+        config = context.config
+        return cls(
+            config.benign_ratio, config.test_fraction, config.seed, context.priority, context.tasks
+        )
+
+    def split(self, job: FramingJob) -> str:
+        seed_id = job.seed.id
+        split = self._splits.get(seed_id)
+        if split is None:  # one hash per seed, not per phrasing
+            split = self._splits[seed_id] = split_of(seed_id, self.test_fraction, self.build_seed)
+        return split
+
+    def __call__(self, jobs: Iterable[FramingJob], audit: AuditLog) -> Iterator[FramingJob]:
+        with tempfile.TemporaryDirectory(prefix="benign-ratio-") as folder:
+            yield from self._sample(jobs, audit, Path(folder))
+
+    def _sample(
+        self, jobs: Iterable[FramingJob], audit: AuditLog, folder: Path
+    ) -> Iterator[FramingJob]:
+        report = audit.stage(self.name)
+        # Only benign seeds' jobs can be left out: the others pass at once, these wait on disk.
+        waiting = ItemSpill(folder, self.name)
+        harmful: Counter[tuple[str, str]] = Counter()
+        fixed: Counter[tuple[str, str]] = Counter()
+        # Per cell, the waiting jobs as (rank, position among the waiting, phrasing id).
+        pool: dict[tuple[str, str], list[tuple[Any, ...]]] = defaultdict(list)
+        seen: Counter[tuple[str, str]] = Counter()
+        tasks: set[str] = set()
+        for job in jobs:
+            report.rows_in += 1
+            cell = (job.task, self.split(job))
+            tasks.add(job.task)
+            if job.kind == "benign" and job.seed.kind != "harmful":
+                variant = seen[(job.task, job.seed.id)]
+                seen[(job.task, job.seed.id)] += 1
+                pool[cell].append((self._rank(job, variant), waiting.count, job.phrasing.id))
+                waiting.append(job)
+                continue
+            if job.kind == "harmful":
+                harmful[cell] += 1
+            else:
+                fixed[cell] += 1
+            report.rows_out += 1
+            yield job
+        tasks_with_harmful = {task for task, _ in harmful}
+        dropped: dict[int, str] = {}
+        for (task, split), entries in sorted(pool.items()):
+            if task not in tasks_with_harmful:
+                continue
+            target = math.floor(self.ratio * harmful[(task, split)] + 1e-9)
+            room = max(0, target - fixed[(task, split)])
+            if len(entries) <= room:
+                continue
+            entries.sort()
+            detail = f"{task} {split}: {room} of {len(entries)} benign rows kept; left out: "
+            for _, position, phrasing in entries[room:]:
+                dropped[position] = detail + phrasing
+        audit.quality["benign_ratio"] = self._summary(tasks, harmful, fixed, pool, dropped)
+        del pool
+        for position, job in enumerate(waiting.replay()):
+            if position in dropped:
+                audit.drop_seed(report, job.seed, REASON, dropped[position], task=job.task)
+            else:
+                report.rows_out += 1
+                yield job
+
+    def _rank(self, job: FramingJob, variant: int) -> tuple[int, int, str]:
+        return (
+            variant,
+            self.priority.get(job.seed.source, len(self.priority)),
+            stable_id(self.build_seed, self.name, job.id),
+        )
+
+    def _summary(
+        self,
+        present: set[str],
+        harmful: Counter[tuple[str, str]],
+        fixed: Counter[tuple[str, str]],
+        pool: dict[tuple[str, str], list[tuple[Any, ...]]],
+        dropped: dict[int, str],
+    ) -> dict[str, Any]:
+        """Per task (in the build's task order): harmful jobs, the benign pool and what was kept
+        (before later filters)."""
+        order = [task for task in self.tasks if task in present]
+        order += sorted(present - set(order))
+        configs = {}
+        for task in order:
+            cells = [(task, split) for split in SPLITS]
+            available = sum(fixed[c] + len(pool.get(c, ())) for c in cells)
+            removed = sum(1 for c in cells for e in pool.get(c, ()) if e[1] in dropped)
+            configs[task] = {
+                "harmful": sum(harmful[c] for c in cells),
+                "benign_pool": available,
+                "benign_kept": available - removed,
+            }
+        return {"ratio": self.ratio, "configs": configs}
