@@ -9,9 +9,10 @@ or text, as the data file holds it) is looked for in the user turns of the *trai
 - the safety build named in the model folder's ``data_manifest.json`` (what the model was
   actually trained on), at the split and configs it used, when that build is reachable.
 
-A match is containment on word boundaries after case and punctuation folding (the same test as
-``--decontaminate``; inputs under three words must match a whole prompt). Any match ends the
-evaluation with one line: how many items overlap, one of them and its build row (exit 2).
+A match is containment after ``--decontaminate``'s normalization (case, punctuation,
+abbreviations, articles, leading request words; the same index, without its fuzzy test). Any
+match ends the evaluation with one line: how many items overlap, one of them and its build row
+(exit 2).
 """
 
 from __future__ import annotations
@@ -52,17 +53,18 @@ def training_sources(config: EvalConfig) -> list[tuple[str, tuple[str, ...], str
 
 def contained_inputs(inputs: list[str], prompts: Iterable[tuple[str, str]]) -> dict[int, str]:
     """{index of an input: id of the first prompt that contains it} over ``(id, prompt)`` pairs
-    (containment on word boundaries after folding; inputs under three words match whole)."""
+    (containment after the decontamination normalization)."""
     evals = [EvalPrompt(text, fold(text), "", index) for index, text in enumerate(inputs)]
     evals = [prompt for prompt in evals if prompt.folded]
     if not evals:
         return {}
     finder = Decontaminator(EvalSet(prompts=evals))
+    pairs = list(prompts)
+    # Containment only (no fuzzy test): an input is in a row when the row holds all of it.
+    matches = finder.find([prompt for _, prompt in pairs], [False] * len(pairs))
     found: dict[int, str] = {}
-    for row_id, prompt in prompts:
-        index = finder.contained(fold(prompt))
-        if index is not None:
-            found.setdefault(evals[index].row, row_id)
+    for position, (item, _how, _score) in sorted(matches.items()):
+        found.setdefault(item.row, pairs[position][0])
     return found
 
 
