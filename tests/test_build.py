@@ -52,7 +52,7 @@ def test_layout_card_and_manifest(default_build):
     assert card["license"] == "apache-2.0"
     assert card["extra_gated_fields"] and card["task_categories"] == ["text-generation"]
     assert manifest["seed_sources"][0]["name"] == "bundled"
-    assert [s["stage"] for s in manifest["stages"]][:6] == [
+    assert [s["stage"] for s in manifest["stages"]][:7] == [
         "seed_dedupe",
         "seed_near_dedupe",
         "seed_refusal_check",

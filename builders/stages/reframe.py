@@ -47,7 +47,10 @@ class Reframe:
 
     def __call__(self, ranked: Iterable[tuple[int, Seed]], audit: AuditLog) -> Iterator[FramingJob]:
         report = audit.stage(self.name)
-        seeds = [seed for _, seed in ranked]
+        # Planned in one order whatever order the seeds arrive in (the Ray executor delivers
+        # them in any): each seed takes the wrappers the seeds before it left furthest below
+        # their share, so the order decides the rows.
+        seeds = [seed for _, seed in sorted(ranked, key=lambda pair: (pair[0], pair[1].id))]
         contexts = {
             task: with_balance(context, get_task(task).balance(seeds, context))
             for task, context in self.contexts.items()
