@@ -9,7 +9,8 @@ Benign rows made from harmful seeds (moderation labels, transform-only rows) are
 count towards the target; the rest of the room goes to benign seeds' rows in this order: first,
 in each wrapper, the rows that bring its benign rows up to R x its harmful rows (the planner
 shares every wrapper between the kinds; sampling that ignored wrappers would leave some wrappers
-mostly harmful and others only benign, and the wrapper would give the kind away), then the
+mostly harmful and others only benign, and the wrapper would give the kind away), and each
+sensitive look-alike's first row (the rows that teach a model not to over-refuse), then the
 others; within each, each seed's first phrasing before any seed's second (more distinct inputs
 beat more phrasings of the same input), then the source listed first in ``--seeds``, then a hash
 of the build seed and the row (deterministic, and independent of input order). A task config with no harmful rows keeps
@@ -104,7 +105,10 @@ class BenignRatio:
             if job.kind == "benign" and job.seed.kind != "harmful":
                 variant = seen[(job.task, job.seed.id)]
                 seen[(job.task, job.seed.id)] += 1
-                pool[cell].append((self._rank(job, variant), waiting.count, job.phrasing.id))
+                protected = "lookalike" in job.seed.extra and variant == 0
+                pool[cell].append(
+                    (self._rank(job, variant), waiting.count, job.phrasing.id, protected)
+                )
                 waiting.append(job)
                 continue
             if job.kind == "harmful":
@@ -125,7 +129,7 @@ class BenignRatio:
                 continue
             entries = self._balance_first(entries, (task, split), by_wrapper)
             detail = f"{task} {split}: {room} of {len(entries)} benign rows kept; left out: "
-            for _, position, phrasing in entries[room:]:
+            for _, position, phrasing, _ in entries[room:]:
                 dropped[position] = detail + phrasing
         audit.quality["benign_ratio"] = self._summary(tasks, harmful, fixed, pool, dropped)
         del pool
@@ -150,6 +154,9 @@ class BenignRatio:
         tiers = []
         for entry in entries:
             phrasing = entry[2]
+            if entry[3]:  # a sensitive look-alike's first row: the rows against over-refusal
+                tiers.append((0, entry))
+                continue
             key = (cell, phrasing)
             need = math.ceil(self.ratio * by_wrapper["harmful"][key] - 1e-9)
             need -= by_wrapper["benign"][key]
