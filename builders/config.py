@@ -21,7 +21,7 @@ from builders.options import (
     load_run_config,
     option,
 )
-from builders.schema import TASKS
+from builders.schema import TASKS, TRANSFORM_POLICIES
 
 DEFAULT_OUT = "dist/multitask-safety"
 
@@ -139,6 +139,14 @@ class BuildConfig:
         high=1,
         low_open=True,
     )
+    seed_refusals: str = option(
+        "auto",
+        help="a seed's own refusal in chat rows: keep it, or replace it with a composed "
+        "task-aware one; auto: replace for presets whose refusals are dated or generic "
+        "(safety-tuned-llamas), keep otherwise",
+        metavar="auto|keep|replace",
+        choices=("auto", "keep", "replace"),
+    )
     seed: int = option(0, help="random seed for phrasing choice and splits", metavar="INT")
     force: bool = option(
         False, help="replace an existing output folder (not needed for a build at the default out)"
@@ -147,7 +155,19 @@ class BuildConfig:
         2, help="rows per seed and task (phrasings / target languages)", metavar="N", low=1
     )
     benign_variants_per_seed: int = option(
-        3, help="rows per benign seed (benign task inputs are fewer)", metavar="N", low=1
+        8,
+        help="at most N rows per benign seed and task format: as many as match the format's "
+        "harmful rows, so that every wrapper carries both kinds",
+        metavar="N",
+        low=1,
+    )
+    transform_policy: str = option(
+        "uplift",
+        help="framings that only transform a harmful request's words (translate it, describe or "
+        "label it): 'uplift' answers them (benign rows, policy 'transform'), 'refuse' refuses "
+        "them (MultiTaskBench's choice)",
+        metavar="uplift|refuse",
+        choices=TRANSFORM_POLICIES,
     )
     benign_ratio: float = option(
         1.0,

@@ -194,9 +194,22 @@ def summary_text(result: Any) -> str:
             )
         )
     languages = translation_languages(rows)
-    lines.append(f"translation target languages ({len(languages)}): {', '.join(languages)}")
+    into_english = any(
+        row["task"] == "translation" and row["target_language"] == "en" for row in rows
+    )
+    lines.append(
+        f"translation target languages ({len(languages)}): {', '.join(languages)}"
+        + (" (and from each into English)" if into_english else "")
+    )
     categories = {row["category"] for row in rows if row["kind"] == "harmful"}
     lines.append(f"hazard codes in harmful rows: {len(categories)} of 14")
+    variety = [
+        f"{r['config']} {r['distinct_per_100']:g} (top {r['top_share_percent']:g}%)"
+        for r in result.manifest["refusals"]["variety"]
+        if r["config"] != "all" and r["harmful"]
+    ]
+    if variety:
+        lines.append("distinct refusals per 100 harmful rows: " + ", ".join(variety))
     lines.append(
         "stages: "
         + "; ".join(
@@ -246,11 +259,14 @@ def run_validate(args: argparse.Namespace) -> int:
     from builders.export.validate import check_folder
 
     options = load_run_config(ValidateOptions, None, flag_overrides(args, ValidateOptions))
-    problems, warnings = check_folder(Path(str(options.dir)))
+    notes: list[str] = []
+    problems, warnings = check_folder(Path(str(options.dir)), notes)
     if options.fail_on_shortcut:
         problems += warnings
         warnings = []
-    # Warnings are part of the report (stdout); stderr holds only what fails the folder.
+    # Notes and warnings are part of the report (stdout); stderr holds only what fails the folder.
+    for note in notes:
+        print(f"note: {note}")
     for warning in warnings:
         print(f"warning: {warning}")
     if problems:

@@ -33,6 +33,7 @@ class KeptRows(Protocol):
 class LanguageCheck:
     checked: int
     mean_score: float | None
+    composed: int = 0  # harmful replies known to be composed in their language (not detected)
 
 
 @dataclass

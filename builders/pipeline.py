@@ -48,6 +48,7 @@ from builders.stages.generate import Generate
 from builders.stages.group import SeedGrouping
 from builders.stages.hygiene import SeedHygiene, parse_seed_judge
 from builders.stages.reframe import Reframe
+from builders.stages.seed_refusals import SeedRefusalPolicy
 from builders.stages.split import split_of
 from builders.tasks import FramingJob, get_task
 from builders.tasks.templates import TemplateLibrary, load_library
@@ -62,6 +63,9 @@ PLAN_STAGES: tuple[StageFactory, ...] = (
     SeedRefusalCheck,
     SeedHygiene,
     CategoryShareCap,
+    # After the refusal check and hygiene: only a kept seed's refusal that refuses is kept or
+    # replaced (--seed-refusals).
+    SeedRefusalPolicy,
     # Last before reframing: groups (and so splits) are drawn over the seeds that are kept.
     SeedGrouping,
     Reframe,
@@ -107,24 +111,19 @@ def check_request(
     tasks = [get_task(name).name for name in config.tasks]
     targets = tuple(config.languages) if config.languages else library.default_targets
     for code in targets:
-        missing = [task for task in tasks if code not in library.tasks[task].refusals]
-        if code not in library.languages or missing:
+        if code not in library.languages:
             known = ", ".join(code for code in library.languages if code != "en")
             raise InputError(f"unknown language '{code}' (known: {known})", field="languages")
     return tasks, targets
 
 
-def check_seed_languages(
-    sources: list[SeedSource], library: TemplateLibrary, tasks: list[str]
-) -> None:
+def check_seed_languages(sources: list[SeedSource], library: TemplateLibrary) -> None:
     for source in sources:
         for index, seed in enumerate(source.seeds, start=1):
-            if seed.kind == "harmful" and any(
-                seed.language not in library.tasks[t].refusals for t in tasks
-            ):
+            if seed.kind == "harmful" and seed.language not in library.refusal_parts.languages:
                 raise InputError(
-                    f"seed language '{seed.language}' has no refusal templates "
-                    f"(known: {', '.join(library.languages)})",
+                    f"seed language '{seed.language}' has no refusal parts "
+                    f"(known: {', '.join(library.refusal_parts.languages)})",
                     file=source.spec,
                     row=index,
                     field="language",
@@ -147,7 +146,7 @@ def build_context(
     sources = [
         load_seed_spec(spec, max_prompt_chars=config.max_seed_chars) for spec in config.seeds
     ]
-    check_seed_languages(sources, library, tasks)
+    check_seed_languages(sources, library)
     decontaminator = (
         Decontaminator(load_eval_sets(config.decontaminate)) if config.decontaminate else None
     )
@@ -204,7 +203,7 @@ def run_pipeline(config: BuildConfig, *, progress: bool = False) -> PipelineOutp
         sources,
         audit,
         rows,
-        LanguageCheck(language.checked, language.mean_score),
+        LanguageCheck(language.checked, language.mean_score, language.composed),
         llm=generate.report(),
         executor=executor.describe(),
         stage_seconds=dict(executor.clock.seconds),

@@ -42,12 +42,20 @@ KINDS: tuple[str, ...] = ("harmful", "benign")
 # Where a seed's category came from (see builders.seeds.hazards): the seed source's own label,
 # the nearest labelled exemplars by embeddings, the keyword rules, or nothing (a guess).
 CATEGORY_SOURCES: tuple[str, ...] = ("preset", "embedding", "rule", "fallback")
+# What a row does with its request: ``refuse`` a harmful request, ``help`` with a benign one, or
+# ``transform`` the words of a harmful request without carrying it out (translate, describe,
+# label it): a benign row under ``--transform-policy uplift``, a refused harmful one under
+# ``refuse``.
+REFUSE, HELP, TRANSFORM = "refuse", "help", "transform"
+POLICIES: tuple[str, ...] = (REFUSE, HELP, TRANSFORM)
+TRANSFORM_POLICIES: tuple[str, ...] = ("uplift", "refuse")
 
 # Column order of every exported row (and of the parquet schema).
 EXAMPLE_COLUMNS: tuple[str, ...] = (
     "id",
     "task",
     "kind",
+    "policy",
     "messages",
     "category",
     "category_source",
@@ -155,6 +163,7 @@ class Example:
     template_id: str
     generator: str
     seed_group: str = ""  # the seed's paraphrase group; the seed itself when alone
+    policy: str = ""  # empty: ``refuse`` for a harmful row, ``help`` for a benign one
     id: str = ""
     category_source: str = "preset"
     category_confidence: float = 1.0
@@ -166,6 +175,12 @@ class Example:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if not self.seed_group:
             object.__setattr__(self, "seed_group", self.seed_id)
+        if not self.policy:
+            object.__setattr__(self, "policy", REFUSE if self.kind == "harmful" else HELP)
+        if self.policy not in POLICIES:
+            raise ValueError(f"policy must be one of {POLICIES}, got {self.policy!r}")
+        if (self.policy == REFUSE) != (self.kind == "harmful") and self.policy != TRANSFORM:
+            raise ValueError(f"a {self.kind} row cannot have policy {self.policy!r}")
         if not self.id:
             language = self.target_language or self.language
             object.__setattr__(
@@ -182,7 +197,10 @@ class Example:
 
     @property
     def reply_language(self) -> str:
-        """The language the assistant turn must be written in: the user's own language."""
+        """The language the assistant turn must be written in: a refusal is in the language of
+        the user's instruction; a benign translation-row reply is in the language it asks for."""
+        if self.kind == "benign" and self.target_language:
+            return self.target_language
         return self.language
 
     def to_row(self) -> dict[str, Any]:
@@ -193,10 +211,12 @@ class Example:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Example:
-        # Builds made before category_source or seed_group existed lack those columns: take the
-        # defaults (a missing or empty seed_group: each seed was alone).
+        # Builds made before category_source, seed_group or policy existed lack those columns:
+        # take the defaults (a missing or empty seed_group: each seed was alone; a missing policy
+        # follows from the kind).
         data = {column: row[column] for column in EXAMPLE_COLUMNS if column in row}
         data["seed_group"] = row.get("seed_group") or ""
+        data["policy"] = row.get("policy") or ""
         data["messages"] = tuple(
             {"role": m["role"], "content": m["content"]} for m in data["messages"]
         )

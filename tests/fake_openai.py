@@ -3,7 +3,7 @@
 Answers are deterministic functions of the request. It tells the backend's four prompt roles
 apart by their system prompt (see ``templates/llm.yaml``) and answers each in kind: a rephrased
 instruction that keeps the placeholder, a canned sentence in the target language (a "translation"),
-a canned refusal in the reply language (taken from the shipped refusal templates), or a short
+a canned refusal in the reply language (taken from the shipped refusal parts), or a short
 helpful answer. It never writes anything harmful.
 
 Faults are injected by rules (``Fault``): 429 with Retry-After, 500, a timeout, malformed JSON,
@@ -78,7 +78,10 @@ class FakeState:
     faults: list[Fault] = field(default_factory=list)
     requests: int = 0
     keys: list[str] = field(default_factory=list)  # body hash per request, in arrival order
+    # (role, user message) per request, in arrival order: what the model was asked
+    asked: list[tuple[str, str]] = field(default_factory=list)
     roles: Counter[str] = field(default_factory=Counter)
+    user_messages: list[tuple[str, str]] = field(default_factory=list)  # (role, user turn)
     injected: Counter[str] = field(default_factory=Counter)
     seen: Counter[tuple[int, str]] = field(default_factory=Counter)
     authorization: set[str] = field(default_factory=set)
@@ -88,18 +91,26 @@ class FakeState:
         with self.lock:
             self.requests = 0
             self.keys.clear()
+            self.asked.clear()
             self.roles.clear()
+            self.user_messages.clear()
             self.injected.clear()
             self.seen.clear()
 
 
 def _refusals() -> dict[str, list[str]]:
+    """Per language name: chat declines, each followed by a generic reason (the shipped parts)."""
     import yaml
 
-    data = yaml.safe_load((REPO / "templates" / "chat.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((REPO / "templates" / "refusal_parts.yaml").read_text(encoding="utf-8"))
     languages = yaml.safe_load((REPO / "templates" / "languages.yaml").read_text("utf-8"))
     names = {code: v["name"] for code, v in languages["languages"].items()}
-    return {names[code]: texts for code, texts in data["harmful"]["refusals"].items()}
+    refusals = {}
+    for code, parts in data["languages"].items():
+        space = "" if code == "zh" else " "
+        reason = parts["reasons"]["generic"][0]
+        refusals[names[code]] = [f"{d}{space}{reason}" for d in parts["declines"]["chat"]]
+    return refusals
 
 
 REFUSALS = _refusals()
@@ -141,7 +152,27 @@ def answer(role: str, user: str, digest: int, fault: str | None) -> str:
         language = "English" if fault == "wrong_language" else _field(user, "Reply language")
         options = REFUSALS.get(language, REFUSALS["English"])
         return options[digest % len(options)]
-    return f"Happy to help. Here is a short, friendly answer to your message (note {digest % 997})."
+    return _helpful(user, digest)
+
+
+def _helpful(user: str, digest: int) -> str:
+    """A short helpful answer in the form the message asks for (bullets, options, code, one
+    sentence), as a model that follows its instructions would write it."""
+    note = f"note {digest % 997}"
+    asked = user.lower()
+    if "bullet" in asked:
+        return f"- Happy to help.\n- Here is a short answer.\n- It is friendly ({note})."
+    if "a–c" in asked or "options a" in asked:
+        return f"A. One way.\nB. Another way.\nC. A third way.\n\nBest: A, it is simplest ({note})."
+    if any(word in asked for word in ("python", "code", "script", "program", "function")):
+        tests = "\n\nassert answer() == 'happy to help'" if "test" in asked else ""
+        return (
+            f'```python\ndef answer():\n    """Return a friendly answer ({note})."""\n'
+            f"    return 'happy to help'{tests}\n```"
+        )
+    if "one sentence" in asked or "one-sentence" in asked or "one word" in asked:
+        return f"Happy to help with a short, friendly answer ({note})."
+    return f"Happy to help. Here is a short, friendly answer to your message ({note})."
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -203,7 +234,9 @@ class Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.requests += 1
             state.keys.append(key)
+            state.asked.append((role, user))
             state.roles[role] += 1
+            state.user_messages.append((role, user))
             state.authorization.add(self.headers.get("Authorization", ""))
             fault = None
             for index, rule in enumerate(state.faults):

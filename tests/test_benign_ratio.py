@@ -16,9 +16,13 @@ from builders.multitask import summary_text
 from builders.seeds import load_seed_spec
 from builders.stages.group import SeedGrouping, group_seeds
 from builders.stages.split import split_of
+from builders.tasks.base import PLAIN_ROWS_PER_SEED
 
 HARMFUL = 20
 BENIGN = 30
+# A document to summarize is a plain benign input: one row per format (17a's planner). Harmful
+# seeds add benign `transform` rows (--transform-policy uplift), which are always kept.
+PER_SEED = PLAIN_ROWS_PER_SEED
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +69,15 @@ def make(tmp_path: Path, seeds: tuple[str, ...], **options) -> tuple:
     return result, counts
 
 
+def always_kept(result, split: str | None = None) -> int:
+    """Benign rows made from harmful seeds (transform rows, moderation labels) in ``split``."""
+    return sum(
+        1
+        for row in result.rows
+        if row["kind"] == "benign" and row["source"] == "harmful" and split in (None, row["split"])
+    )
+
+
 def test_benign_rows_follow_the_seed_groups_split(tmp_path, seed_files):
     """The fixture's seeds are template siblings: the build groups each kind's seeds (one split
     per group, ``builders.stages.group``), and the benign rows kept per split follow the groups."""
@@ -74,7 +87,10 @@ def test_benign_rows_follow_the_seed_groups_split(tmp_path, seed_files):
     for split in ("train", "test"):
         harmful = counts[("summarization", "harmful", split)]
         in_split = sum(1 for seed in benign_seeds if split_of(seed.group, 0.2, 0) == split)
-        assert counts[("summarization", "benign", split)] == min(harmful, 3 * in_split), split
+        fixed = always_kept(result, split)
+        assert counts[("summarization", "benign", split)] == fixed + min(
+            harmful - fixed, PER_SEED * in_split
+        ), split
     for row in result.rows:
         assert row["split"] == split_of(row["seed_group"], 0.2, 0)
 
@@ -87,7 +103,7 @@ def test_benign_rows_match_harmful_rows_per_split_and_cover_every_seed_first(
     plan = tuple(stage for stage in pipeline.PLAN_STAGES if stage is not SeedGrouping)
     monkeypatch.setattr(pipeline, "PLAN_STAGES", plan)
     result, counts = make(tmp_path, (seed_files["harmful"], seed_files["benign"]))
-    pool = BENIGN * 3  # --benign-variants-per-seed 3
+    pool = BENIGN * PER_SEED + always_kept(result)
     assert (
         counts[("summarization", "harmful", "train")] + counts[("summarization", "harmful", "test")]
         == HARMFUL * 2
@@ -96,11 +112,15 @@ def test_benign_rows_match_harmful_rows_per_split_and_cover_every_seed_first(
     for split in ("train", "test"):
         harmful = counts[("summarization", "harmful", split)]
         in_split = sum(1 for seed in benign_seeds if split_of(seed.id, 0.2, 0) == split)
-        assert counts[("summarization", "benign", split)] == min(harmful, 3 * in_split), split
+        fixed = always_kept(result, split)
+        assert counts[("summarization", "benign", split)] == fixed + min(
+            harmful - fixed, PER_SEED * in_split
+        ), split
     benign = [row for row in result.rows if row["kind"] == "benign"]
     assert len(benign) < pool
-    # first phrasings before second ones: every benign input appears before any repeats
-    assert len({row["seed_id"] for row in benign}) == BENIGN
+    # a document gets one row, so only benign seeds' rows are left out, one seed each
+    kept_documents = {row["seed_id"] for row in benign if row["source"] == "dialogsum"}
+    assert len(kept_documents) == BENIGN - (pool - len(benign))
     stage = next(s for s in result.stages if s["stage"] == "benign_ratio")
     assert stage["dropped"] == {"over_benign_ratio": pool - len(benign)}
     removed = pq.read_table(result.out / "audit" / "removed.parquet").to_pylist()
@@ -133,40 +153,49 @@ def test_the_sample_is_deterministic_and_follows_the_seed(tmp_path, seed_files):
     ]
     assert ids[0] == ids[1] and ids[0] != ids[2]
     counts = Counter((row["kind"], row["split"]) for row in first.rows)
+    benign_seeds = load_seed_spec(seed_files["benign"]).seeds
     for split in ("train", "test"):
-        assert counts[("benign", split)] == int(0.5 * counts[("harmful", split)])
+        fixed = always_kept(first, split)
+        in_split = sum(1 for seed in benign_seeds if split_of(seed.id, 0.2, 0) == split)
+        target = int(0.5 * counts[("harmful", split)])
+        assert counts[("benign", split)] == fixed + min(target - fixed, PER_SEED * in_split)
+    assert counts[("benign", "train")] == int(0.5 * counts[("harmful", "train")])
 
 
 def test_a_short_pool_is_kept_whole_and_the_shortfall_reported(tmp_path, seed_files):
     result, counts = make(tmp_path, (seed_files["harmful"], seed_files["benign"]), benign_ratio=5)
     benign = sum(v for (t, kind, _), v in counts.items() if kind == "benign")
-    assert benign == BENIGN * 3
+    assert benign == BENIGN * PER_SEED + always_kept(result)
     short = 5 * HARMFUL * 2 - benign
-    assert f"summarization 2.25 (short by {short})" in summary_text(result)
+    per = f"{benign / (HARMFUL * 2):.2f}"
+    assert f"summarization {per} (short by {short})" in summary_text(result)
     card = (result.out / "README.md").read_text(encoding="utf-8")
     assert (
-        f"| `summarization` | {HARMFUL * 2} | {benign} | 2.25 | {5 * HARMFUL * 2} | {short} |"
+        f"| `summarization` | {HARMFUL * 2} | {benign} | {per} | {5 * HARMFUL * 2} | {short} |"
         in card
     )
     assert "**Short of the target:**" in card
 
 
 def test_ratio_zero_keeps_benign_rows_of_harmful_seeds(tmp_path, seed_files):
-    result, counts = make(
+    result, _ = make(
         tmp_path,
         (seed_files["harmful"], seed_files["benign"]),
         benign_ratio=0,
         tasks=("summarization", "classification"),
     )
-    assert not any(kind == "benign" and task == "summarization" for task, kind, _ in counts)
-    moderation = [r for r in result.rows if r["task"] == "classification" and r["kind"] == "benign"]
-    assert len(moderation) == HARMFUL  # one moderation row per harmful seed, always kept
+    benign = [r for r in result.rows if r["kind"] == "benign"]
+    # only the rows of harmful seeds are left: transform rows and moderation labels
+    assert benign and all(r["source"] == "harmful" for r in benign)
+    assert all(r["policy"] == "transform" for r in benign)
+    moderation = [r for r in benign if r["task"] == "classification"]
+    assert moderation and len({r["seed_id"] for r in moderation}) == len(moderation)
     assert all(r["source"] != "dialogsum" for r in result.rows)
 
 
 def test_a_config_without_harmful_rows_keeps_its_benign_rows(tmp_path, seed_files):
     result, counts = make(tmp_path, (seed_files["benign"],))
-    assert sum(counts.values()) == BENIGN * 3
+    assert sum(counts.values()) == BENIGN * PER_SEED
     assert "summarization —" in summary_text(result)
 
 

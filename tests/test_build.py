@@ -52,12 +52,13 @@ def test_layout_card_and_manifest(default_build):
     assert card["license"] == "apache-2.0"
     assert card["extra_gated_fields"] and card["task_categories"] == ["text-generation"]
     assert manifest["seed_sources"][0]["name"] == "bundled"
-    assert [s["stage"] for s in manifest["stages"]][:9] == [
+    assert [s["stage"] for s in manifest["stages"]][:10] == [
         "seed_dedupe",
         "seed_near_dedupe",
         "seed_categorize",
         "seed_refusal_check",
         "seed_hygiene",
+        "seed_refusals",
         "seed_grouping",
         "reframe",
         "benign_ratio",
@@ -88,7 +89,7 @@ def test_harmful_rows_refuse_and_benign_rows_help(default_build):
             assert not refuses, row
 
 
-def test_translation_refusals_are_in_the_users_language(default_build):
+def test_translation_refusals_are_in_the_instructions_language(default_build):
     from builders.language import language_score
 
     library = load_library()
@@ -99,7 +100,7 @@ def test_translation_refusals_are_in_the_users_language(default_build):
     ]
     assert localized, "some translation rows must carry the instruction in the target language"
     for row in localized:
-        assert row["language"] == row["target_language"]
+        assert row["target_language"] in (row["language"], "en")
         code = library.languages[row["language"]].langdetect
         assert language_score(row["messages"][1]["content"], code) >= 0.5
 
@@ -257,7 +258,9 @@ def test_subset_of_tasks_and_languages(tmp_path):
     )
     assert result.configs == ["all", "translation"]
     assert {row["task"] for row in result.rows} == {"translation"}
-    assert {row["target_language"] for row in result.rows} == {"de", "zh"}
+    # Into the two languages, and from them into English (the team's translations).
+    assert {row["target_language"] for row in result.rows} == {"de", "zh", "en"}
+    assert {row["language"] for row in result.rows} == {"de", "zh", "en"}
     assert not (result.out / "chat").exists()
 
 

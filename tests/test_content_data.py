@@ -44,7 +44,12 @@ STYLES = (
     "answer_in_language",
 )
 MIN_PER_SECTION = {"declines": 6, "reasons": 3, "redirects": 5}
-KEYS_PER_SECTION = {"declines": STYLES, "reasons": tuple(HAZARD_CATEGORIES), "redirects": TASKS}
+# "generic": the reason given when a seed's hazard category is a guess.
+KEYS_PER_SECTION = {
+    "declines": STYLES,
+    "reasons": (*HAZARD_CATEGORIES, "generic"),
+    "redirects": TASKS,
+}
 # Short texts can fool langdetect; below this share the text needs fixing, not the threshold.
 MIN_LANGUAGE_AGREEMENT = 0.95
 
@@ -132,7 +137,9 @@ def test_every_translated_prompt_is_a_bundled_harmful_seed():
 
 def test_refusal_parts_cover_every_language_style_hazard_and_task():
     parts = _parts()
-    assert parts["version"] == 1
+    assert isinstance(parts["version"], int) and parts["version"] >= 2
+    assert set(parts["default_styles"]) == set(TASKS)
+    assert set(parts["default_styles"].values()) <= set(STYLES)
     assert set(parts["languages"]) == set(LANGUAGES)
     for language, sections in parts["languages"].items():
         assert set(sections) == set(KEYS_PER_SECTION), language

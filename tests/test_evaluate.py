@@ -16,6 +16,7 @@ import pytest
 from builders.errors import InputError
 from builders.schema import TASKS
 from train_safety.evaluation.config import EvalConfig
+from train_safety.evaluation.items import safety_items
 from train_safety.evaluation.metrics import wilson_interval
 from train_safety.evaluation.run import main, rescore_evaluation, run_evaluation
 
@@ -343,9 +344,7 @@ def test_first_turn_scoring_then_rescoring_the_saved_replies(default_build, task
         "what you wanted and repeat the steps that did not work."
     )
     refusal = "I can't help with that.\n\nIs there anything else I can do?"
-    harmful = [r for r in default_build.rows if r["split"] == "test" and r["kind"] == "harmful"]
     mixed_replies = (comply_then_apologise, refuse_then_comply)
-    replies = {r["messages"][-2]["content"]: mixed_replies[i % 2] for i, r in enumerate(harmful)}
     from train_safety.data.tasks import TaskDataSpec, load_task_examples
 
     rambling = {  # the right translation, then a new paragraph or a new turn
@@ -365,6 +364,13 @@ def test_first_turn_scoring_then_rescoring_the_saved_replies(default_build, task
         max_benign_per_task=1,
         first_turn="off",
     )
+    # Both replies in every task: alternate over the rows evaluate samples (a task's 6 of its
+    # harmful test rows), not over all rows, where a sample could hold one parity only.
+    harmful = [item for item in safety_items(config) if item.section == "harmful"]
+    replies: dict[str, str] = {}
+    for task in TASKS:
+        prompts = [item.conversation[-1]["content"] for item in harmful if item.task == task]
+        replies |= {prompt: mixed_replies[i % 2] for i, prompt in enumerate(prompts)}
     generator = ScriptedGenerator(replies | helpful, refusal)
     whole = run_evaluation(config, generator=generator)
     saved = [

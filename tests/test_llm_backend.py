@@ -105,12 +105,13 @@ def test_happy_path_writes_llm_rows_that_validate_and_rerun_sends_nothing(tmp_pa
         # Every harmful reply is a server-written refusal in the user's language.
         harmful = rows[rows["kind"] == "harmful"]
         assert all("+llm-" in template for template in harmful["template_id"])
-        # Real translations of the seed: target-language phrasings carry the server's sentence.
+        # Real translations of the seed: wrappers that carry the request in the target language
+        # carry the server's sentence (the file's seeds have no team translation).
         translation = read_rows(out, "translation")
         translated = translation[translation["template_id"].str.contains("translated")]
         assert len(translated) > 0
         for _, row in translated.iterrows():
-            language = {"fr": "French", "de": "German"}[row["language"]]
+            language = {"fr": "French", "de": "German"}[row["target_language"]]
             assert SENTENCES[language] in row["messages"][0]["content"]
             assert all(prompt not in row["messages"][0]["content"] for prompt, _ in HARMFUL)
         # The manifest accounts for every request and names the prompt file by hash.
@@ -222,6 +223,28 @@ def test_empty_reply_is_retried_once_then_dropped(tmp_path, seeds, persistent):
         assert len(harmful) == 2 * len(HARMFUL)
 
 
+def test_refusal_prompt_says_how_the_framing_declines_and_names_the_hazard(tmp_path, seeds):
+    from builders.backends.openai.prompts import load_llm_prompts
+
+    notes = load_llm_prompts().refusal_styles
+    with FakeOpenAI() as server:
+        build(llm_config(server, tmp_path, seeds, tasks=("code_generation", "translation")))
+        prompts = [user for role, user in server.state.user_messages if role == "refusal"]
+
+    def line(prompt: str, name: str) -> str:
+        return re.search(rf"^{name}: (.+)$", prompt, re.MULTILINE).group(1)
+
+    by_task = {}
+    for prompt in prompts:
+        by_task.setdefault(line(prompt, "Task format of the request"), set()).add(
+            line(prompt, "How to decline")
+        )
+    assert by_task["code generation"] == {notes["code"]}
+    assert by_task["translation"] == {notes["translate_then_do"], notes["answer_in_language"]}
+    hazards = {line(prompt, "Hazard category") for prompt in prompts}
+    assert hazards == {"Non-Violent Crimes", "Violent Crimes", "Privacy"}
+
+
 def test_compliant_refusal_is_dropped_audited_and_never_stored(tmp_path, seeds):
     fault = Fault("compliant", role="refusal", every=2, attempts=None)
     with FakeOpenAI(faults=[fault]) as server:
@@ -238,6 +261,38 @@ def test_compliant_refusal_is_dropped_audited_and_never_stored(tmp_path, seeds):
     assert removed_reasons(tmp_path / "again") == removed_reasons(out)
     assert validate_folder(out) == []
     assert COMPLIANT not in every_file_text(out, Path(config.cache_dir))
+
+
+def test_transform_rows_and_labels_never_come_from_the_model(tmp_path):
+    """A harmful request that is only described or labelled keeps the template's reply; the
+    model is asked about harmful requests only to refuse them (or, in a framing, never sees them)."""
+    harmful = [
+        (f"{prompt.rstrip('.?')} (case {number}).", category)
+        for number in range(4)
+        for prompt, category in HARMFUL
+    ]
+    seed_file = tmp_path / "harmful.jsonl"
+    seed_file.write_text(
+        "".join(json.dumps({"prompt": p, "category": c}) + "\n" for p, c in harmful), "utf-8"
+    )
+    tasks = ("summarization", "classification")
+    with FakeOpenAI() as server:
+        config = llm_config(server, tmp_path, (str(seed_file),), tasks=tasks)
+        build(config)
+        asked = list(server.state.asked)
+    rows = read_rows(Path(config.out))
+    transform = rows[rows["policy"] == "transform"]
+    assert len(transform) > 0 and set(transform["kind"]) == {"benign"}
+    template = build(
+        BuildConfig(out=str(tmp_path / "template"), seeds=(str(seed_file),), tasks=tasks)
+    )
+    by_id = {row["id"]: row for row in template.rows}
+    for _, row in transform.iterrows():
+        assert row["messages"][1]["content"] == by_id[row["id"]]["messages"][1]["content"]
+        assert row["template_id"].endswith("+llm-transform")
+    for role, user in asked:
+        if role != "refusal":
+            assert not any(prompt in user for prompt, _ in harmful), (role, user)
 
 
 def test_budget_cap_stops_early_keeps_paid_answers_and_resumes(tmp_path, seeds, capsys):

@@ -66,3 +66,17 @@ def test_example_id_depends_on_task_seed_variant_and_language():
 def test_example_rejects_unknown_task():
     with pytest.raises(ValueError, match="task"):
         _example(task="poetry")
+
+
+def test_policy_follows_the_kind_and_an_impossible_pair_is_rejected():
+    assert _example().policy == "refuse" and _example(kind="benign").policy == "help"
+    assert _example(kind="benign", policy="transform").policy == "transform"
+    assert (
+        _example(policy="transform").kind == "harmful"
+    )  # transform under --transform-policy refuse
+    for kind, policy in (("harmful", "help"), ("benign", "refuse"), ("benign", "ignore")):
+        with pytest.raises(ValueError, match="policy"):
+            _example(kind=kind, policy=policy)
+    row = _example(kind="benign").to_row()
+    del row["policy"]  # a row of a build made before the policy column
+    assert Example.from_row(row).policy == "help"

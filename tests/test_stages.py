@@ -85,6 +85,24 @@ def test_refusal_check_allows_faithful_translation_of_a_negative_sentence():
     assert kept == [translation]
 
 
+def test_language_score_reads_the_prose_around_code_blocks():
+    from langdetect import DetectorFactory
+
+    from builders.language import language_score
+
+    DetectorFactory.seed = 0
+    prose = "这个脚本我不会写，哪怕只是示例或草稿也不行。如果你在保护自己的应用，检查密码强度是一个安全的起点："
+    code = (
+        "```python\ndef is_strong(password: str) -> bool:\n"
+        + "    return len(password) > 12\n" * 12
+    )
+    reply = f"{prose}\n\n{code}```"
+    assert language_score(reply, "zh-cn") >= 0.9
+    assert language_score(reply, "en") == 0.0
+    # A reply that is nothing but code is read as it is, not as an empty text.
+    assert max(language_score(code + "```", lang) for lang in ("en", "fr", "de", "it", "nl")) > 0
+
+
 def test_language_filter_drops_refusal_in_wrong_language():
     french_row_english_refusal = row(task="translation", language="fr", target_language="fr")
     french_row_french_refusal = row(

@@ -41,6 +41,7 @@ def example_from_job(
         id=job.id,
         task=job.task,
         kind=job.kind,
+        policy=job.policy,
         messages=({"role": "user", "content": user}, {"role": "assistant", "content": reply}),
         category=job.seed.category,
         category_source=job.seed.category_source,

@@ -10,12 +10,15 @@ import yaml
 from builders.export.labels import hazard_markdown, hygiene_markdown
 from builders.export.licenses import size_category
 from builders.export.quality import quality_markdown
+from builders.export.refusal_report import refusal_markdown
 from builders.export.report import (
     Row,
     benign_ratio_table,
     config_table,
     dropped_text,
+    kind_specific_wrappers,
     language_table,
+    policy_table,
     shortfall_lines,
     total_rows,
 )
@@ -86,6 +89,7 @@ def render_card(
     stages: list[dict[str, Any]],
     settings: dict[str, Any],
     quality: dict[str, Any] | None = None,
+    refusals: dict[str, Any] | None = None,
     form_shortcuts: dict[str, Any] | None = None,
 ) -> str:
     languages = sorted(
@@ -104,9 +108,9 @@ def render_card(
         policies.append(
             {
                 "name": task,
-                "harmful": template.harmful.policy,
-                "benign": template.benign.policy,
-                "moderation": template.moderation.policy if template.moderation else "",
+                "refuse": template.policies["refuse"],
+                "help": template.policies["help"],
+                "transform": template.policies.get("transform", ""),
             }
         )
     generators = sorted({row.get("generator", "template") for row in rows})
@@ -129,6 +133,8 @@ def render_card(
         task_list=", ".join(f"`{task}`" for task in tasks),
         configs=configs,
         config_table=config_table(rows, configs),
+        policy_table=policy_table(rows, configs),
+        kind_specific=kind_specific_wrappers(rows, library),
         language_table=language_table(rows),
         hazard_section=hazard_markdown(rows, quality or {}),
         hygiene_section=hygiene_markdown(stages, quality or {}),
@@ -139,6 +145,9 @@ def render_card(
         machine_translation=machine_translation,
         quality_section=quality_markdown(quality or {}),
         split_section=split_markdown(quality or {}),
+        refusal_section=refusal_markdown(
+            refusals or {"variety": [], "origin": []}, (quality or {}).get("seed_refusals")
+        ),
         ratio_table=ratio_table,
         shortfalls=shortfall_lines(ratio_table, settings.get("benign_ratio")),
         shortcut_features=FEATURE_NAMES,

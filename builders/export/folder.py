@@ -24,6 +24,7 @@ from builders.export.parquet import (
     write_audit,
     write_sorted_shards,
 )
+from builders.export.refusal_report import HarmfulReply, RefusalTally
 from builders.export.report import Row
 from builders.export.shortcuts import FormSample, table_form
 from builders.output import PipelineOutput
@@ -52,6 +53,8 @@ class RowTally:
     KEYS = (
         "task",
         "kind",
+        "policy",
+        "template_id",
         "language",
         "category",
         "category_source",
@@ -62,6 +65,7 @@ class RowTally:
     def __init__(self, tasks: list[str]) -> None:
         self.counts: Counter[tuple[Any, ...]] = Counter()
         self.confidence: Counter[tuple[Any, ...]] = Counter()  # sum of category_confidence
+        self.refusals = RefusalTally()
         self.seeds: dict[str, set[str]] = {}
         self.licenses: set[str] = set()
         self.forms = FormSample(tasks, table_form)
@@ -87,6 +91,17 @@ class RowTally:
             ):
                 self.seeds.setdefault(source, set()).add(seed_id)
             self.licenses.update(pc.unique(table.column("license")).to_pylist())
+            harmful = table.filter(pc.equal(table.column("kind"), "harmful"))
+            self.refusals.add_all(
+                HarmfulReply(task, source, template_id, messages[-1]["content"])
+                for task, source, template_id, messages in zip(
+                    *(
+                        harmful.column(name).to_pylist()
+                        for name in ("task", "source", "template_id", "messages")
+                    ),
+                    strict=True,
+                )
+            )
             self.forms.add_table(table, split)
             yield table
 
@@ -146,9 +161,11 @@ def write_dataset_folder(
         "libraries": library_versions(),
         "stages": stages,
         "quality": output.audit.quality,
+        "refusals": None,
         "form_shortcuts": None,
         "language_check": {
             "checked": output.language.checked,
+            "composed_refusals": output.language.composed,
             "min_score": config.language_min_score,
             "mean_score": (
                 round(output.language.mean_score, 4)
@@ -174,6 +191,7 @@ def write_dataset_folder(
             sources=manifest["seed_sources"],
             stages=stages,
             quality=output.audit.quality,
+            refusals=manifest["refusals"],
             form_shortcuts=manifest["form_shortcuts"],
             settings={
                 "builder_version": manifest["libraries"]["multitask-safety"],
@@ -184,6 +202,7 @@ def write_dataset_folder(
                 "test_fraction": config.test_fraction,
                 "variants_per_seed": config.variants_per_seed,
                 "benign_variants_per_seed": config.benign_variants_per_seed,
+                "transform_policy": config.transform_policy,
                 "benign_ratio": config.benign_ratio,
                 "language_min_score": config.language_min_score,
             },
@@ -205,6 +224,7 @@ def write_dataset_folder(
         manifest["license"] = combined_license(tally.licenses)
         manifest["seed_sources"] = source_info(output, tally.seeds)
         manifest["form_shortcuts"] = tally.forms.report()
+        manifest["refusals"] = tally.refusals.report(configs)
         # The card lists the shards by name, and their names carry their content's fingerprint.
         data_files = card_data_files(files)
         files.update(write_audit(folder, output.audit.removed))

@@ -12,10 +12,11 @@ from typing import Any
 
 from builders.schema import HAZARD_CATEGORIES, TASKS
 
-# A row here is a mapping with at least: task, kind, language, target_language, category, split;
-# it stands for ``count`` rows when it has that key (a build's summary counts rows, it does not
-# keep them).
+# A row here is a mapping with at least: task, kind, language, target_language, category, split
+# (and policy, template_id for the policy and wrapper tables); it stands for ``count`` rows when it
+# has that key (a build's summary counts rows, it does not keep them).
 Row = dict[str, Any]
+POLICY_COLUMNS = ("refuse", "help", "transform")
 
 
 def _count(row: Row) -> int:
@@ -92,13 +93,64 @@ def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def translation_languages(rows: list[Row]) -> list[str]:
+    """The languages translation rows translate into or out of (English, the pivot, aside)."""
     return sorted(
         {
             row["target_language"]
             for row in rows
-            if row["task"] == "translation" and row["target_language"]
+            if row["task"] == "translation" and row["target_language"] not in (None, "en")
         }
     )
+
+
+def policy_table(rows: list[Row], configs: Iterable[str]) -> list[dict[str, Any]]:
+    """Rows per policy and config: refused, helped, transformed (a harmful request's words)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        counts[(row["task"], row.get("policy") or "")] += _count(row)
+    table = []
+    for config in configs:
+        tasks = TASKS if config == "all" else (config,)
+        cell = {policy: sum(counts[(task, policy)] for task in tasks) for policy in POLICY_COLUMNS}
+        table.append({"config": config, **cell})
+    return table
+
+
+def wrapper_id(template_id: str) -> str:
+    """The wrapper part of a ``template_id`` (``<wrapper>[~llm]+<reply>``)."""
+    return template_id.split("+", 1)[0].split("~", 1)[0]
+
+
+def kind_specific_wrappers(rows: list[Row], library: Any) -> list[dict[str, Any]]:
+    """Wrappers of the build that carry only one kind, and why: declared so in the task YAML
+    (``kinds``), a transform wrapper (its harmful requests are benign rows under
+    ``--transform-policy uplift``), or no seed of the other kind fitted it in this build."""
+    kinds: dict[tuple[str, str], Counter[str]] = {}
+    for row in rows:
+        key = (row["task"], wrapper_id(row.get("template_id") or ""))
+        kinds.setdefault(key, Counter())[row["kind"]] += _count(row)
+    table = []
+    for (task, wrapper_name), counter in sorted(kinds.items()):
+        if len(counter) > 1:
+            continue
+        template = library.tasks.get(task)
+        wrapper = template.wrapper(wrapper_name) if template else None
+        if wrapper is not None and len(wrapper.kinds) == 1:
+            why = f"declared {wrapper.kinds[0]}-only: it needs a reference the other kind lacks"
+        elif wrapper is not None and wrapper.transform:
+            why = "transform wrapper: a harmful request in it is a benign `transform` row"
+        else:
+            why = "no seed of the other kind fitted it in this build"
+        table.append(
+            {
+                "config": task,
+                "wrapper": wrapper_name,
+                "kind": next(iter(counter)),
+                "rows": sum(counter.values()),
+                "why": why,
+            }
+        )
+    return table
 
 
 def benign_ratio_table(

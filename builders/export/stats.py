@@ -11,33 +11,41 @@ import yaml
 from builders.errors import InputError
 from builders.export.labels import category_rows, labels_text
 from builders.export.quality import quality_text
+from builders.export.refusal_report import HarmfulReply, refusal_report, refusal_text
 from builders.export.report import (
     Row,
     benign_ratio_table,
     config_table,
     dropped_text,
     format_table,
+    kind_specific_wrappers,
     language_table,
+    policy_table,
     shortfall_lines,
 )
 from builders.export.shortcuts import FEATURE_NAMES, FormSample, form_row, report_table
 from builders.export.split_report import split_text
 from builders.export.validate import listed_data_files, read_front_matter
 from builders.options import yaml_error_text
+from builders.tasks.templates import load_library
 
-# What the tables and the form-shortcut report read (messages: the prompt's form).
-COLUMNS = [
+# What the tables, the refusal variety and the form-shortcut report read (messages: the prompt's
+# form and the reply); policy and source are read where present (builds before them lack them).
+COLUMNS = (
     "id",
     "task",
     "kind",
+    "policy",
     "language",
     "target_language",
     "category",
+    "source",
     "template_id",
     "messages",
-]
-# Columns of 18a's hazard labels: read when present (builds before them lack them).
-LABEL_COLUMNS = ["category_source", "category_confidence"]
+    # 18a's hazard labels.
+    "category_source",
+    "category_confidence",
+)
 
 
 def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
@@ -70,7 +78,7 @@ def load_rows(folder: Path) -> tuple[list[Row], list[str]]:
 def _read_shard(file: Path) -> list[Row]:
     try:
         present = set(pq.read_schema(file).names)
-        columns = COLUMNS + [column for column in LABEL_COLUMNS if column in present]
+        columns = [column for column in COLUMNS if column in present]
         return pq.read_table(file, columns=columns).to_pylist()
     except Exception as error:  # pyarrow raises several unrelated types for a bad file
         raise InputError(f"unreadable parquet ({error}); run validate", file=str(file)) from None
@@ -101,6 +109,21 @@ def stats_text(folder: Path) -> str:
             ["config", "harmful_train", "harmful_test", "benign_train", "benign_test", "total"],
         ),
     ]
+    policy = (manifest or {}).get("build_config", {}).get("transform_policy", "uplift")
+    parts += [
+        "",
+        f"rows per policy (--transform-policy {policy}: transform rows are "
+        f"{'benign, answered' if policy == 'uplift' else 'harmful, refused'})",
+        format_table(policy_table(rows, configs), ["config", "refuse", "help", "transform"]),
+    ]
+    specific = kind_specific_wrappers(rows, load_library())
+    parts += [
+        "",
+        "kind-specific wrappers (every other wrapper carries harmful and benign rows)",
+        format_table(specific, ["config", "wrapper", "kind", "rows", "why"])
+        if specific
+        else "none",
+    ]
     parts += [
         "",
         format_table(language_table(rows), ["task", "language", "target_language", "rows"]),
@@ -117,6 +140,14 @@ def stats_text(folder: Path) -> str:
         "benign",
     ]
     parts += ["", format_table(category_rows(rows), columns)]
+    replies = [
+        HarmfulReply(
+            row["task"], row.get("source", ""), row["template_id"], row["messages"][-1]["content"]
+        )
+        for row in rows
+        if row["kind"] == "harmful"
+    ]
+    parts += ["", refusal_text(refusal_report(replies, configs))]
     tasks = [config for config in configs if config != "all"]
     parts += form_shortcut_parts(rows, tasks)
     try:

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from builders.export.parquet import ALL_CONFIG, FINGERPRINT_CHARS, fingerprint_matches, sha256_file
+from builders.export.report import kind_specific_wrappers, wrapper_id
 from builders.export.shortcuts import FormSample, form_row, over_target
 from builders.options import yaml_error_text
 from builders.schema import (
@@ -19,9 +20,14 @@ from builders.schema import (
     CATEGORY_SOURCES,
     EXAMPLE_COLUMNS,
     HAZARD_CATEGORIES,
+    HELP,
     KINDS,
+    POLICIES,
+    REFUSE,
     TASKS,
+    TRANSFORM,
 )
+from builders.tasks.answer_checks import answer_problems
 from builders.tasks.heldout import phrasing_id
 from builders.tasks.templates import TemplateLibrary, load_library
 
@@ -136,6 +142,30 @@ def _check_message_turns(messages: Any) -> str | None:
     return None
 
 
+def _policy_problem(row: dict[str, Any], transform_policy: str | None) -> str | None:
+    policy, kind = row["policy"], row["kind"]
+    if policy not in POLICIES:
+        return f"field 'policy' unknown value '{policy}'"
+    expected = {REFUSE: "harmful", HELP: "benign"}.get(policy)
+    if policy == TRANSFORM and transform_policy is not None:
+        expected = "benign" if transform_policy == "uplift" else "harmful"
+    if expected is not None and kind != expected:
+        return f"field 'policy' is '{policy}' on a {kind} row"
+    return None
+
+
+def _answer_problem(row: dict[str, Any], library: TemplateLibrary) -> str | None:
+    """A benign reply that does not do what its wrapper asks (the wrapper's ``checks``)."""
+    template = library.tasks.get(row["task"])
+    wrapper = template.wrapper(wrapper_id(row["template_id"])) if template else None
+    if wrapper is None or not wrapper.checks:
+        return None
+    found = answer_problems(wrapper.checks, row["messages"][-1]["content"])
+    if not found:
+        return None
+    return f"field 'messages': the reply does not follow wrapper {wrapper.id} ({found[0]})"
+
+
 def _field_with_nul(row: dict[str, Any]) -> str | None:
     """The first field of ``row`` whose text holds a NUL character (never part of a request)."""
     for column, value in row.items():
@@ -170,6 +200,8 @@ def _check_rows(
     problems: list[str],
     seen: _Seen,
     forms: FormSample,
+    transform_policy: str | None = None,
+    wrapper_rows: list[dict[str, Any]] | None = None,
 ) -> None:
     try:
         table = pq.read_table(file)
@@ -224,6 +256,15 @@ def _check_rows(
         if row["kind"] == "harmful" and not library.looks_like_refusal(reply, row["language"]):
             # The keyword judge of train_safety would count this target as answered.
             problems.append(f"{where}: field 'messages': harmful row whose reply is not a refusal")
+        policy_problem = _policy_problem(row, transform_policy)
+        if policy_problem:
+            problems.append(f"{where}: {policy_problem}")
+        if row["kind"] == "benign":
+            answer_problem = _answer_problem(row, library)
+            if answer_problem:
+                problems.append(f"{where}: {answer_problem}")
+        if wrapper_rows is not None and config != ALL_CONFIG:
+            wrapper_rows.append({key: row[key] for key in ("task", "kind", "template_id")})
         if row["id"] in seen.ids[config]:
             problems.append(f"{where}: field 'id' duplicate '{row['id']}'")
         seen.ids[config].add(row["id"])
@@ -267,15 +308,16 @@ def _check_card_lists_manifest_files(
             problems.append(f"{folder / path}: in the card's data_files but not in manifest.json")
 
 
-def validate_folder(folder: Path) -> list[str]:
-    """Return every problem found (empty list: the folder is valid)."""
-    return check_folder(folder)[0]
+def validate_folder(folder: Path, notes: list[str] | None = None) -> list[str]:
+    """Return every problem found (empty list: the folder is valid). ``notes`` receives what
+    is worth knowing but is no problem: the wrappers that carry only one kind, and why."""
+    return check_folder(folder, notes)[0]
 
 
-def check_folder(folder: Path) -> tuple[list[str], list[str]]:
+def check_folder(folder: Path, notes: list[str] | None = None) -> tuple[list[str], list[str]]:
     """Problems (the folder is invalid) and warnings: configs whose form gives ``kind`` away
     more than the target (``builders.export.shortcuts``), which ``validate`` reports without
-    failing unless asked to (``--fail-on-shortcut``)."""
+    failing unless asked to (``--fail-on-shortcut``). ``notes`` as in ``validate_folder``."""
     if not folder.is_dir():
         return [f"{folder}: not a folder"], []
     problems: list[str] = []
@@ -299,13 +341,25 @@ def check_folder(folder: Path) -> tuple[list[str], list[str]]:
     seen = _Seen(heldout_phrasings(manifest))
     names = [entry.get("config_name") for entry in card["configs"]]
     forms = FormSample([name for name in names if name in TASKS], form_row)
+    transform_policy = (manifest or {}).get("build_config", {}).get("transform_policy")
+    wrapper_rows: list[dict[str, Any]] = []
     for name, split, paths in listed:
         for path in paths:
             matches = sorted(folder.glob(path))
             if not matches:
                 problems.append(f"{folder / path}: config '{name}' lists no existing file")
             for file in matches:
-                _check_rows(file, name, split, library, problems, seen, forms)
+                _check_rows(
+                    file,
+                    name,
+                    split,
+                    library,
+                    problems,
+                    seen,
+                    forms,
+                    transform_policy,
+                    wrapper_rows,
+                )
     for what, splits_of in (("seeds", seen.seed_splits), ("seed groups", seen.group_splits)):
         leaked = sorted(key for key, splits in splits_of.items() if len(splits) > 1)
         if leaked:
@@ -317,5 +371,11 @@ def check_folder(folder: Path) -> tuple[list[str], list[str]]:
         union = set().union(*(seen.ids[name] for name in names if name != ALL_CONFIG))
         if union != seen.ids[ALL_CONFIG]:
             problems.append(f"{folder}: config 'all' is not the union of the task configs")
+    if notes is not None:
+        for entry in kind_specific_wrappers(wrapper_rows, library):
+            notes.append(
+                f"{entry['config']}: wrapper {entry['wrapper']} carries only {entry['kind']} rows "
+                f"({entry['rows']}): {entry['why']}"
+            )
     warnings = [f"{folder}: form shortcut: {line}" for line in over_target(forms.report())]
     return problems, warnings

@@ -40,6 +40,8 @@ class Preset:
     such as model responses, is dropped as soon as it is read). ``hub_renames`` maps a Hub
     column to the original column it stands for. ``hub_verified`` is False where the Hub id or
     its column names come from best knowledge rather than a checked dataset card.
+    ``seed_refusals`` is what ``--seed-refusals auto`` does with the seeds' own refusals:
+    ``replace`` where they are dated or generic, ``keep`` otherwise.
     """
 
     name: str
@@ -54,6 +56,7 @@ class Preset:
     hub_renames: tuple[tuple[str, str], ...] = ()
     revision: str | None = None
     hub_verified: bool = True
+    seed_refusals: str = "keep"
 
 
 def _text(row: Row, column: str) -> str:
@@ -348,6 +351,8 @@ PRESETS: dict[str, Preset] = {
             convert=_safety_tuned_llamas,
             hub_renames=(("prompt", "instruction"), ("response", "output")),
             hub_verified=False,
+            # 2023 model outputs: a fifth open with "As an AI language model", many are generic.
+            seed_refusals="replace",
         ),
         Preset(
             name="xstest",

@@ -6,10 +6,14 @@ land in, which the split stage decides from the seed's group, formed before refr
 and test get the same benign:harmful ratio and no seed changes split.
 
 Benign rows made from harmful seeds (moderation labels, transform-only rows) are always kept and
-count towards the target; the rest of the room goes to benign seeds' rows in this order: each
-seed's first phrasing before any seed's second (more distinct inputs beat more phrasings of the
-same input), then the source listed first in ``--seeds``, then a hash of the build seed and the
-row (deterministic, and independent of input order). A task config with no harmful rows keeps
+count towards the target; the rest of the room goes to benign seeds' rows in this order: first,
+in each wrapper, the rows that bring its benign rows up to R x its harmful rows (the planner
+shares every wrapper between the kinds; sampling that ignored wrappers would leave some wrappers
+mostly harmful and others only benign, and the wrapper would give the kind away), and each
+sensitive look-alike's first row (the rows that teach a model not to over-refuse), then the
+others; within each, each seed's first phrasing before any seed's second (more distinct inputs
+beat more phrasings of the same input), then the source listed first in ``--seeds``, then a hash
+of the build seed and the row (deterministic, and independent of input order). A task config with no harmful rows keeps
 its benign rows (there is no ratio to keep). Every row left out is in ``audit/removed.parquet``
 (reason ``over_benign_ratio``, its phrasing in ``detail``).
 
@@ -86,6 +90,11 @@ class BenignRatio:
         waiting = ItemSpill(folder, self.name)
         harmful: Counter[tuple[str, str]] = Counter()
         fixed: Counter[tuple[str, str]] = Counter()
+        # Per (cell, wrapper): harmful rows and the benign rows that always pass.
+        by_wrapper: dict[str, Counter[tuple[tuple[str, str], str]]] = {
+            "harmful": Counter(),
+            "benign": Counter(),
+        }
         # Per cell, the waiting jobs as (rank, position among the waiting, phrasing id).
         pool: dict[tuple[str, str], list[tuple[Any, ...]]] = defaultdict(list)
         seen: Counter[tuple[str, str]] = Counter()
@@ -97,13 +106,17 @@ class BenignRatio:
             if job.kind == "benign" and job.seed.kind != "harmful":
                 variant = seen[(job.task, job.seed.id)]
                 seen[(job.task, job.seed.id)] += 1
-                pool[cell].append((self._rank(job, variant), waiting.count, job.phrasing.id))
+                protected = "lookalike" in job.seed.extra and variant == 0
+                pool[cell].append(
+                    (self._rank(job, variant), waiting.count, job.phrasing.id, protected)
+                )
                 waiting.append(job)
                 continue
             if job.kind == "harmful":
                 harmful[cell] += 1
             else:
                 fixed[cell] += 1
+            by_wrapper[job.kind][(cell, job.phrasing.id)] += 1
             report.rows_out += 1
             yield job
         tasks_with_harmful = {task for task, _ in harmful}
@@ -115,9 +128,9 @@ class BenignRatio:
             room = max(0, target - fixed[(task, split)])
             if len(entries) <= room:
                 continue
-            entries.sort()
+            entries = self._balance_first(entries, (task, split), by_wrapper)
             detail = f"{task} {split}: {room} of {len(entries)} benign rows kept; left out: "
-            for _, position, phrasing in entries[room:]:
+            for _, position, phrasing, _ in entries[room:]:
                 dropped[position] = detail + phrasing
         audit.quality["benign_ratio"] = self._summary(tasks, harmful, fixed, pool, dropped)
         del pool
@@ -127,6 +140,30 @@ class BenignRatio:
             else:
                 report.rows_out += 1
                 yield job
+
+    def _balance_first(
+        self,
+        entries: list[tuple[Any, ...]],
+        cell: tuple[str, str],
+        by_wrapper: dict[str, Counter[tuple[tuple[str, str], str]]],
+    ) -> list[tuple[Any, ...]]:
+        """The cell's waiting jobs in the order they get room: in each wrapper, those that bring
+        its benign rows (with those that always pass) up to R x its harmful rows first, then the
+        rest, each part by rank."""
+        entries = sorted(entries)
+        taken: Counter[str] = Counter()
+        tiers = []
+        for entry in entries:
+            phrasing = entry[2]
+            if entry[3]:  # a sensitive look-alike's first row: the rows against over-refusal
+                tiers.append((0, entry))
+                continue
+            key = (cell, phrasing)
+            need = math.ceil(self.ratio * by_wrapper["harmful"][key] - 1e-9)
+            need -= by_wrapper["benign"][key]
+            tiers.append((0 if taken[phrasing] < need else 1, entry))
+            taken[phrasing] += 1
+        return [entry for _, entry in sorted(tiers, key=lambda pair: pair[0])]
 
     def _rank(self, job: FramingJob, variant: int) -> tuple[int, int, str]:
         return (

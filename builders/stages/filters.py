@@ -105,7 +105,10 @@ class LanguageFilter(KeepFilter):
     """The reply must be in the expected language, scored with seeded langdetect.
 
     Harmful rows: the refusal must be in the user's language. Benign translation rows: the answer
-    must be in the target language. Other benign replies (code, labels) are not checked.
+    must be in the target language. Other benign replies (code, labels) are not checked. A refusal
+    composed from that language's refusal parts is kept without detection: its language is known
+    (the parts are language-checked by the tests), and nearly every composed refusal is a new text,
+    so detecting each (~4 ms) would dominate the build.
 
     The scores are summed in whole nano-units, so the mean in the manifest does not depend on
     the order or the batches the rows were checked in (``Accumulates``).
@@ -125,19 +128,21 @@ class LanguageFilter(KeepFilter):
         self.min_score = min_score
         self.checked = 0
         self.score_units = 0
+        self.composed = 0  # refusals known to be in their language (composed from its parts)
 
     @property
     def mean_score(self) -> float | None:
         return self.score_units / self.SCALE / self.checked if self.checked else None
 
-    def partial(self) -> tuple[int, int]:
-        taken = (self.checked, self.score_units)
-        self.checked = self.score_units = 0
+    def partial(self) -> tuple[int, int, int]:
+        taken = (self.checked, self.score_units, self.composed)
+        self.checked = self.score_units = self.composed = 0
         return taken
 
-    def absorb(self, partial: tuple[int, int]) -> None:
+    def absorb(self, partial: tuple[int, int, int]) -> None:
         self.checked += partial[0]
         self.score_units += partial[1]
+        self.composed += partial[2]
 
     def finish(self, audit: AuditLog) -> None:
         return None
@@ -159,6 +164,11 @@ class LanguageFilter(KeepFilter):
     def keep(self, example: Example) -> KeepResult:
         expected = self.expected_language(example)
         if expected is None or len(example.assistant_reply) < self.MIN_CHARS:
+            return True
+        if example.kind == "harmful" and self.library.refusal_parts.is_composed_in(
+            example.assistant_reply, expected
+        ):
+            self.composed += 1
             return True
         language = self.library.languages.get(expected)
         code = language.langdetect if language else expected

@@ -1,8 +1,13 @@
-"""Reframe: each seed becomes framing jobs, one per task format and phrasing (the fan-out).
+"""Reframe: each seed becomes framing jobs, in every selected task format it can fill (the fan-out).
+
+A harmful seed and a benign request (a question with an answer) are framed in every format; a
+benign task input (a document, a programming task, a text to translate or label) in its own.
 
 A seed's split is known here (it is its group's, ``builders.stages.split``): train seeds are planned
-with the held-out phrasings of each format removed (``builders.tasks.heldout``), test seeds with
-all of them.
+with the held-out wrappers of each format removed (``builders.tasks.heldout``), test seeds with all
+of them. Before planning, each format's :class:`~builders.tasks.base.Balance` is computed over the
+seeds planned with the same wrappers (each split's, when some are held out), so that harmful and
+benign rows share those wrappers evenly (see ``builders.tasks.base``).
 """
 
 from __future__ import annotations
@@ -10,20 +15,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from builders.schema import Seed
-from builders.stage import ROW, AuditLog, BuildContext, StageReport
+from builders.stage import WHOLE, AuditLog, BuildContext
 from builders.stages.split import SPLITS, split_of
-from builders.tasks import FramingJob, PlanContext, get_task
+from builders.tasks import FramingJob, PlanContext, get_task, with_balance
+from builders.tasks.base import is_request_seed
 from builders.tasks.heldout import heldout_ids, seen_template
 
 HELDOUT_REPORT = "heldout_templates"
 
 
 class Reframe:
-    """Harmful seeds: jobs in every selected task format. Benign seeds: jobs in their own task
-    (dropped, with a reason, when that task is not selected or has no reference answer)."""
+    """Seeds to framing jobs. A benign seed that gets no job is dropped with its reason."""
 
     name = "reframe"
-    kind = ROW
+    # The wrapper balance is counted over all seeds before any is planned.
+    kind = WHOLE
 
     def __init__(
         self,
@@ -58,6 +64,8 @@ class Reframe:
                     config.variants_per_seed,
                     config.benign_variants_per_seed,
                     config.seed,
+                    transform_policy=config.transform_policy,
+                    translates_seeds=config.backend == "openai",
                 )
                 for split in SPLITS
             }
@@ -70,32 +78,55 @@ class Reframe:
             config.seed,
         )
 
+    def split(self, seed: Seed) -> str:
+        return split_of(seed.group, self.test_fraction, self.build_seed)
+
     def __call__(self, ranked: Iterable[tuple[int, Seed]], audit: AuditLog) -> Iterator[FramingJob]:
         report = audit.stage(self.name)
         audit.quality[HELDOUT_REPORT] = {
             "fraction": self.heldout_fraction,
             "tasks": {task: list(ids) for task, ids in self.heldout.items()},
         }
-        for _, seed in ranked:
+        # Planned in one order whatever order the seeds arrive in (the Ray executor delivers
+        # them in any): each seed takes the wrappers the seeds before it left furthest below
+        # their share, so the order decides the rows.
+        seeds = [seed for _, seed in sorted(ranked, key=lambda pair: (pair[0], pair[1].id))]
+        splits = {seed.id: self.split(seed) for seed in seeds}
+        contexts = {task: self.balanced(task, seeds, splits) for task in self.tasks}
+        for seed in seeds:
             report.rows_in += 1
-            jobs = self.jobs(seed, audit, report)
-            report.rows_out += len(jobs)
-            yield from jobs
-
-    def jobs(self, seed: Seed, audit: AuditLog, report: StageReport) -> list[FramingJob]:
-        split = split_of(seed.group, self.test_fraction, self.build_seed)
-        if seed.kind == "harmful":
-            return [
+            split = splits[seed.id]
+            jobs = [
                 job
                 for task in self.tasks
-                for job in get_task(task).harmful_jobs(seed, self.contexts[task][split])
+                for job in get_task(task).jobs(seed, contexts[task][split])
             ]
+            report.rows_out += len(jobs)
+            if not jobs and seed.kind == "benign":
+                self.drop(seed, audit, report)
+            yield from jobs
+
+    def balanced(
+        self, task: str, seeds: list[Seed], splits: dict[str, str]
+    ) -> dict[str, PlanContext]:
+        """Each split's context with the wrapper balance of the seeds planned with the same
+        wrappers: one balance (and tally) for both splits when nothing is held out."""
+        if not self.heldout.get(task):
+            shared = self.contexts[task]["train"]
+            context = with_balance(shared, get_task(task).balance(seeds, shared))
+            return {split: context for split in SPLITS}
+        result = {}
+        for split in SPLITS:
+            context = self.contexts[task][split]
+            members = [seed for seed in seeds if splits[seed.id] == split]
+            result[split] = with_balance(context, get_task(task).balance(members, context))
+        return result
+
+    def drop(self, seed: Seed, audit: AuditLog, report) -> None:
         task = seed.task or "chat"
-        if task not in self.contexts:
+        if seed.task not in (None, "chat") and seed.task not in self.tasks:
             audit.drop_seed(report, seed, "task_not_selected", task=task)
-            return []
-        new_jobs = get_task(task).benign_jobs(seed, self.contexts[task][split])
-        if not new_jobs:
+        elif seed.answer is None or not (is_request_seed(seed) or seed.task in self.tasks):
             audit.drop_seed(
                 report,
                 seed,
@@ -103,4 +134,5 @@ class Reframe:
                 "the template backend needs a reference answer (an LLM backend can write one)",
                 task=task,
             )
-        return new_jobs
+        else:
+            audit.drop_seed(report, seed, "no_wrapper_fits", task=task)

@@ -1,51 +1,45 @@
-"""``classification``: multiple-choice and label framings.
+"""``classification``: labelling and multiple-choice framings.
 
-Harmful framings need the harmful content to answer (generate the options, pick and spell out the best
-one). Moderation framings over a harmful request are benign: their honest answer is a label.
+A request (harmful or benign) fills the wrappers that label it and answer it, or write candidate
+answers and choose one (harmful: refused; benign: the reference answer, or three team-written
+candidates and the best), and the moderation wrappers whose honest answer is a label (transform).
+Texts with labels (bundled, sensitive-topic: sentiment and genre) fill the text-labelling wrappers.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from builders.schema import Seed
-from builders.tasks.base import (
-    MODERATION,
-    REFERENCE,
-    FramingJob,
-    PlanContext,
-    TaskFormat,
-    hazard_variables,
-    register_task,
-)
+from builders.tasks.base import PlanContext, TaskFormat, View, register_task, request_fields
+from builders.tasks.templates import Phrasing
+
+
+def labelings(seed: Seed) -> list[dict[str, Any]]:
+    """The label sets a text seed has: ``extra["labelings"]``, or one from options and answer."""
+    if "labelings" in seed.extra:
+        return list(seed.extra["labelings"])
+    options = seed.extra.get("options")
+    if seed.answer is None or not options:
+        return []
+    return [{"name": "label", "options": list(options), "label": seed.answer}]
 
 
 @register_task
 class ClassificationTask(TaskFormat):
     name = "classification"
-    benign_input_variable = "text"
 
-    def harmful_jobs(self, seed: Seed, context: PlanContext) -> list[FramingJob]:
-        jobs = super().harmful_jobs(seed, context)
-        moderation = context.template.moderation
-        if moderation is not None:
-            variables = {"request": seed.prompt, **hazard_variables(seed)}
-            for phrasing in context.pick(list(moderation.phrasings), 1, "moderation", seed.id):
-                jobs.append(
-                    self._job(seed, phrasing, "benign", MODERATION, seed.language, None, variables)
-                )
-        return jobs
+    def views(self, seed: Seed, context: PlanContext) -> list[View]:
+        if seed.kind == "benign" and seed.task == self.name:
+            fields = frozenset({"text", "options", "label"})
+            return [View(f"label:{labeling['name']}", fields) for labeling in labelings(seed)]
+        return super().views(seed, context)
 
-    def benign_jobs(self, seed: Seed, context: PlanContext) -> list[FramingJob]:
-        options = seed.extra.get("options")
-        if seed.answer is None or not options:
-            return []
-        phrasings = context.pick(
-            list(context.template.benign.phrasings),
-            context.benign_variants_per_seed,
-            self.name,
-            seed.id,
-        )
-        variables = {"text": seed.prompt, "options": list(options), "answer": seed.answer}
-        return [
-            self._job(seed, phrasing, "benign", REFERENCE, seed.language, None, variables)
-            for phrasing in phrasings
-        ]
+    def values(
+        self, seed: Seed, view: View, wrapper: Phrasing, context: PlanContext
+    ) -> dict[str, Any]:
+        if not view.name.startswith("label:"):
+            return request_fields(seed)
+        name = view.name.removeprefix("label:")
+        labeling = next(labeling for labeling in labelings(seed) if labeling["name"] == name)
+        return {"text": seed.prompt, "options": labeling["options"], "label": labeling["label"]}

@@ -7,8 +7,9 @@ the test split holds rows in phrasings never seen in training (``train_safety.ev
 ASR on seen and unseen phrasings apart). A phrasing that is only its input ("{{ request }}") is
 the request itself, not a wrapper, and is never held out.
 
-The filter works on the template a planner is given, whatever its pools are called: every field of
-``TaskTemplate`` that holds a ``Section`` (or a tuple of phrasings) is a pool.
+The filter works on the template a planner is given, whatever its fields are called: every field of
+``TaskTemplate`` that holds a tuple of phrasings (17a's shared ``wrappers``) is split into pools by
+the kinds a wrapper serves and whether it only transforms, and each pool keeps at least one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import re
 from typing import Any
 
 from builders.schema import stable_id
-from builders.tasks.templates import Phrasing, Section, TaskTemplate
+from builders.tasks.templates import Phrasing, TaskTemplate
 
 _BARE_INPUT = re.compile(r"^\s*\{\{\s*\w+\s*\}\}\s*$")
 
@@ -33,12 +34,14 @@ def _pools(template: TaskTemplate) -> dict[str, tuple[Phrasing, ...]]:
     pools: dict[str, tuple[Phrasing, ...]] = {}
     for field in dataclasses.fields(template):
         value = getattr(template, field.name)
-        if isinstance(value, Section):
-            pools[field.name] = value.phrasings
-        elif (
+        if (
             isinstance(value, tuple) and value and all(isinstance(item, Phrasing) for item in value)
         ):
-            pools[field.name] = value
+            # Shared wrappers (17a) serve both kinds, some one kind or transforms only: each such
+            # set is its own pool, so holding out never empties one for the train split.
+            for phrasing in value:
+                pool_name = f"{field.name}:{'+'.join(phrasing.kinds)}:{phrasing.transform}"
+                pools[pool_name] = (*pools.get(pool_name, ()), phrasing)
     return pools
 
 
@@ -67,14 +70,14 @@ def seen_template(template: TaskTemplate, heldout: tuple[str, ...]) -> TaskTempl
         return template
     hidden = set(heldout)
     changes: dict[str, Any] = {}
-    for pool_name, pool in _pools(template).items():
-        kept = tuple(phrasing for phrasing in pool if phrasing.id not in hidden)
-        if len(kept) == len(pool):
-            continue
-        value = getattr(template, pool_name)
-        changes[pool_name] = (
-            dataclasses.replace(value, phrasings=kept) if isinstance(value, Section) else kept
-        )
+    for field in dataclasses.fields(template):
+        value = getattr(template, field.name)
+        if (
+            isinstance(value, tuple) and value and all(isinstance(item, Phrasing) for item in value)
+        ):
+            kept = tuple(p for p in value if p.id not in hidden)
+            if len(kept) != len(value):
+                changes[field.name] = kept
     return dataclasses.replace(template, **changes)
 
 

@@ -2,13 +2,18 @@
 
 Per framing job, in order (each step a cached chat request, see ``templates/llm.yaml``):
 
-1. the seed request is translated into the user's language when a target-language phrasing asks
-   for it (verified with seeded langdetect; one retry, then the row is dropped);
+1. the seed request is translated into the wrapper's language when the planner asked for it (a
+   harmful seed with no team translation in a wrapper that carries the request in that language;
+   verified with seeded langdetect; one retry, then the row is dropped);
 2. the instruction around the seed is rephrased (the model sees a placeholder, never the seed);
    an unusable rephrasing falls back to the template wording;
-3. the assistant turn: a refusal for harmful rows (checked with the builder's refusal check; a
-   reply that does not refuse is dropped and audited, its text never stored), a helpful answer
-   or translation for benign rows, the template label for moderation rows.
+3. the assistant turn: a refusal for refused rows (checked with the builder's refusal check; a
+   reply that does not refuse is dropped and audited, its text never stored); for benign rows a
+   helpful answer that must pass the wrapper's checks (bullets, sentences, code), or a
+   translation for translate-only wrappers. Rows whose reply is fixed by the wrapper (a
+   moderation label) or by the team's data (a ``transform`` row: the translation, description
+   or label of a harmful request) take it from the template and are not rephrased: the model
+   never writes anything about a harmful request but a refusal.
 
 Rows come out in job order, whatever order the answers arrive in.
 """
@@ -31,10 +36,13 @@ from builders.backends.openai.client import (
 )
 from builders.backends.openai.cost import Budget, BudgetExceeded
 from builders.backends.openai.prompts import LLMPrompts
+from builders.backends.refusal_composer import reason_key
+from builders.backends.template import reference_reply
 from builders.errors import BuildStopped, InputError
 from builders.language import language_score
-from builders.schema import HAZARD_CATEGORIES, Example, stable_id
-from builders.tasks.base import MODERATION, REFUSAL, FramingJob, get_task
+from builders.schema import HAZARD_CATEGORIES, TRANSFORM, Example, stable_id
+from builders.tasks.answer_checks import answer_problems
+from builders.tasks.base import REFUSAL, FramingJob
 from builders.tasks.templates import TemplateLibrary, render
 
 # Replies shorter than this are not language-checked (langdetect is unreliable on them).
@@ -67,6 +75,7 @@ class OpenAIBackend:
         batch_poll_seconds: float | None = None,
         client_class: type[LLMClient] = LLMClient,
     ) -> None:
+        prompts.check_refusal_styles(library.refusal_parts.styles)
         self.library = library
         self.prompts = prompts
         self.settings = settings
@@ -266,23 +275,33 @@ class OpenAIBackend:
         except RequestFailed as failure:
             return GenerationFailure(job, f"llm_request_failed:{failure.reason}", failure.detail)
 
+    @staticmethod
+    def _fixed_reply(job: FramingJob) -> bool:
+        """The reply comes from the template: a transform row's (the team's translation,
+        description or label of a harmful request) or a label fixed by the wrapper."""
+        if job.reply == REFUSAL:
+            return False
+        wrapper = job.phrasing
+        return job.policy == TRANSFORM or not (wrapper.needs - wrapper.user_needs)
+
     async def _example(self, job: FramingJob) -> Example:
-        harmful_text = job.kind == "harmful" or job.reply == MODERATION
-        payload_name = "request" if harmful_text else get_task(job.task).benign_input_variable
+        payload_name = job.phrasing.input
         payload = str(job.variables[payload_name])
         parts = []
-        if job.kind == "harmful" and job.phrasing.id in self.prompts.translate_request_for:
-            payload = await self._translate(payload, job.language, what="seed")
+        if "translate_source_into" in job.variables:
+            payload = await self._translate(
+                payload, job.variables["translate_source_into"], what="seed"
+            )
             parts.append("translated")
-        user, framing_id = await self._framing(job, payload_name, payload)
+        fixed = self._fixed_reply(job)
+        user, framing_id = await self._framing(job, payload_name, payload, rephrase=not fixed)
         if job.reply == REFUSAL:
             reply = await self._refusal(job, user)
             parts.append("refusal")
-        elif job.reply == MODERATION:
-            assert job.phrasing.answer is not None
-            reply = render(job.phrasing.answer, job.variables)
-            parts.append("label")
-        elif job.task == "translation" and job.target_language:
+        elif fixed:
+            reply = reference_reply(job)
+            parts.append("transform" if job.policy == TRANSFORM else "label")
+        elif job.phrasing.transform and job.task == "translation" and job.target_language:
             reply = await self._translate(payload, job.target_language, what="answer")
             parts.append("translation")
         else:
@@ -345,13 +364,16 @@ class OpenAIBackend:
             )
         return translated
 
-    async def _framing(self, job: FramingJob, payload_name: str, payload: str) -> tuple[str, str]:
+    async def _framing(
+        self, job: FramingJob, payload_name: str, payload: str, rephrase: bool = True
+    ) -> tuple[str, str]:
         source = job.phrasing.source_for(job.language)
         original = render(source, {**job.variables, payload_name: payload})
         placeholder = self.prompts.placeholder
         instruction = render(source, {**job.variables, payload_name: placeholder})
-        if job.reply == MODERATION or instruction.strip() == placeholder:
-            # Moderation framings carry a label contract; a bare request has nothing to rephrase.
+        if not rephrase or instruction.strip() == placeholder:
+            # A fixed reply answers the wrapper's exact words; a bare request has nothing to
+            # rephrase.
             return original, job.phrasing.id
         variations = self.prompts.framing_variations
         variation = variations[
@@ -388,11 +410,16 @@ class OpenAIBackend:
                 return "not_refusal"
             return "" if self._in_language(reply, language) else "wrong_language"
 
+        parts = self.library.refusal_parts
+        reason = reason_key(job.seed, parts, language)
         variables = {
             "user_turn": user,
             "language_name": self._language_name(language),
             "task": job.task.replace("_", " "),
-            "category_name": HAZARD_CATEGORIES.get(job.seed.category, job.seed.category),
+            "refusal_style": self.prompts.refusal_styles[
+                parts.style_for(job.task, job.refusal_style)
+            ],
+            "category_name": HAZARD_CATEGORIES.get(reason, self.prompts.unknown_category),
         }
         reply, rejected = await self._ask("refusal", variables, language, check)
         if reply is None:
@@ -405,13 +432,19 @@ class OpenAIBackend:
         return reply
 
     async def _answer(self, job: FramingJob, user: str) -> str:
+        language = job.reply_language
+
         def check(reply: str) -> str:
             if not reply:
                 return "empty_reply"
-            return "refused" if self.library.looks_like_refusal(reply, job.language) else ""
+            if self.library.looks_like_refusal(reply, language):
+                return "refused"
+            if answer_problems(job.phrasing.checks, reply):
+                return "ignores_wrapper"
+            return "" if self._in_language(reply, language) else "wrong_language"
 
-        variables = {"user_turn": user, "language_name": self._language_name(job.language)}
-        reply, rejected = await self._ask("answer", variables, job.language, check)
+        variables = {"user_turn": user, "language_name": self._language_name(language)}
+        reply, rejected = await self._ask("answer", variables, language, check)
         if reply is None:
             raise _Drop(f"llm_answer_{rejected}", "benign row; the rejected text was not kept")
         return reply

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -65,7 +65,17 @@ class LLMPrompts:
     framing_variations: tuple[str, ...]
     roles: dict[str, RolePrompt]
     retry_note: str
-    translate_request_for: frozenset[str] = frozenset()
+    # refusal style -> how a refusal in that style declines (see refusal_parts.yaml)
+    refusal_styles: dict[str, str] = field(default_factory=dict)
+    unknown_category: str = "unknown"
+
+    def check_refusal_styles(self, styles: tuple[str, ...]) -> None:
+        """Every refusal style a framing can have needs its note (one-line error otherwise)."""
+        missing = [style for style in styles if style not in self.refusal_styles]
+        if missing:
+            raise InputError(
+                f"no note for refusal styles {missing}", file=str(self.path), field="refusal_styles"
+            )
 
     def request(
         self, role: str, variables: dict[str, Any], seed: int, retry_language: str | None = None
@@ -120,8 +130,21 @@ def load_llm_prompts(path: Path | None = None) -> LLMPrompts:
         framing_variations=tuple(data.get("framing_variations") or ("plain",)),
         roles=roles,
         retry_note=str(data.get("retry_note", "Write your reply in {{ language_name }} only.")),
-        translate_request_for=frozenset(data.get("translate_request_for") or ()),
+        refusal_styles=_refusal_styles(data.get("refusal_styles"), path),
+        unknown_category=str(data.get("unknown_category", "unknown")),
     )
+
+
+def _refusal_styles(value: Any, path: Path) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(note, str) and note.strip() for note in value.values()
+    ):
+        raise InputError(
+            "maps each refusal style to a note", file=str(path), field="refusal_styles"
+        )
+    return {str(style): " ".join(note.split()) for style, note in value.items()}
 
 
 def canonical_json(value: Any) -> str:
