@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyarrow.parquet as pq
 import pytest
@@ -13,7 +14,10 @@ from builders import pipeline
 from builders.build import build
 from builders.config import BuildConfig
 from builders.multitask import summary_text
+from builders.schema import Seed
 from builders.seeds import load_seed_spec
+from builders.stage import AuditLog
+from builders.stages.benign_ratio import BenignRatio
 from builders.stages.group import SeedGrouping, group_seeds
 from builders.stages.split import split_of
 from builders.tasks.base import PLAIN_ROWS_PER_SEED
@@ -241,3 +245,45 @@ def test_the_sample_does_not_depend_on_the_order_seeds_arrive_in(tmp_path, seed_
     assert first == again
     assert first[2], "the ratio must leave benign jobs out"
     assert list(first[1]["benign_ratio"]["configs"]) == ["summarization", "chat"]
+
+
+def _job(task: str, kind: str, source: str, number: int, wrapper: str) -> SimpleNamespace:
+    """The fields of a framing job the stage reads, with a real seed (the audit reads it)."""
+    category = "S2" if kind == "harmful" else "benign"
+    seed = Seed(f"{source} request {number}", category, source, "mit", kind=kind, answer="ok")
+    return SimpleNamespace(
+        task=task,
+        kind=kind,
+        seed=seed,
+        phrasing=SimpleNamespace(id=wrapper),
+        id=f"{task}-{source}-{number}-{wrapper}",
+    )
+
+
+@pytest.mark.parametrize("wrapper", ["shared", "benign-only"])
+def test_two_benign_sources_share_little_room_in_turns(wrapper):
+    """Room for 4 benign rows, two benign sources of 10 rows each: the first-listed source does
+    not take all of it; each gets its turns (whether the rows balance a wrapper or not)."""
+    harmful = [_job("summarization", "harmful", "harmful", i, "shared") for i in range(4)]
+    benign = [
+        _job("summarization", "benign", source, i, wrapper)
+        for source in ("dialogsum", "scitldr")
+        for i in range(10)
+    ]
+    stage = BenignRatio(1.0, 0.0, 0, {"harmful": 0, "dialogsum": 1, "scitldr": 2})
+    audit = AuditLog()
+    kept = [job for job in stage(harmful + benign, audit) if job.kind == "benign"]
+    assert Counter(job.seed.source for job in kept) == {"dialogsum": 2, "scitldr": 2}
+    # Listed first, dialogsum gets the odd row when the room is odd.
+    stage = BenignRatio(1.0, 0.0, 0, {"harmful": 0, "dialogsum": 1, "scitldr": 2})
+    kept = [job for job in stage(harmful[:3] + benign, AuditLog()) if job.kind == "benign"]
+    assert Counter(job.seed.source for job in kept) == {"dialogsum": 2, "scitldr": 1}
+    # A source that runs out leaves its turns to the others.
+    stage = BenignRatio(1.0, 0.0, 0, {"harmful": 0, "dialogsum": 1, "scitldr": 2})
+    few = [
+        job
+        for job in benign
+        if job.seed.source == "scitldr" or job.seed.prompt == "dialogsum request 0"
+    ]
+    kept = [job for job in stage(harmful + few, AuditLog()) if job.kind == "benign"]
+    assert Counter(job.seed.source for job in kept) == {"dialogsum": 1, "scitldr": 3}

@@ -12,9 +12,11 @@ shares every wrapper between the kinds; sampling that ignored wrappers would lea
 mostly harmful and others only benign, and the wrapper would give the kind away), and each
 sensitive look-alike's first row (the rows that teach a model not to over-refuse), then the
 others; within each, each seed's first phrasing before any seed's second (more distinct inputs
-beat more phrasings of the same input), then the source listed first in ``--seeds``, then a hash
-of the build seed and the row (deterministic, and independent of input order). A task config with no harmful rows keeps
-its benign rows (there is no ratio to keep). Every row left out is in ``audit/removed.parquet``
+beat more phrasings of the same input), then round-robin over the benign sources (each source's
+next row in turn, sources in ``--seeds`` order, so that every source gets rows when room is short:
+equal turns until one runs out), each source's rows by a hash of the build seed and the row (deterministic, and
+independent of input order). A task config with no harmful rows keeps its benign rows (there is
+no ratio to keep). Every row left out is in ``audit/removed.parquet``
 (reason ``over_benign_ratio``, its phrasing in ``detail``).
 
 A ``WHOLE`` stage (``builders.stage``): a target needs the counts of the whole stream. Jobs that
@@ -148,9 +150,11 @@ class BenignRatio:
         by_wrapper: dict[str, Counter[tuple[tuple[str, str], str]]],
     ) -> list[tuple[Any, ...]]:
         """The cell's waiting jobs in the order they get room: in each wrapper, those that bring
-        its benign rows (with those that always pass) up to R x its harmful rows first, then the
-        rest, each part by rank."""
-        entries = sorted(entries)
+        its benign rows (with those that always pass) up to R x its harmful rows, and each
+        sensitive look-alike's first row, first; then the rest. Within a tier, each seed's first
+        phrasing before any seed's second, and then round-robin over the benign sources (see
+        ``_round_robin``)."""
+        entries = _round_robin(sorted(entries))
         taken: Counter[str] = Counter()
         tiers = []
         for entry in entries:
@@ -163,12 +167,14 @@ class BenignRatio:
             need -= by_wrapper["benign"][key]
             tiers.append((0 if taken[phrasing] < need else 1, entry))
             taken[phrasing] += 1
+        # A stable sort: each tier keeps the round-robin order.
         return [entry for _, entry in sorted(tiers, key=lambda pair: pair[0])]
 
-    def _rank(self, job: FramingJob, variant: int) -> tuple[int, int, str]:
+    def _rank(self, job: FramingJob, variant: int) -> tuple[int, int, str, str]:
         return (
             variant,
             self.priority.get(job.seed.source, len(self.priority)),
+            job.seed.source,
             stable_id(self.build_seed, self.name, job.id),
         )
 
@@ -195,3 +201,17 @@ class BenignRatio:
                 "benign_kept": available - removed,
             }
         return {"ratio": self.ratio, "configs": configs}
+
+
+def _round_robin(entries: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Entries (sorted by rank) with each phrasing number (variant) taken in turns over the benign
+    sources: each source's first entry (sources in ``--seeds`` order), then each source's second,
+    and so on. When room is short, every benign source gets rows (equal turns until one runs
+    out) instead of the first-listed source taking it all."""
+    turn: Counter[tuple[int, str]] = Counter()
+    keyed = []
+    for entry in entries:
+        variant, priority, source, _ = entry[0]
+        keyed.append(((variant, turn[(variant, source)], priority, source), entry))
+        turn[(variant, source)] += 1
+    return [entry for _, entry in sorted(keyed, key=lambda pair: pair[0])]

@@ -34,9 +34,7 @@ def _pools(template: TaskTemplate) -> dict[str, tuple[Phrasing, ...]]:
     pools: dict[str, tuple[Phrasing, ...]] = {}
     for field in dataclasses.fields(template):
         value = getattr(template, field.name)
-        if (
-            isinstance(value, tuple) and value and all(isinstance(item, Phrasing) for item in value)
-        ):
+        if isinstance(value, tuple) and value and all(isinstance(item, Phrasing) for item in value):
             # Shared wrappers (17a) serve both kinds, some one kind or transforms only: each such
             # set is its own pool, so holding out never empties one for the train split.
             for phrasing in value:
@@ -72,9 +70,7 @@ def seen_template(template: TaskTemplate, heldout: tuple[str, ...]) -> TaskTempl
     changes: dict[str, Any] = {}
     for field in dataclasses.fields(template):
         value = getattr(template, field.name)
-        if (
-            isinstance(value, tuple) and value and all(isinstance(item, Phrasing) for item in value)
-        ):
+        if isinstance(value, tuple) and value and all(isinstance(item, Phrasing) for item in value):
             kept = tuple(p for p in value if p.id not in hidden)
             if len(kept) != len(value):
                 changes[field.name] = kept
