@@ -30,10 +30,11 @@ def library():
 
 
 def pools(template):
-    pools = {"harmful": template.harmful.phrasings, "benign": template.benign.phrasings}
-    if template.moderation is not None:
-        pools["moderation"] = template.moderation.phrasings
-    return pools
+    """17a's shared wrappers by the kinds they serve and whether they only transform."""
+    pools = defaultdict(list)
+    for wrapper in template.wrappers:
+        pools[(wrapper.kinds, wrapper.transform)].append(wrapper)
+    return {name: tuple(pool) for name, pool in pools.items()}
 
 
 def test_each_pool_of_each_format_loses_the_share_it_asks_for(library):
@@ -62,7 +63,7 @@ def test_reservation_is_deterministic_and_follows_the_seed(library):
 
 def test_the_bare_request_is_never_held_out(library):
     chat = library.tasks["chat"]
-    bare = chat.harmful.phrasings[0]
+    bare = next(wrapper for wrapper in chat.wrappers if is_bare_input(wrapper))
     assert is_bare_input(bare) and bare.text == "{{ request }}"
     for seed in range(20):
         assert bare.id not in heldout_ids(chat, 0.9, seed)
@@ -119,8 +120,8 @@ def test_no_held_out_phrasings_with_zero(tmp_path):
     assert result.manifest["quality"]["heldout_templates"]["tasks"] == {"summarization": []}
     used = _phrasings_by_split(result.rows)["summarization"]
     library = load_library()
-    every = {p.id for p in library.tasks["summarization"].harmful.phrasings}
-    assert every <= used["train"], "with nothing held out, train rows use every harmful phrasing"
+    every = {w.id for w in library.tasks["summarization"].wrappers if "harmful" in w.kinds}
+    assert every <= used["train"], "with nothing held out, train rows use every harmful wrapper"
 
 
 @pytest.mark.parametrize("value", [1.0, -0.1])

@@ -179,7 +179,7 @@ def test_benign_presets_with_a_benign_ratio_build_the_same_bytes_on_ray(tmp_path
     seeds, tasks = SHARED / "seeds", SHARED / "tasks"
     config = BuildConfig(
         out=str(tmp_path / "local"),
-        # The presets first: the first source listed fills the benign room first.
+        # Four benign sources compete for little room: each gets its turns (round-robin).
         seeds=(
             f"humaneval={seeds / 'humaneval' / 'HumanEval.jsonl'}",
             f"dialogsum={tasks / 'summarization' / 'dialogsum' / 'dialogsum.dev.jsonl'}",
