@@ -143,7 +143,7 @@ class BuildConfig:
         "auto",
         help="a seed's own refusal in chat rows: keep it, or replace it with a composed "
         "task-aware one; auto: replace for presets whose refusals are dated or generic "
-        "(safety-tuned-llamas), keep otherwise",
+        "(safety-tuned-llamas), keep otherwise (a refusal that complies is always replaced)",
         metavar="auto|keep|replace",
         choices=("auto", "keep", "replace"),
     )

@@ -157,10 +157,11 @@ def test_the_sample_is_deterministic_and_follows_the_seed(tmp_path, seed_files):
     ]
     assert ids[0] == ids[1] and ids[0] != ids[2]
     counts = Counter((row["kind"], row["split"]) for row in first.rows)
-    benign_seeds = load_seed_spec(seed_files["benign"]).seeds
+    # The fixture's seeds are template siblings: each lands in its group's split.
+    benign_seeds, _ = group_seeds(load_seed_spec(seed_files["benign"]).seeds)
     for split in ("train", "test"):
         fixed = always_kept(first, split)
-        in_split = sum(1 for seed in benign_seeds if split_of(seed.id, 0.2, 0) == split)
+        in_split = sum(1 for seed in benign_seeds if split_of(seed.group, 0.2, 0) == split)
         target = int(0.5 * counts[("harmful", split)])
         assert counts[("benign", split)] == fixed + min(target - fixed, PER_SEED * in_split)
     assert counts[("benign", "train")] == int(0.5 * counts[("harmful", "train")])
