@@ -288,3 +288,19 @@ def test_two_benign_sources_share_little_room_in_turns(wrapper):
     ]
     kept = [job for job in stage(harmful + few, AuditLog()) if job.kind == "benign"]
     assert Counter(job.seed.source for job in kept) == {"dialogsum": 1, "scitldr": 3}
+
+
+def test_a_source_without_wrapper_balancing_rows_still_gets_its_turns():
+    """The turns come before the tiers: documents in a benign-only wrapper (dialogsum) are not
+    starved by another source whose rows would balance the shared wrapper (scitldr) and could
+    fill the whole room; each source's own balancing rows come first in its turns."""
+    harmful = [_job("summarization", "harmful", "harmful", i, "shared") for i in range(4)]
+    documents = [_job("summarization", "benign", "dialogsum", i, "benign-only") for i in range(6)]
+    balancing = [_job("summarization", "benign", "scitldr", i, "shared") for i in range(3)]
+    balancing += [_job("summarization", "benign", "scitldr", i, "other") for i in range(3, 6)]
+    stage = BenignRatio(1.0, 0.0, 0, {"harmful": 0, "dialogsum": 1, "scitldr": 2})
+    kept = [
+        job for job in stage(harmful + documents + balancing, AuditLog()) if job.kind == "benign"
+    ]
+    assert Counter(job.seed.source for job in kept) == {"dialogsum": 2, "scitldr": 2}
+    assert {job.phrasing.id for job in kept if job.seed.source == "scitldr"} == {"shared"}

@@ -6,18 +6,18 @@ land in, which the split stage decides from the seed's group, formed before refr
 and test get the same benign:harmful ratio and no seed changes split.
 
 Benign rows made from harmful seeds (moderation labels, transform-only rows) are always kept and
-count towards the target; the rest of the room goes to benign seeds' rows in this order: first,
-in each wrapper, the rows that bring its benign rows up to R x its harmful rows (the planner
-shares every wrapper between the kinds; sampling that ignored wrappers would leave some wrappers
-mostly harmful and others only benign, and the wrapper would give the kind away), and each
-sensitive look-alike's first row (the rows that teach a model not to over-refuse), then the
-others; within each, each seed's first phrasing before any seed's second (more distinct inputs
-beat more phrasings of the same input), then round-robin over the benign sources (each source's
-next row in turn, sources in ``--seeds`` order, so that every source gets rows when room is short:
-equal turns until one runs out), each source's rows by a hash of the build seed and the row (deterministic, and
-independent of input order). A task config with no harmful rows keeps its benign rows (there is
-no ratio to keep). Every row left out is in ``audit/removed.parquet``
-(reason ``over_benign_ratio``, its phrasing in ``detail``).
+count towards the target; the rest of the room goes to benign seeds' rows in turns over the
+benign sources (each source's next row in turn, sources in ``--seeds`` order: when room is short
+every source gets rows, equal turns until one runs out, instead of the first-listed one taking it
+all). Each source's rows come in this order: first, in each wrapper, the rows that bring its
+benign rows up to R x its harmful rows (the planner shares every wrapper between the kinds;
+sampling that ignored wrappers would leave some wrappers mostly harmful and others only benign,
+and the wrapper would give the kind away), and each sensitive look-alike's first row (the rows
+that teach a model not to over-refuse), then the others; within each, each seed's first phrasing
+before any seed's second (more distinct inputs beat more phrasings of the same input), then a
+hash of the build seed and the row (deterministic, and independent of input order). A task
+config with no harmful rows keeps its benign rows (there is no ratio to keep). Every row left out
+is in ``audit/removed.parquet`` (reason ``over_benign_ratio``, its phrasing in ``detail``).
 
 A ``WHOLE`` stage (``builders.stage``): a target needs the counts of the whole stream. Jobs that
 are always kept pass at once; benign seeds' jobs wait on disk while the stage keeps one small
@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -149,26 +149,27 @@ class BenignRatio:
         cell: tuple[str, str],
         by_wrapper: dict[str, Counter[tuple[tuple[str, str], str]]],
     ) -> list[tuple[Any, ...]]:
-        """The cell's waiting jobs in the order they get room: in each wrapper, those that bring
-        its benign rows (with those that always pass) up to R x its harmful rows, and each
-        sensitive look-alike's first row, first; then the rest. Within a tier, each seed's first
-        phrasing before any seed's second, and then round-robin over the benign sources (see
-        ``_round_robin``)."""
-        entries = _round_robin(sorted(entries))
+        """The cell's waiting jobs in the order they get room: turns over the benign sources
+        (``_in_turns``), each source's rows in tiers: in each wrapper, those that bring its benign
+        rows (with those that always pass) up to R x its harmful rows, and each sensitive
+        look-alike's first row, first; then the rest; within a tier, each seed's first phrasing
+        before any seed's second, then by rank."""
+        # Which rows balance a wrapper is drawn in turns over the sources too, so that every
+        # source's rows can count.
         taken: Counter[str] = Counter()
-        tiers = []
-        for entry in entries:
+        tiered = []
+        for entry in _in_turns(sorted(entries), key=lambda entry: entry[0][0]):
             phrasing = entry[2]
-            if entry[3]:  # a sensitive look-alike's first row: the rows against over-refusal
-                tiers.append((0, entry))
-                continue
-            key = (cell, phrasing)
-            need = math.ceil(self.ratio * by_wrapper["harmful"][key] - 1e-9)
-            need -= by_wrapper["benign"][key]
-            tiers.append((0 if taken[phrasing] < need else 1, entry))
-            taken[phrasing] += 1
-        # A stable sort: each tier keeps the round-robin order.
-        return [entry for _, entry in sorted(tiers, key=lambda pair: pair[0])]
+            tier = 0
+            if not entry[3]:  # not a sensitive look-alike's first row (those come first)
+                key = (cell, phrasing)
+                need = math.ceil(self.ratio * by_wrapper["harmful"][key] - 1e-9)
+                need -= by_wrapper["benign"][key]
+                tier = 0 if taken[phrasing] < need else 1
+                taken[phrasing] += 1
+            tiered.append(((tier, *entry[0]), entry))
+        tiered.sort(key=lambda pair: pair[0])
+        return [entry for _, entry in _in_turns(tiered, key=lambda pair: 0, rank=lambda p: p[0])]
 
     def _rank(self, job: FramingJob, variant: int) -> tuple[int, int, str, str]:
         return (
@@ -203,15 +204,19 @@ class BenignRatio:
         return {"ratio": self.ratio, "configs": configs}
 
 
-def _round_robin(entries: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Entries (sorted by rank) with each phrasing number (variant) taken in turns over the benign
-    sources: each source's first entry (sources in ``--seeds`` order), then each source's second,
-    and so on. When room is short, every benign source gets rows (equal turns until one runs
-    out) instead of the first-listed source taking it all."""
-    turn: Counter[tuple[int, str]] = Counter()
+def _in_turns(
+    items: list[Any], key: Callable[[Any], Any], rank: Callable[[Any], Any] = lambda item: item[0]
+) -> list[Any]:
+    """``items`` (sorted) taken in turns over the benign sources, separately for each ``key``:
+    each source's first item (sources in ``--seeds`` order), then each source's second, and so
+    on. A rank ends with (the source's place in ``--seeds``, the source, the row's hash). When
+    room is short every benign source gets rows (equal turns until one runs out) instead of the
+    first-listed source taking it all."""
+    turn: Counter[tuple[Any, str]] = Counter()
     keyed = []
-    for entry in entries:
-        variant, priority, source, _ = entry[0]
-        keyed.append(((variant, turn[(variant, source)], priority, source), entry))
-        turn[(variant, source)] += 1
-    return [entry for _, entry in sorted(keyed, key=lambda pair: pair[0])]
+    for item in items:
+        *_, priority, source, _ = rank(item)
+        keyed.append(((key(item), turn[(key(item), source)], priority, source), item))
+        turn[(key(item), source)] += 1
+    keyed.sort(key=lambda pair: pair[0])
+    return [item for _, item in keyed]
