@@ -276,9 +276,11 @@ def test_llm_rows_on_workers_share_one_cache_and_a_killed_worker_repays_nothing(
     assert rerun == 0
     assert_same_build(reference, tmp_path / "out")
     # The coordinator counted every request and answer, the killed worker's too (a request in
-    # flight at the kill was sent twice and answered once).
+    # flight at the kill was sent twice and answered once). A request the killed worker had
+    # counted may die before it reaches the server: at most its --concurrency 2 in flight.
     requests = result.manifest["llm"]["requests"]
-    assert (requests["sent"], requests["answered"]) == (len(keys), len(set(keys)))
+    assert len(keys) <= requests["sent"] <= len(keys) + 2
+    assert requests["answered"] == len(set(keys))
 
 
 def test_a_killed_driver_and_a_rerun_send_no_request_twice(tmp_path, seeds):
