@@ -23,7 +23,6 @@ import json
 import math
 import re
 import warnings
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Any
 
 from builders.errors import InputError
 from builders.schema import BENIGN, Seed
-from builders.seeds.presets import _from_hub
+from builders.seeds.presets import _from_hub, convert_rows
 from builders.seeds.source import SeedSource, file_provenance
 from builders.seeds.tables import Table
 from builders.seeds.task_tables import read_any_table, read_line_aligned
@@ -510,17 +509,7 @@ def load_benign_preset(
                 field=preset.prompt_column,
             )
         batches = [table.rows]
-    seeds: list[Seed] = []
-    skipped: Counter[str] = Counter()
-    for rows in batches:
-        for row in rows:
-            result = preset.convert(row, preset)
-            if isinstance(result, str):
-                skipped[f"{preset.name}_{result}"] += 1
-            elif len(result.prompt) > max_prompt_chars:
-                skipped[f"{preset.name}_prompt_too_long"] += 1
-            else:
-                seeds.append(result)
+    seeds, skipped = convert_rows(preset, batches, max_prompt_chars)
     if not seeds:
         where = files[0].get("path") or preset.hub_id if files else preset.hub_id
         raise InputError(

@@ -15,7 +15,7 @@ import difflib
 import json
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -429,17 +429,7 @@ def load_preset(
                 field=preset.prompt_column,
             )
         batches, files = [table.rows], [table.provenance()]
-    seeds: list[Seed] = []
-    skipped: Counter[str] = Counter()
-    for rows in batches:
-        for row in rows:
-            result = preset.convert(row, preset)
-            if isinstance(result, str):
-                skipped[f"{preset.name}_{result}"] += 1
-            elif len(result.prompt) > max_prompt_chars:
-                skipped[f"{preset.name}_prompt_too_long"] += 1
-            else:
-                seeds.append(result)
+    seeds, skipped = convert_rows(preset, batches, max_prompt_chars)
     if not seeds:
         where = files[0].get("path") or preset.hub_id
         raise InputError(f"no usable {preset.name} rows in {where} (skipped: {dict(skipped)})")
@@ -493,3 +483,22 @@ def _from_hub(preset: Preset) -> tuple[list[list[Row]], list[dict[str, str]]]:
         entry["fingerprint"] = dataset._fingerprint
         files.append(entry)
     return batches, files
+
+
+def convert_rows(
+    preset: Any, batches: Iterable[Iterable[Row]], max_prompt_chars: int
+) -> tuple[list[Seed], Counter[str]]:
+    """The seeds a preset's ``convert`` makes of its rows, and what it skipped, by reason (a
+    row too long for ``max_prompt_chars`` included). Shared by the harmful and benign presets."""
+    seeds: list[Seed] = []
+    skipped: Counter[str] = Counter()
+    for rows in batches:
+        for row in rows:
+            result = preset.convert(row, preset)
+            if isinstance(result, str):
+                skipped[f"{preset.name}_{result}"] += 1
+            elif len(result.prompt) > max_prompt_chars:
+                skipped[f"{preset.name}_prompt_too_long"] += 1
+            else:
+                seeds.append(result)
+    return seeds, skipped
