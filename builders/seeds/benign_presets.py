@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ast
 import json
-import math
 import re
 import warnings
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from typing import Any
 
 from builders.errors import InputError
 from builders.schema import BENIGN, Seed
-from builders.seeds.presets import _from_hub, convert_rows
+from builders.seeds.presets import _from_hub, _text, convert_rows
 from builders.seeds.source import SeedSource, file_provenance
 from builders.seeds.tables import Table
 from builders.seeds.task_tables import read_any_table, read_line_aligned
@@ -70,16 +69,6 @@ class BenignPreset:
 
 
 # --- cell helpers ------------------------------------------------------------------------------
-
-
-def _text(row: Row, column: str) -> str:
-    """A cell as stripped text with LF newlines; "" for missing, None, NaN, lists and dicts."""
-    value = row.get(column)
-    if value is None or isinstance(value, list | dict):
-        return ""
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    return str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def _texts(row: Row, column: str) -> list[str]:
