@@ -233,19 +233,7 @@ def _lookalikes(reader: _Reader) -> Iterator[Seed]:
 
 def _task_extra(reader: _Reader, task: str, row: dict[str, Any], number: int) -> dict[str, Any]:
     if task == "translation":
-        translations = row.get("translations")
-        if (
-            not isinstance(translations, dict)
-            or not translations
-            or not all(isinstance(v, str) and v.strip() for v in translations.values())
-        ):
-            raise InputError(
-                "expected an object of language → non-empty text",
-                file=reader.name,
-                row=number,
-                field="translations",
-            )
-        return {"translations": {lang: text.strip() for lang, text in translations.items()}}
+        return {"translations": _language_texts(reader, row, number, "translations")}
     if task == "classification":
         options = row.get("options")
         if (
