@@ -181,6 +181,17 @@ class LLMClient:
             self.settings.family, request.body(self.settings.model), self.settings.prompts_sha256
         )
 
+    def _cached_completion(self, key: str, request: ChatRequest, hit: CachedResponse) -> Completion:
+        """A cached answer as a completion, counted as cached (never paid again)."""
+        self.stats.cached += 1
+        self.stats.cached_prompt_tokens += hit.prompt_tokens
+        self.stats.cached_completion_tokens += hit.completion_tokens
+        self._record(key, request.role, hit.prompt_tokens, hit.completion_tokens, True)
+        self.on_change()
+        return Completion(
+            key, hit.content, hit.rejected, hit.prompt_tokens, hit.completion_tokens, True
+        )
+
     async def complete(
         self, request: ChatRequest, check: Callable[[str], str] = lambda text: ""
     ) -> Completion:
@@ -192,14 +203,7 @@ class LLMClient:
         key = self.key(request)
         hit = self.cache.get(key)
         if hit is not None:
-            self.stats.cached += 1
-            self.stats.cached_prompt_tokens += hit.prompt_tokens
-            self.stats.cached_completion_tokens += hit.completion_tokens
-            self._record(key, request.role, hit.prompt_tokens, hit.completion_tokens, True)
-            self.on_change()
-            return Completion(
-                key, hit.content, hit.rejected, hit.prompt_tokens, hit.completion_tokens, True
-            )
+            return self._cached_completion(key, request, hit)
         shared = self._inflight.get(key)
         if shared is not None:
             # The same request is already on its way (framings are shared between seeds).

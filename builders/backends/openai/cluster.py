@@ -198,15 +198,7 @@ class ClusterClient(LLMClient):
             self.budget.stopped = True
             raise BudgetExceeded
         if state == "cached":
-            hit: CachedResponse = value
-            self.stats.cached += 1
-            self.stats.cached_prompt_tokens += hit.prompt_tokens
-            self.stats.cached_completion_tokens += hit.completion_tokens
-            self._record(key, request.role, hit.prompt_tokens, hit.completion_tokens, True)
-            self.on_change()
-            return Completion(
-                key, hit.content, hit.rejected, hit.prompt_tokens, hit.completion_tokens, True
-            )
+            return self._cached_completion(key, request, value)
         reserved = value
         _current_key.set(key)
         assert self._semaphore is not None
