@@ -19,6 +19,7 @@ import hashlib
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -53,6 +54,35 @@ def cache_key(family: str, body: dict, prompts_sha256: str) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+BUSY_TIMEOUT_S = 60.0
+
+
+def _switch_to_wal(connection: sqlite3.Connection) -> None:
+    # WAL is a property of the file: once one process set it, the others only read it.
+    if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        connection.execute("PRAGMA journal_mode=WAL")
+
+
+def _retry_while_locked(statement: Callable[[], object]) -> None:
+    """Run ``statement``, retrying while the file is locked.
+
+    SQLite answers "database is locked" at once, without calling the busy handler, when two
+    connections change the journal mode of a new file at the same moment (several workers
+    opening one fresh cache), so ``busy_timeout`` alone does not cover opening.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.01
+    while True:
+        try:
+            statement()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
 @dataclass(frozen=True)
 class CachedResponse:
     content: str | None  # None: rejected by a safety check (text deliberately not stored)
@@ -72,14 +102,16 @@ class ResponseCache:
         connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         # Several processes may share the file (two builds, or a build and its cost estimate):
         # a writer waits for another's commit instead of failing with "database is locked".
-        connection.execute("PRAGMA busy_timeout=60000")
-        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        _retry_while_locked(lambda: _switch_to_wal(connection))
         full = os.environ.get("MTS_LLM_CACHE_FSYNC") == "1"
         connection.execute(f"PRAGMA synchronous={'FULL' if full else 'NORMAL'}")
-        connection.execute(
-            "CREATE TABLE IF NOT EXISTS responses ("
-            " key TEXT PRIMARY KEY, role TEXT, content TEXT, rejected TEXT,"
-            " prompt_tokens INTEGER, completion_tokens INTEGER, created REAL)"
+        _retry_while_locked(
+            lambda: connection.execute(
+                "CREATE TABLE IF NOT EXISTS responses ("
+                " key TEXT PRIMARY KEY, role TEXT, content TEXT, rejected TEXT,"
+                " prompt_tokens INTEGER, completion_tokens INTEGER, created REAL)"
+            )
         )
         self._connection = connection
 
