@@ -117,7 +117,8 @@ class BuildConfig:
     categorizer: str = option(
         "auto",
         help="hazard labels of seeds without a dataset label: keyword rules, or the nearest "
-        "labelled exemplars by embeddings (extra 'semantic'); auto = embedding when installed",
+        "labelled exemplars by embeddings (extra 'semantic'); auto = embedding when installed "
+        "and at most 20,000 seeds need it",
         metavar="auto|keyword|embedding",
         choices=("auto", "keyword", "embedding"),
     )

@@ -1,7 +1,7 @@
 """Seeds: hazard labels by the nearest labelled exemplars (MiniLM embeddings, extra ``semantic``).
 
-``--categorizer auto`` (default) uses this route when the ``semantic`` extra is installed,
-``embedding`` insists on it, ``keyword`` keeps the loaders' keyword labels. Loaders already gave
+``--categorizer auto`` (default) uses this route when the ``semantic`` extra is installed and
+at most ``AUTO_EMBEDDING_LIMIT`` seeds need it, ``embedding`` insists on it, ``keyword`` keeps the loaders' keyword labels. Loaders already gave
 every seed a label (``builders.seeds.hazards``); this stage revisits only the harmful seeds that
 no specific keyword rule and no one-code dataset label decided: cue-word labels, fallbacks and a
 broad dataset label's usual code ("illegal" → S2). For each, the ``k`` nearest exemplars vote,
@@ -130,8 +130,10 @@ class HazardCategorizer:
 
     name = "seed_categorize"
 
-    def __init__(self, index: ExemplarIndex | None) -> None:
+    def __init__(self, index: ExemplarIndex | None, limit: int | None = None) -> None:
         self.index = index  # None: the keyword route (the loaders' labels stand)
+        # --categorizer auto: above this many seeds to examine, the keyword labels stand.
+        self.limit = limit
         # The keyword route passes each seed on alone (ROW). The embedding route embeds every
         # seed it examines in one call, in one process (WHOLE): a vote near its threshold must
         # not depend on how an executor batched the seeds, and the model loads once.
@@ -139,7 +141,9 @@ class HazardCategorizer:
 
     @classmethod
     def from_build(cls, context: BuildContext) -> HazardCategorizer:
-        return cls(embedding_index(context.config.categorizer, context.config.semantic_model))
+        categorizer = context.config.categorizer
+        limit = AUTO_EMBEDDING_LIMIT if categorizer == "auto" else None
+        return cls(embedding_index(categorizer, context.config.semantic_model), limit)
 
     def __call__(
         self, ranked: Iterable[tuple[int, Seed]], audit: AuditLog
@@ -154,6 +158,14 @@ class HazardCategorizer:
             yield from pairs
             return
         todo = [i for i, (_, seed) in enumerate(pairs) if needs_embedding(seed)]
+        if self.limit is not None and len(todo) > self.limit:
+            audit.quality[self.name] = {
+                "route": "keyword",
+                "why": f"--categorizer auto: {len(todo)} seeds to embed, over {self.limit} "
+                "(--categorizer embedding embeds them all)",
+            }
+            yield from pairs
+            return
         changed: Counter[str] = Counter()
         if todo:
             vectors = self.index.embed([pairs[i][1].prompt for i in todo])
@@ -173,6 +185,11 @@ class HazardCategorizer:
             "min_similarity": MIN_SIMILARITY,
         }
         yield from pairs
+
+
+# What ``--categorizer auto`` embeds at most: MiniLM on a 2-core CPU embeds ~300 seeds/s, so a
+# 100k-seed build would spend about six minutes here; above this the keyword labels stand.
+AUTO_EMBEDDING_LIMIT = 20_000
 
 
 def embedding_index(categorizer: str, model: str | None) -> ExemplarIndex | None:

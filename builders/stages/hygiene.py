@@ -42,7 +42,7 @@ from builders.seeds.lookalikes import (
     benign_intent,
 )
 from builders.stage import WHOLE, AuditLog, BuildContext
-from builders.stages.categorize import embedding_index
+from builders.stages.categorize import AUTO_EMBEDDING_LIMIT, embedding_index
 
 NEIGHBOURS = 7
 REASON = "seed_not_harmful"
@@ -123,12 +123,20 @@ class SeedHygiene:
     # which the driver holds.
     kind = WHOLE
 
-    def __init__(self, judge: str, index: LookalikeIndex | None = None, llm: Any = None) -> None:
+    def __init__(
+        self,
+        judge: str,
+        index: LookalikeIndex | None = None,
+        llm: Any = None,
+        limit: int | None = None,
+    ) -> None:
         self.judge = judge
         self.index = index
+        self.limit = limit  # --categorizer auto: above this many seeds to embed, rules only
         self.llm = llm
         self.context: BuildContext | None = None
         self.unjudged = 0  # seeds the LLM judge gave no clear verdict on
+        self.embedded = True
 
     @classmethod
     def from_build(cls, context: BuildContext) -> SeedHygiene | None:
@@ -138,7 +146,8 @@ class SeedHygiene:
         if config.seed_judge == "offline":
             exemplar_index = embedding_index(config.categorizer, config.semantic_model)
             index = LookalikeIndex(exemplar_index.embed) if exemplar_index else None
-            return cls("offline", index)
+            limit = AUTO_EMBEDDING_LIMIT if config.categorizer == "auto" else None
+            return cls("offline", index, limit=limit)
         stage = cls(config.seed_judge, llm=make_llm_judge(context))
         stage.context = context
         return stage
@@ -158,7 +167,7 @@ class SeedHygiene:
             by_source[seed.source] += 1
         quality: dict[str, Any] = {
             "judge": self.judge,
-            "embeddings": self.index is not None,
+            "embeddings": self.index is not None and self.embedded,
             "checked": len(checked),
             "dropped": dict(sorted(by_source.items())),
         }
@@ -177,7 +186,9 @@ class SeedHygiene:
                 for i in checked
                 if needs_vector(pairs[i][1]) and not benign_intent(pairs[i][1].prompt)
             ]
-            if wanted:
+            if self.limit is not None and len(wanted) > self.limit:
+                self.embedded = False
+            elif wanted:
                 embedded = self.index.embed([pairs[i][1].prompt for i in wanted])
                 vectors = dict(zip(wanted, embedded, strict=True))
         found = {}
