@@ -21,9 +21,7 @@ optional file just contributes no seeds.
 
 from __future__ import annotations
 
-import functools
 import json
-import zlib
 from collections.abc import Iterator
 from dataclasses import replace
 from importlib import resources
@@ -33,6 +31,7 @@ from typing import Any
 
 from builders.errors import InputError
 from builders.schema import BENIGN, HAZARD_CATEGORIES, TASKS, Seed
+from builders.seeds.code_instructions import code_instruction
 from builders.seeds.source import SeedSource, sha256_bytes
 
 SOURCE = "bundled"
@@ -336,13 +335,6 @@ def _sensitive_extra(
     return extra
 
 
-@functools.cache
-def code_task_forms() -> tuple[str, ...]:
-    """The instruction forms of a sensitive-topic code task (``data/code_task_instructions.json``)."""
-    document = json.loads(data_root().joinpath("code_task_instructions.json").read_text("utf-8"))
-    return tuple(document["forms"])
-
-
 def _sensitive(reader: _Reader, task: str) -> Iterator[Seed]:
     """Benign task inputs on alarming-sounding topics; a code task becomes its instruction
     ("Write a Python function that ..."), a classification text gets two labellings."""
@@ -356,9 +348,7 @@ def _sensitive(reader: _Reader, task: str) -> Iterator[Seed]:
         elif task == "code_generation":
             language = CODE_LANGUAGES[extra["code_language"]]
             task_text = reader.text(row, number, "task")
-            what = f"{language} {extra['code_kind']} that {task_text}"
-            forms = code_task_forms()
-            prompt = forms[zlib.crc32(task_text.encode("utf-8")) % len(forms)].format(what=what)
+            prompt = code_instruction(f"{language} {extra['code_kind']} that {task_text}")
             answer = reader.text(row, number, "code")
         elif task == "classification":
             prompt, answer = reader.prompt(row, number, "text"), extra["labelings"][0]["label"]
