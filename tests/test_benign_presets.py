@@ -153,17 +153,16 @@ def test_classification_presets_map_labels_to_options():
 
 
 @needs_shared
-def test_alpaca_without_outputs_is_one_clear_line():
-    with pytest.raises(InputError) as info:
-        load_seed_spec(f"alpaca={SEEDS / 'safety_tuned_llamas/I-Alpaca.json'}")
-    message = str(info.value)
-    assert "\n" not in message and "'alpaca_no_output': 50" in message
+def test_alpaca_instructions_without_outputs_are_requests_without_a_reference():
+    source = load_seed_spec(f"alpaca={SEEDS / 'safety_tuned_llamas/I-Alpaca.json'}")
+    assert len(source.seeds) == 50 and source.skipped == {}
+    assert all(seed.answer is None and seed.task == "chat" for seed in source.seeds)
 
 
 # --- tiny files in each original format --------------------------------------------------------
 
 
-def test_alpaca_rows_without_output_are_skipped(tmp_path):
+def test_alpaca_rows_without_output_have_no_reference(tmp_path):
     path = tmp_path / "alpaca_data.json"
     rows = [
         {"instruction": "Name three primary colours.", "input": "", "output": "Red, blue, yellow."},
@@ -175,8 +174,9 @@ def test_alpaca_rows_without_output_are_skipped(tmp_path):
     assert [(s.prompt, s.answer) for s in source.seeds] == [
         ("Name three primary colours.", "Red, blue, yellow."),
         ("Summarize this.\n\nThe cat sat.", "A cat sat."),
+        ("Write a haiku.", None),
     ]
-    assert source.skipped == {"alpaca_no_output": 1}
+    assert source.skipped == {}
     assert all(s.task == "chat" and s.kind == "benign" for s in source.seeds)
 
 

@@ -290,10 +290,11 @@ def test_two_benign_sources_share_little_room_in_turns(wrapper):
     assert Counter(job.seed.source for job in kept) == {"dialogsum": 1, "scitldr": 3}
 
 
-def test_a_source_without_wrapper_balancing_rows_still_gets_its_turns():
-    """The turns come before the tiers: documents in a benign-only wrapper (dialogsum) are not
-    starved by another source whose rows would balance the shared wrapper (scitldr) and could
-    fill the whole room; each source's own balancing rows come first in its turns."""
+def test_rows_that_balance_a_shared_wrapper_come_before_the_other_sources_turns():
+    """Tiers before turns: while a shared wrapper has fewer benign rows than R x its harmful
+    rows, its kind would be told by the wrapper alone, so the rows that balance it (in turns over
+    the sources that have them) get the room first; documents in a benign-only wrapper (which
+    balance nothing) and rows of other wrappers then take the rest in turns."""
     harmful = [_job("summarization", "harmful", "harmful", i, "shared") for i in range(4)]
     documents = [_job("summarization", "benign", "dialogsum", i, "benign-only") for i in range(6)]
     balancing = [_job("summarization", "benign", "scitldr", i, "shared") for i in range(3)]
@@ -302,5 +303,11 @@ def test_a_source_without_wrapper_balancing_rows_still_gets_its_turns():
     kept = [
         job for job in stage(harmful + documents + balancing, AuditLog()) if job.kind == "benign"
     ]
-    assert Counter(job.seed.source for job in kept) == {"dialogsum": 2, "scitldr": 2}
+    assert Counter(job.seed.source for job in kept) == {"scitldr": 3, "dialogsum": 1}
     assert {job.phrasing.id for job in kept if job.seed.source == "scitldr"} == {"shared"}
+    # With room to spare (R = 2), the documents get their turns next to the other rows.
+    stage = BenignRatio(2.0, 0.0, 0, {"harmful": 0, "dialogsum": 1, "scitldr": 2})
+    kept = [
+        job for job in stage(harmful + documents + balancing, AuditLog()) if job.kind == "benign"
+    ]
+    assert Counter(job.seed.source for job in kept) == {"scitldr": 5, "dialogsum": 3}

@@ -294,16 +294,16 @@ def _alpaca(row: Row, preset: BenignPreset) -> Seed | str:
     instruction, extra_input = _text(row, "instruction"), _text(row, "input")
     if not instruction:
         return "empty_prompt"
-    output = _text(row, "output")
-    if not output:
-        return "no_output"
+    # A row without an output stays a request without a reference answer: an LLM backend
+    # answers it, the template backend leaves it out (reframe: benign_seed_without_reference).
+    output = _text(row, "output") or None
     prompt = f"{instruction}\n\n{extra_input}" if extra_input else instruction
     return _seed(preset, prompt, output, {})
 
 
 def _alpaca_table(path: Path) -> tuple[Table, list[dict[str, str]]]:
     """Alpaca's JSON list; also Safety-Tuned LLaMAs' ``{"instructions": [...]}`` evaluation
-    files, whose rows have no output (every row is then skipped as ``no_output``)."""
+    files, whose rows have no output (requests without a reference answer)."""
     instructions = _instruction_list(path)
     if instructions is None:
         return _table(path)

@@ -6,14 +6,14 @@ land in, which the split stage decides from the seed's group, formed before refr
 and test get the same benign:harmful ratio and no seed changes split.
 
 Benign rows made from harmful seeds (moderation labels, transform-only rows) are always kept and
-count towards the target; the rest of the room goes to benign seeds' rows in turns over the
-benign sources (each source's next row in turn, sources in ``--seeds`` order: when room is short
-every source gets rows, equal turns until one runs out, instead of the first-listed one taking it
-all). Each source's rows come in this order: first, in each wrapper, the rows that bring its
-benign rows up to R x its harmful rows (the planner shares every wrapper between the kinds;
-sampling that ignored wrappers would leave some wrappers mostly harmful and others only benign,
-and the wrapper would give the kind away), and each sensitive look-alike's first row (the rows
-that teach a model not to over-refuse), then the others; within each, each seed's first phrasing
+count towards the target; the rest of the room goes to benign seeds' rows in two tiers: first,
+in each wrapper, the rows that bring its benign rows up to R x its harmful rows (the planner shares
+every wrapper between the kinds; a wrapper left with fewer benign than harmful rows would give the
+kind away, so these come before anything else), and each sensitive look-alike's first row (the
+rows that teach a model not to over-refuse); then the others (benign-only wrappers, surplus
+phrasings). Within a tier the rows go in turns over the benign sources (each source's next row in
+turn, sources in ``--seeds`` order: every source gets rows, equal turns until one runs out,
+instead of the first-listed one taking it all); within a source, each seed's first phrasing
 before any seed's second (more distinct inputs beat more phrasings of the same input), then a
 hash of the build seed and the row (deterministic, and independent of input order). A task
 config with no harmful rows keeps its benign rows (there is no ratio to keep). Every row left out
@@ -149,11 +149,11 @@ class BenignRatio:
         cell: tuple[str, str],
         by_wrapper: dict[str, Counter[tuple[tuple[str, str], str]]],
     ) -> list[tuple[Any, ...]]:
-        """The cell's waiting jobs in the order they get room: turns over the benign sources
-        (``_in_turns``), each source's rows in tiers: in each wrapper, those that bring its benign
-        rows (with those that always pass) up to R x its harmful rows, and each sensitive
-        look-alike's first row, first; then the rest; within a tier, each seed's first phrasing
-        before any seed's second, then by rank."""
+        """The cell's waiting jobs in the order they get room, in tiers: in each wrapper, those
+        that bring its benign rows (with those that always pass) up to R x its harmful rows, and
+        each sensitive look-alike's first row, first; then the rest. Within a tier, turns over the
+        benign sources (``_in_turns``); within a source, each seed's first phrasing before any
+        seed's second, then by rank."""
         # Which rows balance a wrapper is drawn in turns over the sources too, so that every
         # source's rows can count.
         taken: Counter[str] = Counter()
@@ -169,7 +169,10 @@ class BenignRatio:
                 taken[phrasing] += 1
             tiered.append(((tier, *entry[0]), entry))
         tiered.sort(key=lambda pair: pair[0])
-        return [entry for _, entry in _in_turns(tiered, key=lambda pair: 0, rank=lambda p: p[0])]
+        return [
+            entry
+            for _, entry in _in_turns(tiered, key=lambda pair: pair[0][0], rank=lambda p: p[0])
+        ]
 
     def _rank(self, job: FramingJob, variant: int) -> tuple[int, int, str, str]:
         return (
