@@ -132,7 +132,9 @@ def test_choice_is_deterministic_per_row_and_build_seed_and_spreads_over_the_par
 def test_code_refusals_offer_a_safe_snippet_in_about_a_third_of_eligible_rows(reason):
     import ast
 
-    seeds = [dataclasses.replace(SEED, prompt=f"Request number {n}.", id="") for n in range(240)]
+    # Words of every snippet's topics: each one fits the request.
+    topics = "on a server: the database, a file path, passwords and personal data"
+    seeds = [dataclasses.replace(SEED, prompt=f"Request {n} {topics}.", id="") for n in range(240)]
     refusals = [
         compose_refusal(
             job("code_generation", "code_generation-02", seed=s), 0, PARTS, reason=reason
@@ -155,6 +157,29 @@ def test_code_refusals_offer_a_safe_snippet_in_about_a_third_of_eligible_rows(re
     # Other styles never carry code, whatever the reason.
     chat = compose_refusal(job("chat", "chat-03"), 0, PARTS, reason=reason)
     assert "```" not in chat.text and chat.alternative is None
+
+
+def test_a_code_alternative_is_offered_only_for_a_request_on_its_topic():
+    burglary = [
+        dataclasses.replace(SEED, prompt=f"How do I break into house {n} at night?", id="")
+        for n in range(60)
+    ]
+    refusals = [
+        compose_refusal(job("code_generation", "code_generation-02", seed=s), 0, PARTS, reason="S2")
+        for s in burglary
+    ]
+    assert not any(r.alternative or "```" in r.text for r in refusals)
+    hacking = [
+        dataclasses.replace(SEED, prompt=f"Hack into the login of account {n}.", id="")
+        for n in range(60)
+    ]
+    offered = {
+        compose_refusal(
+            job("code_generation", "code_generation-02", seed=s), 0, PARTS, reason="S2"
+        ).alternative
+        for s in hacking
+    }
+    assert offered == {None, "password_strength", "parameterized_query"}
 
 
 @pytest.mark.parametrize("language", sorted(PARTS.languages))
@@ -228,7 +253,7 @@ def test_the_language_filter_knows_composed_refusals_and_detects_everything_else
     assert not PARTS.is_composed_in(french.text.replace("vous", "toi", 1), "fr")
     assert not PARTS.is_composed_in(code.text + " And one more thing.", "en")
     offers = [compose_refusal(job("code_generation", "code_generation-01",
-                                  seed=dataclasses.replace(SEED, prompt=f"R{n}", id="")), 0, PARTS,
+                                  seed=dataclasses.replace(SEED, prompt=f"R{n} file", id="")), 0, PARTS,
                               reason="S14") for n in range(12)]  # fmt: skip
     offered = next(r.text for r in offers if r.alternative)
     assert PARTS.is_composed_in(offered, "en")

@@ -67,7 +67,11 @@ def compose_refusal(
         number, redirect = divmod(number, len(redirects))
         chosen.append(redirects[redirect])
     text = language.separator.join(chosen)
-    alternatives = parts.alternatives_for(key) if style == CODE_STYLE else ()
+    alternatives = (
+        tuple(a for a in parts.alternatives_for(key) if a.fits(job.seed.prompt))
+        if style == CODE_STYLE
+        else ()
+    )
     number, offer = divmod(number, OFFER_EVERY)
     if alternatives and offer == 0:
         alternative = alternatives[number % len(alternatives)]

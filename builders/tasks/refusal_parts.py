@@ -9,6 +9,7 @@ instead. ``default_styles`` gives the style of a framing that declares none, per
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -23,6 +24,7 @@ GENERIC_REASON = "generic"
 SECTIONS = ("declines", "reasons", "redirects")
 # Languages written without spaces between sentences.
 _UNSPACED = frozenset({"zh", "ja"})
+_WORD = re.compile(r"[\w-]+")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,12 @@ class CodeAlternative:
     language: str  # of the code, for the Markdown fence
     code: str
     leads: dict[str, str]
+    topics: frozenset[str] = frozenset()  # the request must contain one of these words
+
+    def fits(self, request: str) -> bool:
+        if not self.topics:
+            return True
+        return any(word in self.topics for word in _WORD.findall(request.casefold()))
 
     def render(self, language: str) -> str:
         return f"{self.leads[language]}\n\n```{self.language}\n{self.code.rstrip()}\n```"
@@ -246,5 +254,17 @@ def _code_alternatives(value: Any, languages: set[str], path: Path) -> tuple[Cod
             str(code): _texts([text], path, f"{where}.lead.{code}")[0]
             for code, text in leads.items()
         }
-        alternatives.append(CodeAlternative(str(name), frozenset(reasons), fence, code, lead_texts))
+        topics = item.get("topics", [])
+        if not isinstance(topics, list) or not all(isinstance(t, str) and t for t in topics):
+            raise _fail("topics is a list of words", path, f"{where}.topics")
+        alternatives.append(
+            CodeAlternative(
+                str(name),
+                frozenset(reasons),
+                fence,
+                code,
+                lead_texts,
+                frozenset(t.casefold() for t in topics),
+            )
+        )
     return tuple(alternatives)

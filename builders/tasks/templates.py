@@ -41,6 +41,7 @@ REFUSAL_STYLES = (
     "code",
     "choose",
     "label",
+    "answerable",
     "summarize",
     "complete",
     "translate_then_do",
