@@ -156,7 +156,7 @@ class BuildConfig:
         2, help="rows per seed and task (phrasings / target languages)", metavar="N", low=1
     )
     benign_variants_per_seed: int = option(
-        16,
+        8,
         help="at most N rows per benign seed and task format: as many as match the format's "
         "harmful rows, so that every wrapper carries both kinds",
         metavar="N",

@@ -38,6 +38,7 @@ STYLES = (
     "code",
     "choose",
     "label",
+    "answerable",
     "summarize",
     "complete",
     "translate_then_do",
