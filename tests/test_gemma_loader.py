@@ -183,7 +183,7 @@ def test_sft_and_evaluation_take_the_named_model(prepared, default_build, monkey
         safety_rows=8,
         max_steps=1,
         per_device_train_batch_size=8,
-        max_length=512,
+        max_length=1024,  # chat rows include programming answers in code blocks
         use_cpu=True,
         lora_r=4,
         lora_alpha=8,

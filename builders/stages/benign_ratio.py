@@ -42,6 +42,11 @@ from builders.stages.split import SPLITS, split_of
 from builders.tasks import FramingJob
 
 REASON = "over_benign_ratio"
+# When room is short, this share of it goes to the benign sources in equal turns before the
+# wrapper-balancing tier: a source whose rows all sit in benign-only wrappers (documents to
+# summarize next to benign requests) still gets rows. Rows in benign-only wrappers tell their kind
+# by the wrapper, so the share stays small: at most 10 points of form shortcut.
+SOURCE_RESERVE = 0.2
 
 
 class BenignRatio:
@@ -130,7 +135,7 @@ class BenignRatio:
             room = max(0, target - fixed[(task, split)])
             if len(entries) <= room:
                 continue
-            entries = self._balance_first(entries, (task, split), by_wrapper)
+            entries = self._balance_first(entries, (task, split), by_wrapper, room)
             detail = f"{task} {split}: {room} of {len(entries)} benign rows kept; left out: "
             for _, position, phrasing, _ in entries[room:]:
                 dropped[position] = detail + phrasing
@@ -148,12 +153,15 @@ class BenignRatio:
         entries: list[tuple[Any, ...]],
         cell: tuple[str, str],
         by_wrapper: dict[str, Counter[tuple[tuple[str, str], str]]],
+        room: int,
     ) -> list[tuple[Any, ...]]:
-        """The cell's waiting jobs in the order they get room, in tiers: in each wrapper, those
-        that bring its benign rows (with those that always pass) up to R x its harmful rows, and
-        each sensitive look-alike's first row, first; then the rest. Within a tier, turns over the
-        benign sources (``_in_turns``); within a source, each seed's first phrasing before any
-        seed's second, then by rank."""
+        """The cell's waiting jobs in the order they get room. First every source's share of the
+        ``SOURCE_RESERVE`` (its own best rows, in turns over the sources), so that a source whose
+        rows all sit in benign-only wrappers is not left out; then the rest in tiers: in each
+        wrapper, those that bring its benign rows (with those that always pass) up to R x its
+        harmful rows, and each sensitive look-alike's first row, first; then the others. Within
+        a tier, turns over the benign sources (``_in_turns``); within a source, each seed's first
+        phrasing before any seed's second, then by rank."""
         # Which rows balance a wrapper is drawn in turns over the sources too, so that every
         # source's rows can count.
         taken: Counter[str] = Counter()
@@ -169,10 +177,16 @@ class BenignRatio:
                 taken[phrasing] += 1
             tiered.append(((tier, *entry[0]), entry))
         tiered.sort(key=lambda pair: pair[0])
-        return [
-            entry
-            for _, entry in _in_turns(tiered, key=lambda pair: pair[0][0], rank=lambda p: p[0])
-        ]
+        sources = Counter(pair[0][-2] for pair in tiered)
+        share = math.ceil(SOURCE_RESERVE * room / len(sources)) if len(sources) > 1 else 0
+        reserved, rest, given = [], [], Counter()
+        for pair in tiered:  # each source's rows in its own order: tier, then rank
+            source = pair[0][-2]
+            (reserved if given[source] < share else rest).append(pair)
+            given[source] += 1
+        first = _in_turns(reserved, key=lambda pair: 0, rank=lambda p: p[0])
+        then = _in_turns(rest, key=lambda pair: pair[0][0], rank=lambda p: p[0])
+        return [entry for _, entry in first + then]
 
     def _rank(self, job: FramingJob, variant: int) -> tuple[int, int, str, str]:
         return (

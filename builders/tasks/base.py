@@ -220,6 +220,10 @@ class TaskFormat:
             return wrapper.fits(self.when_fields(seed))
         return True
 
+    def benign_cap(self, context: PlanContext) -> int:
+        """The most rows a benign seed gets in this format (``--benign-variants-per-seed``)."""
+        return context.benign_variants_per_seed
+
     def when_fields(self, seed: Seed) -> dict[str, Any]:
         return {"code_language": seed.extra.get("code_language", "python")}
 
@@ -246,11 +250,11 @@ class TaskFormat:
         if seed.kind == "harmful":
             count = context.variants_per_seed
         elif primary and primary[0][0].transform:
-            count = min(PLAIN_ROWS_PER_SEED, context.benign_variants_per_seed)
+            count = min(PLAIN_ROWS_PER_SEED, self.benign_cap(context))
         else:
             wanted = context.balance.benign_rows * context.balance.length_weight(len(seed.prompt))
             count = int(wanted) + context.chance(wanted % 1, self.name, seed.id, "rows")
-            count = max(1, min(count, context.benign_variants_per_seed))
+            count = max(1, min(count, self.benign_cap(context)))
         return min(count, len(primary))
 
     def fits_answer(self, seed: Seed, option: Option, context: PlanContext) -> bool:
@@ -368,7 +372,7 @@ class TaskFormat:
                     for b in range(len(weights))
                 ],
                 weights,
-                context.benign_variants_per_seed,
+                self.benign_cap(context),
             )
         balance = Balance(rows_each, {}, edges, weights)
         supply = balance.supply
@@ -381,7 +385,7 @@ class TaskFormat:
         for seed, primary, transform in benign_seeds:
             weight = balance.length_weight(len(seed.prompt))
             wanted = rows_each * weight
-            spread(primary, min(max(1.0, wanted), context.benign_variants_per_seed, len(primary)))
+            spread(primary, min(max(1.0, wanted), self.benign_cap(context), len(primary)))
             if transform:
                 spread(transform, min(1.0, share * weight))
         for primary, rows in plain:

@@ -46,6 +46,12 @@ def _answers(seed: Seed) -> dict[str, str]:
 class TranslationTask(TaskFormat):
     name = "translation"
 
+    def benign_cap(self, context: PlanContext) -> int:
+        # A benign request's rows here differ by language pair (each target language, into it
+        # and out of it), so twice the cap is still no repeat of one text; the longer benign
+        # requests need the room to match the harmful requests' lengths (the planner's weights).
+        return 2 * context.benign_variants_per_seed
+
     def views(self, seed: Seed, context: PlanContext) -> list[View]:
         if seed.kind == "benign" and not (is_request_seed(seed) or seed.task == self.name):
             return []
