@@ -29,7 +29,7 @@ from typing import Any
 
 from builders.errors import InputError
 from builders.schema import BENIGN, Seed
-from builders.seeds.presets import _from_hub, _text, convert_rows
+from builders.seeds.presets import Preset, _from_hub, _text, convert_rows
 from builders.seeds.source import SeedSource, file_provenance
 from builders.seeds.tables import Table
 from builders.seeds.task_tables import read_any_table, read_line_aligned
@@ -42,29 +42,19 @@ SENTIMENTS = ("positive", "negative", "neutral")
 MULTI30K_TARGETS = ("fr", "de", "cs")
 
 
-@dataclass(frozen=True)
-class BenignPreset:
-    """One public benign task set (the fields ``_from_hub`` reads are the harmful presets' own).
+@dataclass(frozen=True, kw_only=True)
+class BenignPreset(Preset):
+    """One public benign task set: a :class:`Preset` (what ``_from_hub`` reads) whose rows become
+    benign inputs of one ``task`` format.
 
     ``columns`` are the original columns the converter may read (anything else is dropped as
     soon as it is read); ``split`` may join splits (``train+validation``); ``read_local`` reads
     the original file (or files) given as ``NAME=PATH``.
     """
 
-    name: str
     task: str
-    hub_id: str
-    split: str
-    license: str
-    file_name: str
-    prompt_column: str
-    columns: tuple[str, ...]
-    convert: Converter
+    convert: Converter  # type: ignore[assignment]  # takes the benign preset
     evaluation_note: str
-    configs: tuple[str | None, ...] = (None,)
-    hub_renames: tuple[tuple[str, str], ...] = ()
-    revision: str | None = None
-    hub_verified: bool = True
     read_local: Callable[[Path], tuple[Table, list[dict[str, str]]]] | None = None
 
 
@@ -486,7 +476,7 @@ def load_benign_preset(
     """Load a benign preset from the Hub, or from ``path`` (a local copy of its original file)."""
     preset = BENIGN_PRESETS[name.lower()]
     if path is None:
-        batches, files = _from_hub(preset)  # type: ignore[arg-type]
+        batches, files = _from_hub(preset)
     else:
         assert preset.read_local is not None
         table, files = preset.read_local(path)
