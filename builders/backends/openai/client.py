@@ -236,23 +236,29 @@ class LLMClient:
         prompt_estimate = request.estimated_prompt_tokens()
         # chars / 4 under-counts tokens in some scripts (Chinese, Russian): reserve 1.5 times it.
         reserved = self.budget.reserve(int(prompt_estimate * 1.5), request.max_tokens)
-        assert self._semaphore is not None and self._limiter is not None
         try:
-            async with self._semaphore:
-                self.stats.in_flight += 1
-                self.on_change()
-                try:
-                    text, prompt_tokens, completion_tokens = await self._send(
-                        request, prompt_estimate
-                    )
-                finally:
-                    self.stats.in_flight -= 1
+            text, prompt_tokens, completion_tokens = await self._send_counted(
+                request, prompt_estimate
+            )
         except BaseException:
             self.budget.settle(reserved, 0, 0)
             self.stats.failed += 1
             self.on_change()
             raise
         return self.store(key, request, check, text, prompt_tokens, completion_tokens, reserved)
+
+    async def _send_counted(
+        self, request: ChatRequest, prompt_estimate: int
+    ) -> tuple[str, int, int]:
+        """Send within the concurrency limit, counted as in flight meanwhile."""
+        assert self._semaphore is not None and self._limiter is not None
+        async with self._semaphore:
+            self.stats.in_flight += 1
+            self.on_change()
+            try:
+                return await self._send(request, prompt_estimate)
+            finally:
+                self.stats.in_flight -= 1
 
     def store(
         self,

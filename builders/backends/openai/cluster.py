@@ -201,16 +201,10 @@ class ClusterClient(LLMClient):
             return self._cached_completion(key, request, value)
         reserved = value
         _current_key.set(key)
-        assert self._semaphore is not None
         try:
-            async with self._semaphore:
-                self.stats.in_flight += 1
-                try:
-                    text, prompt_tokens, completion_tokens = await self._send(
-                        request, prompt_estimate
-                    )
-                finally:
-                    self.stats.in_flight -= 1
+            text, prompt_tokens, completion_tokens = await self._send_counted(
+                request, prompt_estimate
+            )
         except BaseException:
             await self.coordinator.abort.remote(key, reserved)
             self.stats.failed += 1
