@@ -15,6 +15,7 @@ from builders.options import (
 )
 from builders.schema import TASKS
 from train_safety.evaluation.first_turn import MODES as FIRST_TURN_MODES
+from train_safety.evaluation.judges.registry import judge_option
 
 BACKENDS = ("hf", "openai", "vllm")
 # Fields that change how saved replies are scored, not which replies are generated: changing
@@ -83,13 +84,7 @@ class EvalConfig:
     code_timeout_s: float = option(
         10.0, help="sandbox limit per program", metavar="S", low=0, low_open=True
     )
-    judge: str = option(
-        "keyword",
-        help="keyword, openai:MODEL or hf:PATH",
-        metavar="JUDGE",
-        pattern=r"keyword|openai:.+|hf:.+",
-        pattern_hint="a judge: keyword, openai:MODEL or hf:PATH",
-    )
+    judge: str = judge_option()
     first_turn: str = option(
         "turn",
         help="what is scored (see train_safety.evaluation.first_turn)",

@@ -15,6 +15,7 @@ from builders.options import LOCAL_OR_HUB, check_options, load_run_config, optio
 from builders.schema import TASKS
 from train_safety.data.safety import ALL_CONFIG
 from train_safety.evaluation.first_turn import MODES as FIRST_TURN_MODES
+from train_safety.evaluation.judges.registry import judge_option
 
 
 @dataclass(frozen=True)
@@ -45,13 +46,7 @@ class TaskOptions:
         None, help="at most N benign rows per format", metavar="N", low=0
     )
     seed: int = option(0, help="sampling seed for the caps", metavar="INT")
-    judge: str = option(
-        "keyword",
-        help="keyword, openai:MODEL or hf:PATH",
-        metavar="JUDGE",
-        pattern=r"keyword|openai:.+|hf:.+",
-        pattern_hint="a judge: keyword, openai:MODEL or hf:PATH",
-    )
+    judge: str = judge_option()
     first_turn: str = option(
         "turn", help="what is judged (see train_safety.evaluate)", choices=FIRST_TURN_MODES
     )

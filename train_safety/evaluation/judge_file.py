@@ -27,6 +27,7 @@ from builders.options import (
     load_run_config,
     option,
 )
+from train_safety.evaluation.judges.registry import judge_option
 
 READERS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 
@@ -48,13 +49,7 @@ class JudgeFileOptions:
     response_column: str = option(
         "response", help="column with the replies", metavar="COLUMN", nonempty=True
     )
-    judge: str = option(
-        "keyword",
-        help="keyword, openai:MODEL or hf:PATH",
-        metavar="JUDGE",
-        pattern=r"keyword|openai:.+|hf:.+",
-        pattern_hint="a judge: keyword, openai:MODEL or hf:PATH",
-    )
+    judge: str = judge_option()
     rubric: str = option(
         "binary", help="the openai judge's rubric", choices=("binary", "strongreject")
     )

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from builders.options import option
 from train_safety.evaluation.judges.base import Judge
+
+
+def judge_option() -> Any:
+    """The ``judge`` option of every command that judges replies (a spec ``get_judge`` reads)."""
+    return option(
+        "keyword",
+        help="keyword, openai:MODEL or hf:PATH",
+        metavar="JUDGE",
+        pattern=r"keyword|openai:.+|hf:.+",
+        pattern_hint="a judge: keyword, openai:MODEL or hf:PATH",
+    )
 
 
 def get_judge(spec: str, **options: Any) -> Judge:
