@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builders.backends.base import Backend
 from builders.backends.template import TemplateBackend
 from builders.config import BuildConfig
 from builders.errors import InputError
 from builders.tasks.templates import TemplateLibrary
+
+if TYPE_CHECKING:
+    from builders.backends.openai.client import ClientSettings
 
 API_KEY_ENV = "OPENAI_API_KEY"
 
@@ -60,6 +64,25 @@ def cache_folder(config: BuildConfig) -> Path:
     return Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
 
 
+def client_settings(config: BuildConfig, model: str, prompts_sha256: str) -> ClientSettings:
+    """The LLM client settings a build's options give, for ``model`` and its prompt file."""
+    from builders.backends.openai.cache import base_url_family
+    from builders.backends.openai.client import ClientSettings
+
+    return ClientSettings(
+        model=model,
+        base_url=config.base_url,
+        family=base_url_family(config.base_url),
+        prompts_sha256=prompts_sha256,
+        concurrency=config.concurrency,
+        rpm=config.rpm,
+        tpm=config.tpm,
+        max_retries=config.max_retries,
+        timeout_s=config.request_timeout,
+        api_key=os.environ.get(API_KEY_ENV, ""),
+    )
+
+
 def make_backend(
     config: BuildConfig,
     library: TemplateLibrary,
@@ -72,26 +95,15 @@ def make_backend(
     if config.backend == "template":
         return TemplateBackend(library, config.seed)
     from builders.backends.openai.backend import OpenAIBackend
-    from builders.backends.openai.cache import ResponseCache, base_url_family
-    from builders.backends.openai.client import ClientSettings, LLMClient
+    from builders.backends.openai.cache import ResponseCache
+    from builders.backends.openai.client import LLMClient
     from builders.backends.openai.cost import Budget, find_price
     from builders.backends.openai.prompts import load_llm_prompts
 
     check_backend(config)
     assert config.model is not None
     prompts = load_llm_prompts(library.folder / "llm.yaml")
-    settings = ClientSettings(
-        model=config.model,
-        base_url=config.base_url,
-        family=base_url_family(config.base_url),
-        prompts_sha256=prompts.sha256,
-        concurrency=config.concurrency,
-        rpm=config.rpm,
-        tpm=config.tpm,
-        max_retries=config.max_retries,
-        timeout_s=config.request_timeout,
-        api_key=os.environ.get(API_KEY_ENV, ""),
-    )
+    settings = client_settings(config, config.model, prompts.sha256)
     # --max-cost-usd covers the whole build: what the seed judge spent is no longer available.
     cap = None if config.max_cost_usd is None else max(0.0, config.max_cost_usd - already_spent_usd)
     budget = Budget(find_price(config.model, config.prices), cap)

@@ -1,8 +1,8 @@
 """Seeds: hazard labels by the nearest labelled exemplars (MiniLM embeddings, extra ``semantic``).
 
 ``--categorizer auto`` (default) uses this route when the ``semantic`` extra is installed and
-at most ``AUTO_EMBEDDING_LIMIT`` seeds need it, ``embedding`` insists on it, ``keyword`` keeps the loaders' keyword labels. Loaders already gave
-every seed a label (``builders.seeds.hazards``); this stage revisits only the harmful seeds that
+at most ``AUTO_EMBEDDING_LIMIT`` seeds need it, ``embedding`` insists on it, ``keyword`` keeps
+the loaders' keyword labels. Loaders already gave every seed a label (``builders.seeds.hazards``); this stage revisits only the harmful seeds that
 no specific keyword rule and no one-code dataset label decided: cue-word labels, fallbacks and a
 broad dataset label's usual code ("illegal" → S2). For each, the ``k`` nearest exemplars vote,
 weighted by cosine similarity, among the codes its dataset label leaves open. A vote that is
@@ -142,8 +142,8 @@ class HazardCategorizer:
     @classmethod
     def from_build(cls, context: BuildContext) -> HazardCategorizer:
         categorizer = context.config.categorizer
-        limit = AUTO_EMBEDDING_LIMIT if categorizer == "auto" else None
-        return cls(embedding_index(categorizer, context.config.semantic_model), limit)
+        index = embedding_index(categorizer, context.config.semantic_model)
+        return cls(index, embedding_limit(categorizer))
 
     def __call__(
         self, ranked: Iterable[tuple[int, Seed]], audit: AuditLog
@@ -190,6 +190,11 @@ class HazardCategorizer:
 # What ``--categorizer auto`` embeds at most: MiniLM on a 2-core CPU embeds ~300 seeds/s, so a
 # 100k-seed build would spend about six minutes here; above this the keyword labels stand.
 AUTO_EMBEDDING_LIMIT = 20_000
+
+
+def embedding_limit(categorizer: str) -> int | None:
+    """The most seeds the ``--categorizer`` choice embeds (None: no limit)."""
+    return AUTO_EMBEDDING_LIMIT if categorizer == "auto" else None
 
 
 def embedding_index(categorizer: str, model: str | None) -> ExemplarIndex | None:

@@ -42,7 +42,7 @@ from builders.seeds.lookalikes import (
     benign_intent,
 )
 from builders.stage import WHOLE, AuditLog, BuildContext
-from builders.stages.categorize import AUTO_EMBEDDING_LIMIT, embedding_index
+from builders.stages.categorize import embedding_index, embedding_limit
 
 NEIGHBOURS = 7
 REASON = "seed_not_harmful"
@@ -136,7 +136,7 @@ class SeedHygiene:
         self.llm = llm
         self.context: BuildContext | None = None
         self.unjudged = 0  # seeds the LLM judge gave no clear verdict on
-        self.embedded = True
+        self.embedded = False  # the offline judge used embeddings (within its limit)
 
     @classmethod
     def from_build(cls, context: BuildContext) -> SeedHygiene | None:
@@ -146,8 +146,7 @@ class SeedHygiene:
         if config.seed_judge == "offline":
             exemplar_index = embedding_index(config.categorizer, config.semantic_model)
             index = LookalikeIndex(exemplar_index.embed) if exemplar_index else None
-            limit = AUTO_EMBEDDING_LIMIT if config.categorizer == "auto" else None
-            return cls("offline", index, limit=limit)
+            return cls("offline", index, limit=embedding_limit(config.categorizer))
         stage = cls(config.seed_judge, llm=make_llm_judge(context))
         stage.context = context
         return stage
@@ -167,7 +166,7 @@ class SeedHygiene:
             by_source[seed.source] += 1
         quality: dict[str, Any] = {
             "judge": self.judge,
-            "embeddings": self.index is not None and self.embedded,
+            "embeddings": self.embedded,
             "checked": len(checked),
             "dropped": dict(sorted(by_source.items())),
         }
@@ -186,9 +185,8 @@ class SeedHygiene:
                 for i in checked
                 if needs_vector(pairs[i][1]) and not benign_intent(pairs[i][1].prompt)
             ]
-            if self.limit is not None and len(wanted) > self.limit:
-                self.embedded = False
-            elif wanted:
+            self.embedded = self.limit is None or len(wanted) <= self.limit
+            if self.embedded and wanted:
                 embedded = self.index.embed([pairs[i][1].prompt for i in wanted])
                 vectors = dict(zip(wanted, embedded, strict=True))
         found = {}
@@ -223,9 +221,8 @@ def parse_seed_judge(spec: str) -> str | None:
 
 
 def make_llm_judge(context: BuildContext) -> Any:
-    from builders.backends.factory import API_KEY_ENV, cache_folder
+    from builders.backends.factory import API_KEY_ENV, cache_folder, client_settings
     from builders.backends.openai.cache import ResponseCache, base_url_family
-    from builders.backends.openai.client import ClientSettings
     from builders.backends.openai.cost import Budget, find_price
     from builders.backends.openai.seed_judge import (
         PROMPT_FILE,
@@ -251,18 +248,7 @@ def make_llm_judge(context: BuildContext) -> Any:
             field="seed_judge",
         )
     prompt = load_judge_prompt(context.library.folder / PROMPT_FILE)
-    settings = ClientSettings(
-        model=model,
-        base_url=config.base_url,
-        family=family,
-        prompts_sha256=prompt.sha256,
-        concurrency=config.concurrency,
-        rpm=config.rpm,
-        tpm=config.tpm,
-        max_retries=config.max_retries,
-        timeout_s=config.request_timeout,
-        api_key=os.environ.get(API_KEY_ENV, ""),
-    )
+    settings = client_settings(config, model, prompt.sha256)
     if config.dry_run_cost:
         # The dry run sends nothing: cached verdicts are real, the rest are counted.
         from builders.backends.openai.estimate import EstimatingClient
