@@ -492,8 +492,8 @@ def load_benign_preset(
     if not seeds:
         where = files[0].get("path") or preset.hub_id if files else preset.hub_id
         raise InputError(
-            f"no usable {preset.name} rows in {where} (skipped: {dict(skipped)}); a benign "
-            f"preset needs {preset.file_name} with its reference outputs"
+            f"no usable {preset.name} rows in {where} (skipped: {dict(skipped)}); expected the "
+            f"rows of {preset.file_name}"
         )
     return SeedSource(
         spec=spec or preset.name,
